@@ -1,0 +1,38 @@
+# Everything a fresh machine with Python 3.11+ needs goes through `install`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench cache-clean cache-stats clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q -n 2
+
+lint: install
+	$(BIN)/ruff check exllm_py tests bench conftest.py
+	$(BIN)/ruff format --check exllm_py tests bench conftest.py
+	$(BIN)/mypy --strict exllm_py
+
+demo: install
+	$(BIN)/python -m exllm_py demo
+
+bench: install
+	$(BIN)/python -m bench
+
+cache-clean: install
+	$(BIN)/exllm-cache clean --orphans
+
+cache-stats: install
+	$(BIN)/exllm-cache stats
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""Suite-wide fixtures: every test starts from a clean environment and default client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import exllm_py.client
+
+# Provider keys and endpoints a developer may have exported: no test may use them.
+_PROVIDER_ENV = [
+    f"{prefix}_{suffix}"
+    for prefix in (
+        "OPENAI",
+        "ANTHROPIC",
+        "GEMINI",
+        "GOOGLE",
+        "GROQ",
+        "MISTRAL",
+        "OPENROUTER",
+        "XAI",
+        "OLLAMA",
+        "LMSTUDIO",
+    )
+    for suffix in ("API_KEY", "BASE_URL")
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in _PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    yield
+    exllm_py.client.reset_default_client()

@@ -1,0 +1,96 @@
+"""``CacheEntry``: a stored response, ready to be served, and its wire form.
+
+The entry keeps the response exactly as a hit returns it (``from_cache``,
+``cache_key``, ``cached_at`` already in its metadata, cost zero), so a hit
+from memory allocates nothing. ``size`` is the length of the serialized
+response (:func:`dump_entry`), which is what stores bound by bytes count and
+what :class:`~exllm_py.cache.stores.redis.RedisStore` stores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import orjson
+
+from exllm_py.types import LLMResponse, ToolCall, Usage
+
+__all__ = ["ENTRY_FORMAT_VERSION", "CacheEntry", "dump_entry", "load_entry", "make_entry"]
+
+ENTRY_FORMAT_VERSION = 1
+
+
+@attrs.frozen
+class CacheEntry:
+    """A response as a hit serves it, with its serialized size and timestamps (epoch seconds)."""
+
+    response: LLMResponse
+    size: int
+    stored_at: float
+    #: When the entry expires (epoch seconds), ``None`` for never.
+    expires_at: float | None = None
+
+
+def make_entry(response: LLMResponse, key: str, now: float, ttl: float | None) -> CacheEntry:
+    """The entry that stores ``response`` under ``key`` at time ``now`` for ``ttl`` seconds."""
+    served = served_from_cache(response, key, now)
+    return CacheEntry(
+        response=served,
+        size=len(dump_entry_fields(served, now, ttl)),
+        stored_at=now,
+        expires_at=None if ttl is None else now + ttl,
+    )
+
+
+def served_from_cache(response: LLMResponse, key: str, cached_at: float) -> LLMResponse:
+    """``response`` as a hit returns it: marked, and costing nothing (the saved cost is noted)."""
+    metadata = {
+        "from_cache": True,
+        "cache_key": key,
+        "cached_at": cached_at,
+        "saved_cost": response.cost,
+    }
+    return attrs.evolve(
+        response, cost=0.0 if response.cost is not None else None, metadata=metadata
+    )
+
+
+def dump_entry(entry: CacheEntry) -> bytes:
+    """The compact JSON form of ``entry`` (what goes to Redis)."""
+    ttl = None if entry.expires_at is None else entry.expires_at - entry.stored_at
+    return dump_entry_fields(entry.response, entry.stored_at, ttl)
+
+
+def dump_entry_fields(response: LLMResponse, stored_at: float, ttl: float | None) -> bytes:
+    document: dict[str, Any] = {
+        "v": ENTRY_FORMAT_VERSION,
+        "stored_at": stored_at,
+        "ttl": ttl,
+        "response": attrs.asdict(response, recurse=True),
+    }
+    return orjson.dumps(document)
+
+
+def load_entry(payload: bytes) -> CacheEntry:
+    """Rebuild an entry from :func:`dump_entry`'s bytes; ``ValueError`` if they are not one."""
+    try:
+        document = orjson.loads(payload)
+        if document.get("v") != ENTRY_FORMAT_VERSION:
+            raise ValueError(
+                f"cache entry format {document.get('v')!r} is not {ENTRY_FORMAT_VERSION}"
+            )
+        fields = dict(document["response"])
+        fields["usage"] = Usage(**fields["usage"])
+        fields["tool_calls"] = tuple(ToolCall(**call) for call in fields["tool_calls"])
+        response = LLMResponse(**fields)
+        stored_at = float(document["stored_at"])
+        ttl = document["ttl"]
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a cache entry: {exc}") from exc
+    return CacheEntry(
+        response=response,
+        size=len(payload),
+        stored_at=stored_at,
+        expires_at=None if ttl is None else stored_at + float(ttl),
+    )

@@ -1,0 +1,86 @@
+"""Cache keys: SHA-256 over the canonical JSON of everything that changes the answer.
+
+Canonical means orjson with sorted keys and no whitespace, so dict key order
+never changes a key. What goes in: the format version, the namespace, the
+provider, its base URL, the model, every field of every message (tool calls
+and images included) and every answer option. What stays out: the API key,
+the timeout and the cache controls other than the namespace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from exllm_py.errors import ValidationError
+from exllm_py.request import ANSWER_OPTIONS
+
+__all__ = ["KEY_FORMAT_VERSION", "cache_key", "digest"]
+
+#: Bumped whenever what goes into a key changes, so old entries stop matching.
+KEY_FORMAT_VERSION = 1
+
+_OPTIONS = orjson.OPT_SORT_KEYS
+
+
+def cache_key(provider: str, messages: Sequence[Any], options: Mapping[str, Any]) -> str:
+    """The cache key of a call, as a hex SHA-256 digest.
+
+    ``options`` are the call's options as given (plus ``base_url``, which the
+    pipeline fills in from the provider's configuration); those that do not
+    change the answer are ignored. Messages may be dicts or
+    :class:`~exllm_py.types.Message` objects.
+    """
+    answer = {
+        name: value
+        for name, value in options.items()
+        if name in ANSWER_OPTIONS and name != "model" and value is not None
+    }
+    return digest(
+        provider,
+        options.get("base_url"),
+        options.get("model"),
+        [_message_dict(message) for message in messages],
+        answer,
+        options.get("cache_namespace"),
+    )
+
+
+def digest(
+    provider: str,
+    base_url: str | None,
+    model: str | None,
+    messages: Sequence[Any],
+    answer_options: Mapping[str, Any],
+    namespace: str | None,
+) -> str:
+    """:func:`cache_key` for callers that already hold JSON-ready messages and sorted-out options.
+
+    ``answer_options`` must hold only answer options other than ``model``,
+    without ``None`` values (an unset option and ``None`` mean the same).
+    """
+    document = {
+        "v": KEY_FORMAT_VERSION,
+        "namespace": namespace,
+        "provider": provider,
+        "base_url": base_url,
+        "model": model,
+        "messages": messages,
+        "options": answer_options,
+    }
+    try:
+        canonical = orjson.dumps(document, option=_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        raise ValidationError(
+            f"messages and options must be JSON values (str, int, float, bool, None, "
+            f"lists, dicts with string keys): {exc}"
+        ) from exc
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _message_dict(message: Any) -> Any:
+    to_dict = getattr(message, "to_dict", None)
+    return to_dict() if to_dict is not None else message

@@ -1,0 +1,142 @@
+"""``CircuitBreaker``: stop calling a failing store for a while, then try again by itself.
+
+Three states::
+
+    closed ──(failure_threshold consecutive failures)──▶ open
+    open ──(cooldown seconds later, one caller)──▶ half-open (a single probe)
+    half-open ──(the probe succeeds)──▶ closed
+    half-open ──(the probe fails)──▶ open (another cooldown)
+
+While open, :meth:`CircuitBreaker.allow` answers ``False`` at once, so a
+store that is down costs its callers nothing until the cooldown ends. Each
+failure, and each opening, is reported as ``("exllm", "cache", "error")``
+with a ``reason``. Time comes from an injected monotonic ``clock``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Final, Literal
+
+from exllm_py import telemetry
+
+__all__ = ["BreakerState", "CircuitBreaker", "report_cache_error"]
+
+BreakerState = Literal["closed", "open", "half_open"]
+
+_CLOSED: Final = "closed"
+_OPEN: Final = "open"
+_HALF_OPEN: Final = "half_open"
+
+
+class CircuitBreaker:
+    """Counts consecutive failures of one resource and decides whether to try it.
+
+    Thread-safe. The closed-state checks read one attribute without taking
+    the lock, so a healthy store pays next to nothing for the breaker.
+    ``name`` labels the telemetry (``store`` in the event metadata).
+    """
+
+    def __init__(
+        self,
+        failure_threshold: int = 3,
+        cooldown: float = 5.0,
+        *,
+        name: str = "redis",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError(f"failure_threshold must be at least 1, got {failure_threshold!r}")
+        if cooldown <= 0:
+            raise ValueError(f"cooldown must be positive seconds, got {cooldown!r}")
+        self.failure_threshold = failure_threshold
+        self.cooldown = cooldown
+        self.name = name
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._state: BreakerState = _CLOSED
+        self._failures = 0
+        # When the breaker opened, or when the half-open probe was let through.
+        self._since = 0.0
+
+    def __repr__(self) -> str:
+        return f"<CircuitBreaker {self.name} {self._state} failures={self._failures}>"
+
+    @property
+    def state(self) -> BreakerState:
+        """``closed``, ``open`` or ``half_open``, as of the last call (time alone changes none)."""
+        return self._state
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
+    def allow(self) -> bool:
+        """Whether the caller may use the resource now (if so, it must report the outcome)."""
+        if self._state == _CLOSED:
+            return True
+        with self._lock:
+            now = self.clock()
+            if self.state == _CLOSED:  # closed by a success while this caller waited
+                return True
+            # Open: wait out the cooldown. Half-open: one probe at a time, but a
+            # probe that never reported back is replaced after another cooldown.
+            if now - self._since < self.cooldown:
+                return False
+            self._state = _HALF_OPEN
+            self._since = now
+            return True
+
+    def success(self) -> None:
+        """Report a successful use: closes the breaker and forgets past failures."""
+        if self._state == _CLOSED and not self._failures:
+            return
+        with self._lock:
+            self._state = _CLOSED
+            self._failures = 0
+
+    def failure(self, reason: str, error: BaseException | None = None) -> None:
+        """Report a failed use (``reason``: ``timeout``, ``connection``, …); may open it."""
+        with self._lock:
+            self._failures += 1
+            failures = self._failures
+            opens = self._state == _HALF_OPEN or (
+                self._state == _CLOSED and failures >= self.failure_threshold
+            )
+            if opens:
+                self._state = _OPEN
+                self._since = self.clock()
+            state = self._state
+        report_cache_error(self.name, reason, error, state=state, consecutive_failures=failures)
+        if opens:
+            report_cache_error(
+                self.name,
+                "breaker_open",
+                state=state,
+                consecutive_failures=failures,
+                cooldown_s=self.cooldown,
+            )
+
+
+def report_cache_error(
+    store: str,
+    reason: str,
+    error: BaseException | None = None,
+    *,
+    state: str | None = None,
+    key: str | None = None,
+    **measurements: float,
+) -> None:
+    """Emit ``("exllm", "cache", "error")``: which store, why, and the error if there was one."""
+    if not telemetry.wanted(telemetry.CACHE_ERROR):
+        return
+    metadata = {"store": store, "reason": reason}
+    if state is not None:
+        metadata["state"] = state
+    if key is not None:
+        metadata["key"] = key
+    if error is not None:
+        metadata["error"] = f"{type(error).__name__}: {error}"
+    telemetry.emit(telemetry.CACHE_ERROR, dict(measurements), metadata)

@@ -1,0 +1,169 @@
+"""``MemoryStore``: an in-process TTL + LRU store, bounded by entries and by bytes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from exllm_py import telemetry
+from exllm_py.cache.entry import CacheEntry
+from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.stores.sweeper import SWEEPER
+
+__all__ = ["MemoryStore"]
+
+_MiB = 1024 * 1024
+
+
+class MemoryStore:
+    """Entries in an ordered dict, least recently used first, behind one lock.
+
+    Expired entries are dropped when read (lazy expiry) and by a periodic
+    sweep every ``cleanup_interval`` seconds (one shared daemon thread for all
+    stores, which never keeps the process alive; ``None`` turns it off).
+    After each ``set``, least recently used entries are evicted until the
+    store holds at most ``max_entries`` entries and ``max_bytes`` bytes
+    (serialized size); an entry larger than ``max_bytes`` on its own is not
+    kept at all.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = 10_000,
+        max_bytes: int = 128 * _MiB,
+        default_ttl: float | None = 900.0,
+        cleanup_interval: float | None = 300.0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_entries <= 0 or max_bytes <= 0:
+            raise ValueError("MemoryStore max_entries and max_bytes must be positive")
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.default_ttl = default_ttl
+        self.clock = clock
+        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._bytes = 0
+        self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
+        if cleanup_interval is not None:
+            SWEEPER.register(self, cleanup_interval)
+
+    def get(self, key: str) -> CacheEntry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                expires_at = entry.expires_at
+                if expires_at is None or expires_at > self.clock():
+                    self._entries.move_to_end(key)
+                    self._hits += 1
+                    return entry
+                self._drop(key, entry)
+                self._expirations += 1
+            self._misses += 1
+        if entry is not None:
+            _report_evicted(key, entry, "ttl")
+        return None
+
+    def set(self, key: str, entry: CacheEntry) -> None:
+        if entry.size > self.max_bytes:
+            return
+        evicted: list[tuple[str, CacheEntry, str]] = []
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= previous.size
+            self._entries[key] = entry
+            self._bytes += entry.size
+            self._puts += 1
+            while len(self._entries) > self.max_entries:
+                evicted.append((*self._pop_oldest(), "lru"))
+            while self._bytes > self.max_bytes:
+                evicted.append((*self._pop_oldest(), "bytes"))
+            self._evictions += len(evicted)
+        for old_key, old_entry, reason in evicted:
+            _report_evicted(old_key, old_entry, reason)
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is None:
+                return False
+            self._bytes -= entry.size
+            # An entry past its deadline was already gone for readers.
+            expired = entry.expires_at is not None and entry.expires_at <= self.clock()
+            if expired:
+                self._expirations += 1
+            else:
+                self._evictions += 1
+        _report_evicted(key, entry, "ttl" if expired else "explicit")
+        return not expired
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    async def aget(self, key: str) -> CacheEntry | None:
+        return self.get(key)
+
+    async def aset(self, key: str, entry: CacheEntry) -> None:
+        self.set(key, entry)
+
+    async def adelete(self, key: str) -> bool:
+        return self.delete(key)
+
+    def sweep(self) -> int:
+        """Drop every expired entry now; returns how many. The sweeper calls this."""
+        now = self.clock()
+        with self._lock:
+            expired = [
+                (key, entry)
+                for key, entry in self._entries.items()
+                if entry.expires_at is not None and entry.expires_at <= now
+            ]
+            for key, entry in expired:
+                self._drop(key, entry)
+            self._expirations += len(expired)
+        for key, entry in expired:
+            _report_evicted(key, entry, "ttl")
+        return len(expired)
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(
+                hits=self._hits,
+                misses=self._misses,
+                puts=self._puts,
+                evictions=self._evictions,
+                expirations=self._expirations,
+                entries=len(self._entries),
+                bytes=self._bytes,
+            )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def _drop(self, key: str, entry: CacheEntry) -> None:
+        del self._entries[key]
+        self._bytes -= entry.size
+
+    def _pop_oldest(self) -> tuple[str, CacheEntry]:
+        key, entry = self._entries.popitem(last=False)
+        self._bytes -= entry.size
+        return key, entry
+
+
+def _report_evicted(key: str, entry: CacheEntry, reason: str) -> None:
+    # Reported outside the lock: a handler may call back into the store.
+    if telemetry.wanted(telemetry.CACHE_EVICT):
+        telemetry.emit(
+            telemetry.CACHE_EVICT,
+            {"size_bytes": entry.size},
+            {"key": key, "reason": reason, "store": "memory"},
+        )

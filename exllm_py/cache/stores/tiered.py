@@ -1,0 +1,146 @@
+"""``TieredStore``: a fast local store (L1) in front of a shared one (L2).
+
+Reads try L1, then L2; an L2 hit is promoted into L1 with the time it has
+left (entries carry their absolute ``expires_at``, so L1 expires it when L2
+would), optionally capped by ``l1_ttl`` so that a process does not keep
+serving an entry that other processes have since replaced. Writes and
+deletes go to both tiers.
+
+Which tier answered is told by the entry itself: a hit's
+``response.metadata["tier"]`` is ``"l1"`` or ``"l2"``. Entries are tagged
+``"l1"`` when they are written into L1, so an L1 hit costs nothing extra; an
+L2 hit is tagged on the way out (it already paid a round trip). The
+production strategy copies the tag into its ``("exllm", "cache", "hit")``
+telemetry.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import attrs
+
+from exllm_py.cache.entry import CacheEntry
+from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.stores.base import CacheStore
+
+__all__ = ["TIER_KEY", "TieredStore"]
+
+#: The metadata key under which a tiered hit names its tier.
+TIER_KEY = "tier"
+
+
+class TieredStore:
+    """Two stores as one: ``l1`` (say a ``MemoryStore``) in front of ``l2`` (a ``RedisStore``).
+
+    ``default_ttl`` is L2's (the lifetime other processes see); ``clock`` is
+    L1's. ``stats()``: hits of L1 (which should serve only this store) plus
+    L2 hits and misses as this store answered them (:meth:`tier_hits` splits
+    the hits), puts as written through it, evictions and expirations of both
+    tiers, entries and bytes of L2.
+    """
+
+    def __init__(self, l1: CacheStore, l2: CacheStore, *, l1_ttl: float | None = None) -> None:
+        if l1_ttl is not None and l1_ttl <= 0:
+            raise ValueError(f"l1_ttl must be positive seconds or None, got {l1_ttl!r}")
+        self.l1 = l1
+        self.l2 = l2
+        self.l1_ttl = l1_ttl
+        self.default_ttl = l2.default_ttl
+        self.clock = l1.clock
+        self._lock = threading.Lock()
+        self._l2_hits = self._misses = self._puts = 0
+
+    def __repr__(self) -> str:
+        return f"<TieredStore l1={self.l1!r} l2={self.l2!r}>"
+
+    def get(self, key: str) -> CacheEntry | None:
+        entry = self.l1.get(key)
+        if entry is not None:
+            return entry  # L1 counts its own hits: nothing to add on the fastest path
+        entry = self.l2.get(key)
+        if entry is None:
+            self._count_miss()
+            return None
+        self.l1.set(key, self._for_l1(entry))
+        return self._l2_hit(entry)
+
+    def set(self, key: str, entry: CacheEntry) -> None:
+        self.l1.set(key, self._for_l1(entry))
+        self.l2.set(key, entry)
+        self._count_put()
+
+    def delete(self, key: str) -> bool:
+        in_l1 = self.l1.delete(key)
+        return self.l2.delete(key) or in_l1
+
+    def clear(self) -> None:
+        self.l1.clear()
+        self.l2.clear()
+
+    async def aget(self, key: str) -> CacheEntry | None:
+        entry = await self.l1.aget(key)
+        if entry is not None:
+            return entry
+        entry = await self.l2.aget(key)
+        if entry is None:
+            self._count_miss()
+            return None
+        await self.l1.aset(key, self._for_l1(entry))
+        return self._l2_hit(entry)
+
+    async def aset(self, key: str, entry: CacheEntry) -> None:
+        await self.l1.aset(key, self._for_l1(entry))
+        await self.l2.aset(key, entry)
+        self._count_put()
+
+    async def adelete(self, key: str) -> bool:
+        in_l1 = await self.l1.adelete(key)
+        return await self.l2.adelete(key) or in_l1
+
+    def stats(self) -> CacheStats:
+        l1, l2 = self.l1.stats(), self.l2.stats()
+        with self._lock:
+            return CacheStats(
+                hits=l1.hits + self._l2_hits,
+                misses=self._misses,
+                puts=self._puts,
+                evictions=l1.evictions + l2.evictions,
+                expirations=l1.expirations + l2.expirations,
+                entries=l2.entries,
+                bytes=l2.bytes,
+            )
+
+    def tier_hits(self) -> dict[str, int]:
+        """How many hits each tier answered: ``{"l1": …, "l2": …}``."""
+        l1_hits = self.l1.stats().hits
+        with self._lock:
+            return {"l1": l1_hits, "l2": self._l2_hits}
+
+    def _for_l1(self, entry: CacheEntry) -> CacheEntry:
+        expires_at = entry.expires_at
+        if self.l1_ttl is not None:
+            cap = self.clock() + self.l1_ttl
+            expires_at = cap if expires_at is None else min(expires_at, cap)
+        return _tagged(entry, "l1", expires_at)
+
+    def _l2_hit(self, entry: CacheEntry) -> CacheEntry:
+        with self._lock:
+            self._l2_hits += 1
+        return _tagged(entry, "l2", entry.expires_at)
+
+    def _count_miss(self) -> None:
+        with self._lock:
+            self._misses += 1
+
+    def _count_put(self) -> None:
+        with self._lock:
+            self._puts += 1
+
+
+def _tagged(entry: CacheEntry, tier: str, expires_at: float | None) -> CacheEntry:
+    response = entry.response
+    metadata = {**response.metadata, TIER_KEY: tier}
+    return attrs.evolve(
+        entry, response=attrs.evolve(response, metadata=metadata), expires_at=expires_at
+    )

@@ -1,0 +1,63 @@
+"""The ``CacheStrategy`` protocol: the pipeline's one cache decision point."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple, Protocol
+
+import httpx
+
+from exllm_py.cache.stats import CacheStats
+from exllm_py.request import CacheControl
+from exllm_py.types import LLMResponse
+
+__all__ = ["CacheLookup", "CacheStrategy"]
+
+
+# A NamedTuple rather than a frozen attrs class: one is built per call on the
+# cache-hit path, and a tuple is built in a third of the time. Immutable all the same.
+class CacheLookup(NamedTuple):
+    """What a strategy gets to decide on: the key, the call's controls, and labels for telemetry."""
+
+    key: str
+    control: CacheControl
+    provider: str
+    model: str
+    #: Seconds the caller is prepared to wait (single-flight followers wait at most this).
+    timeout: float | None = None
+
+
+class CacheStrategy(Protocol):
+    """Decides, for each non-streaming call, whether to read, compute, write or bypass.
+
+    The contract:
+
+    - ``fetch(lookup, compute)`` returns the response for ``lookup``: from its
+      store when ``lookup.control.reads`` and it has one (marked
+      ``from_cache=True``, with ``cache_key`` and ``cached_at`` in metadata),
+      else by calling ``compute()`` exactly once and, when
+      ``lookup.control.writes``, storing the result. Errors from ``compute``
+      propagate unchanged and are never stored; neither are empty responses.
+      ``afetch`` is the same decision for async callers, with an async compute.
+    - ``wrap_transport`` / ``wrap_async_transport`` let a strategy sit at the
+      HTTP level: the client builds its httpx clients from the transports they
+      return. Strategies that work at the response level return their
+      argument unchanged.
+    - ``stats()`` reports the strategy's counters.
+
+    Implementations must be safe to call from many threads and tasks at once.
+    """
+
+    def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse: ...
+
+    async def afetch(
+        self, lookup: CacheLookup, compute: Callable[[], Awaitable[LLMResponse]]
+    ) -> LLMResponse: ...
+
+    def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport: ...
+
+    def wrap_async_transport(
+        self, transport: httpx.AsyncBaseTransport
+    ) -> httpx.AsyncBaseTransport: ...
+
+    def stats(self) -> CacheStats: ...

@@ -1,0 +1,238 @@
+"""``Client`` and the module-level ``chat`` / ``achat`` / ``stream`` / ``astream``.
+
+A client holds configuration: the cache strategy, the httpx settings and the
+environment it reads keys from. The module-level functions use a default
+client, created on first use; :func:`configure` replaces its strategy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from exllm_py.cache.strategy import CacheStrategy
+from exllm_py.errors import ConfigurationError
+from exllm_py.pipeline import DEFAULT_PIPELINE, Call, Pipeline
+from exllm_py.providers.mock import MockProvider
+from exllm_py.transport import HttpClients
+from exllm_py.types import LLMResponse, StreamChunk
+
+__all__ = [
+    "Client",
+    "achat",
+    "astream",
+    "chat",
+    "configure",
+    "default_client",
+    "reset_default_client",
+    "strategy_from_env",
+    "stream",
+]
+
+STRATEGY_ENV = "EXLLM_CACHE_STRATEGY"
+
+
+class Client:
+    """Calls models through the pipeline, with one cache strategy and shared httpx clients.
+
+    ``cache_strategy`` defaults to the one ``EXLLM_CACHE_STRATEGY`` names
+    (``production`` when unset). ``transport`` / ``async_transport`` replace
+    the network transports (for proxies, retries or tests); ``mock``
+    configures the offline ``"mock"`` provider; ``env`` is where API keys and
+    base URLs are read from (``os.environ`` by default): API keys each time a
+    request is built, ``<PROVIDER>_BASE_URL`` once per client and provider.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_strategy: CacheStrategy | None = None,
+        timeout: float | None = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        mock: MockProvider | None = None,
+        env: Mapping[str, str] | None = None,
+        pipeline: Pipeline = DEFAULT_PIPELINE,
+    ) -> None:
+        self.cache_strategy = strategy_from_env() if cache_strategy is None else cache_strategy
+        self.timeout = timeout
+        self.env = os.environ if env is None else env
+        self.pipeline = pipeline
+        self._transport = transport
+        self._async_transport = async_transport
+        self._mock = mock
+        self._endpoint_env: dict[str, str | None] = {}
+        self._http = self._build_http()
+
+    @property
+    def cache_strategy(self) -> CacheStrategy:
+        return self._strategy
+
+    @cache_strategy.setter
+    def cache_strategy(self, strategy: CacheStrategy) -> None:
+        # The strategy may wrap the transports, so the httpx clients are rebuilt.
+        self._strategy = strategy
+        if hasattr(self, "_http"):
+            self._http.close()
+            self._http = self._build_http()
+
+    @property
+    def mock(self) -> MockProvider:
+        """The offline mock provider's transport (its ``calls`` counts requests served)."""
+        return self._http.mock
+
+    def _build_http(self) -> HttpClients:
+        return HttpClients(
+            wrap=self._strategy.wrap_transport,
+            awrap=self._strategy.wrap_async_transport,
+            transport=self._transport,
+            async_transport=self._async_transport,
+            mock=self._mock,
+            timeout=self.timeout,
+        )
+
+    def _call(
+        self, provider: str, messages: Sequence[Any], options: dict[str, Any], stream: bool
+    ) -> Call:
+        return Call(
+            provider,
+            messages,
+            options,
+            self._strategy,
+            self.env,
+            stream,
+            self.timeout,
+            self._endpoint_env,
+        )
+
+    def chat(self, provider: str, messages: Sequence[Any], **options: Any) -> LLMResponse:
+        """Send ``messages`` to ``provider`` and return the complete answer."""
+        return self.pipeline.run(self._call(provider, messages, options, False), self._http.sync)
+
+    async def achat(self, provider: str, messages: Sequence[Any], **options: Any) -> LLMResponse:
+        """Async twin of :meth:`chat`."""
+        call = self._call(provider, messages, options, False)
+        return await self.pipeline.arun(call, await self._http.async_client())
+
+    def stream(
+        self, provider: str, messages: Sequence[Any], **options: Any
+    ) -> Iterator[StreamChunk]:
+        """Stream the answer as ``StreamChunk`` objects; validates before returning."""
+        call = self._call(provider, messages, options, True)
+        self.pipeline.prepare_stream(call)
+        return self.pipeline.stream(call, self._http.sync)
+
+    def astream(
+        self, provider: str, messages: Sequence[Any], **options: Any
+    ) -> AsyncIterator[StreamChunk]:
+        """Async twin of :meth:`stream`; validates before returning."""
+        call = self._call(provider, messages, options, True)
+        self.pipeline.prepare_stream(call)
+        return _astream(self, call)
+
+    def close(self) -> None:
+        self._http.close()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+async def _astream(client: Client, call: Call) -> AsyncIterator[StreamChunk]:
+    # The async client is looked up when iteration starts, inside the caller's loop.
+    async for chunk in client.pipeline.astream(call, await client._http.async_client()):
+        yield chunk
+
+
+def strategy_from_env(env: Mapping[str, str] | None = None) -> CacheStrategy:
+    """The strategy ``EXLLM_CACHE_STRATEGY`` names: ``production`` (default), ``test``, ``none``."""
+    name = (os.environ if env is None else env).get(STRATEGY_ENV, "production").strip().lower()
+    if name in ("production", ""):
+        from exllm_py.cache.production import ProductionStrategy
+
+        return ProductionStrategy()
+    if name == "none":
+        from exllm_py.cache.nocache import NoCache
+
+        return NoCache()
+    if name == "test":
+        from exllm_py.testing.strategy import shared_test_strategy
+
+        return shared_test_strategy()
+    raise ConfigurationError(
+        f"{STRATEGY_ENV}={name!r} is not a cache strategy; use production, test or none"
+    )
+
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> Client:
+    """The client behind the module-level functions, created on first use."""
+    global _default
+    client = _default
+    if client is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client()
+            client = _default
+    return client
+
+
+def configure(*, cache_strategy: CacheStrategy | None = None) -> Client:
+    """Replace the default client's cache strategy; returns the default client."""
+    client = default_client()
+    if cache_strategy is not None:
+        client.cache_strategy = cache_strategy
+    return client
+
+
+def reset_default_client() -> None:
+    """Drop the default client (tests use this to start from the environment again)."""
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+        _default = None
+
+
+def chat(provider: str, messages: Sequence[Any], **options: Any) -> LLMResponse:
+    """Send ``messages`` to ``provider`` through the default client."""
+    # Not ``default_client().chat(**options)``: re-packing the options costs a
+    # noticeable share of a cache hit.
+    client = _default or default_client()
+    return client.pipeline.run(client._call(provider, messages, options, False), client._http.sync)
+
+
+async def achat(provider: str, messages: Sequence[Any], **options: Any) -> LLMResponse:
+    """Async twin of :func:`chat`."""
+    client = _default or default_client()
+    call = client._call(provider, messages, options, False)
+    return await client.pipeline.arun(call, await client._http.async_client())
+
+
+def stream(provider: str, messages: Sequence[Any], **options: Any) -> Iterator[StreamChunk]:
+    """Stream the answer through the default client."""
+    return default_client().stream(provider, messages, **options)
+
+
+def astream(provider: str, messages: Sequence[Any], **options: Any) -> AsyncIterator[StreamChunk]:
+    """Async twin of :func:`stream`."""
+    return default_client().astream(provider, messages, **options)

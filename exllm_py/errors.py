@@ -1,0 +1,124 @@
+"""Every exception exllm_py raises, in one place.
+
+The hierarchy::
+
+    ExLLMError
+    ├── ConfigurationError      unknown provider, missing API key, bad client settings
+    ├── ValidationError         bad messages or options (raised before any network I/O);
+    │                           also a ValueError
+    ├── ProviderError           the provider answered with an error (status, provider, body)
+    │   ├── AuthenticationError     401 / 403
+    │   ├── RateLimitError          429 (retry_after in seconds, when the provider said)
+    │   ├── ServerError             5xx
+    │   └── TimeoutError            no answer within the timeout; also a builtin TimeoutError
+    ├── RecordingNotFound       replay-only mode and no recording matches the request
+    └── RecordingCorrupt        a cassette file cannot be read (names the file and the problem)
+
+Lower-level errors (httpx, orjson, OS) are translated at the boundary with
+``raise ... from exc`` so the original cause stays attached.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "ExLLMError",
+    "ProviderError",
+    "RateLimitError",
+    "RecordingCorrupt",
+    "RecordingNotFound",
+    "ServerError",
+    "TimeoutError",
+    "ValidationError",
+]
+
+
+class ExLLMError(Exception):
+    """Base class of every error raised by exllm_py."""
+
+
+class ConfigurationError(ExLLMError):
+    """The client or provider is not set up: unknown provider, missing key, bad setting."""
+
+
+class ValidationError(ExLLMError, ValueError):
+    """A call's messages or options are invalid; raised before any network I/O."""
+
+
+class ProviderError(ExLLMError):
+    """The provider answered with an error status.
+
+    ``status`` is the HTTP status (``None`` when no response came back),
+    ``provider`` the provider name and ``body`` the decoded error body
+    (JSON when the provider sent JSON, else text).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        provider: str = "",
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.provider = provider
+        self.body = body
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments are not restored by the default pickling.
+        return (_rebuild_provider_error, (type(self), self.message, self.__dict__))
+
+
+def _rebuild_provider_error(
+    cls: type[ProviderError], message: str, state: dict[str, Any]
+) -> ProviderError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused the credentials (HTTP 401 or 403)."""
+
+
+class RateLimitError(ProviderError):
+    """The provider is rate limiting (HTTP 429); ``retry_after`` is in seconds or ``None``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        provider: str = "",
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, provider=provider, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(ProviderError):
+    """The provider failed on its side (HTTP 5xx)."""
+
+
+class TimeoutError(ProviderError, builtins.TimeoutError):
+    """No response from the provider within the call's timeout."""
+
+
+class RecordingNotFound(ExLLMError):
+    """Replay-only mode and the cassette holds no recording of this request.
+
+    The message shows the request and a diff against the closest recorded one.
+    """
+
+
+class RecordingCorrupt(ExLLMError):
+    """A cassette file cannot be used; the message names the file and the problem."""

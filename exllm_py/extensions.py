@@ -1,0 +1,15 @@
+"""Names of the httpx request/response extensions that layers use to talk to each other.
+
+httpx carries an ``extensions`` dict on every request and response; these
+are the keys exllm_py puts there.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FROM_CACHE", "MISSING_KEY"]
+
+#: Request: set by the pipeline when no API key was found: ``(provider, env var to set)``.
+MISSING_KEY = "exllm.missing_key"
+#: Response: set by an HTTP-level cache on a replayed response: a dict of metadata
+#: (at least ``{"cassette": path}``) that ends up in ``LLMResponse.metadata``.
+FROM_CACHE = "exllm.from_cache"

@@ -1,0 +1,21 @@
+"""The request pipeline: an ordered list of plugs that every call runs through.
+
+validate provider → validate messages → validate options → fetch configuration
+→ cache → build request → execute over HTTP → parse response → track cost.
+
+Each plug is a small callable with one job (:mod:`exllm_py.pipeline.plug`).
+Plugs are pure: they read and fill in the :class:`~exllm_py.pipeline.call.Call`
+and may halt the pipeline with a response. The two steps that are not pure,
+the cache decision and the HTTP exchange, are markers that the runner's thin
+sync and async shells carry out (:mod:`exllm_py.pipeline.runner`), so the
+logic of every step is written once for ``chat``, ``achat``, ``stream`` and
+``astream``.
+
+May import: ``exllm_py.types``, ``errors``, ``request``, ``providers``, the
+``CacheStrategy`` protocol and ``cache.keys``; never a concrete strategy.
+"""
+
+from exllm_py.pipeline.call import Call
+from exllm_py.pipeline.runner import DEFAULT_PIPELINE, Pipeline
+
+__all__ = ["DEFAULT_PIPELINE", "Call", "Pipeline"]

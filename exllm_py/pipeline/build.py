@@ -1,0 +1,45 @@
+"""``BuildRequest``: credentials, then the provider adapter turns the call into HTTP."""
+
+from __future__ import annotations
+
+import attrs
+
+from exllm_py.extensions import MISSING_KEY
+from exllm_py.pipeline.call import Call
+from exllm_py.pipeline.plug import Halt
+from exllm_py.request import ChatRequest
+
+__all__ = ["BuildRequest"]
+
+
+class BuildRequest:
+    """Resolves the API key, builds the ``httpx.Request`` and sets its timeout.
+
+    The key comes from the ``api_key`` option, else the provider's env vars
+    (first set wins). A missing key marks the request rather than failing
+    here; see :mod:`exllm_py.pipeline.credentials`.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, call: Call) -> Halt | None:
+        spec, config = call.spec, call.config
+        assert spec is not None, "ValidateProvider runs first"
+        assert config is not None, "FetchConfiguration runs first"
+        api_key = call.options.get("api_key")
+        if api_key is None:
+            api_key = next(filter(None, map(call.env.get, spec.key_envs)), None)
+        config = attrs.evolve(config, api_key=api_key)
+        call.config = config
+        call.request = request = ChatRequest(
+            spec.name, call.model, call.messages, call.answer_options, call.stream
+        )
+        http_request = config.adapter.build_request(request, config)
+        if config.timeout is not None:
+            http_request.extensions["timeout"] = dict.fromkeys(
+                ("connect", "read", "write", "pool"), config.timeout
+            )
+        if api_key is None and config.missing_key_env is not None:
+            http_request.extensions[MISSING_KEY] = (config.name, config.missing_key_env)
+        call.http_request = http_request
+        return None

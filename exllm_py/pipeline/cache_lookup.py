@@ -1,0 +1,33 @@
+"""The cache step's pure half: the key and labels the strategy decides on."""
+
+from __future__ import annotations
+
+from exllm_py.cache.keys import digest
+from exllm_py.cache.strategy import CacheLookup
+from exllm_py.pipeline.call import Call
+
+__all__ = ["derive_lookup"]
+
+
+def derive_lookup(call: Call) -> CacheLookup:
+    """The key from provider, base URL, model, messages and answer options, plus labels.
+
+    An explicit ``cache_key`` replaces the derived one; a namespace still
+    separates it from the same key in other namespaces.
+    """
+    config, control = call.config, call.cache
+    assert config is not None, "configuration runs first"
+    if control.key is not None:
+        key = control.key if control.namespace is None else f"{control.namespace}:{control.key}"
+    else:
+        # Messages are dicts by now (validation converted Message objects).
+        key = digest(
+            call.provider,
+            config.base_url,
+            call.model,
+            call.messages,
+            call.answer_options,
+            control.namespace,
+        )
+    call.lookup = lookup = CacheLookup(key, control, call.provider, call.model, config.timeout)
+    return lookup

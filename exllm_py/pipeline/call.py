@@ -1,0 +1,47 @@
+"""``Call``: the state of one call as it moves through the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import httpx
+
+from exllm_py.request import DEFAULT_CACHE_CONTROL, CacheControl, ChatRequest
+from exllm_py.types import LLMResponse
+
+if TYPE_CHECKING:
+    from exllm_py.cache.strategy import CacheLookup, CacheStrategy
+    from exllm_py.providers.config import ProviderConfig, ProviderSpec
+
+__all__ = ["Call"]
+
+
+# Mutable on purpose: each plug fills in its own part. Copying a frozen object
+# per plug would cost the cache-hit path more than the cache lookup itself.
+@attrs.define
+class Call:
+    """One call: the raw input, then what each plug derived from it."""
+
+    provider: str
+    messages: Sequence[Any]
+    options: Mapping[str, Any]
+    strategy: CacheStrategy
+    env: Mapping[str, str]
+    stream: bool = False
+    default_timeout: float | None = None
+    #: The client's memo of ``<PROVIDER>_BASE_URL`` values, read once per client.
+    endpoint_env: dict[str, str | None] = attrs.Factory(dict)
+
+    spec: ProviderSpec | None = None
+    model: str = ""
+    #: The answer-changing options the caller set (``model`` aside).
+    answer_options: dict[str, Any] = attrs.Factory(dict)
+    request: ChatRequest | None = None
+    cache: CacheControl = DEFAULT_CACHE_CONTROL
+    config: ProviderConfig | None = None
+    lookup: CacheLookup | None = None
+    http_request: httpx.Request | None = None
+    http_response: httpx.Response | None = None
+    response: LLMResponse | None = None

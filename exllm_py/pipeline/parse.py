@@ -1,0 +1,60 @@
+"""``ParseResponse`` and ``TrackCost``: from the HTTP response to a priced ``LLMResponse``."""
+
+from __future__ import annotations
+
+import attrs
+import orjson
+
+from exllm_py.errors import ProviderError
+from exllm_py.extensions import FROM_CACHE
+from exllm_py.pipeline.call import Call
+from exllm_py.pipeline.plug import Halt
+from exllm_py.providers.pricing import cost_of
+
+__all__ = ["ParseResponse", "TrackCost"]
+
+
+class ParseResponse:
+    """Decodes the JSON body and lets the provider adapter read it.
+
+    A response replayed by an HTTP-level cache is marked ``from_cache``.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, call: Call) -> Halt | None:
+        config, response = call.config, call.http_response
+        assert config is not None, "FetchConfiguration runs first"
+        assert response is not None, "the exchange runs first"
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise ProviderError(
+                f"{config.name} answered {response.status_code} with a body that is not JSON: "
+                f"{response.text[:200]!r}",
+                status=response.status_code,
+                provider=config.name,
+                body=response.text,
+            ) from exc
+        parsed = config.adapter.parse_response(body, config)
+        if not parsed.model:
+            parsed = attrs.evolve(parsed, model=call.model)  # some bodies omit the model
+        replayed = response.extensions.get(FROM_CACHE)
+        if replayed is not None:
+            parsed = attrs.evolve(parsed, metadata={**replayed, "from_cache": True})
+        call.response = parsed
+        return None
+
+
+class TrackCost:
+    """Prices the response from the pricing table (``None`` for unknown models)."""
+
+    __slots__ = ()
+
+    def __call__(self, call: Call) -> Halt | None:
+        response = call.response
+        assert response is not None, "parse runs first"
+        cost = cost_of(response.model, response.usage)
+        if cost is not None:
+            call.response = attrs.evolve(response, cost=cost)
+        return None

@@ -1,0 +1,127 @@
+"""The runner: walks the plug list; its sync and async shells differ only in I/O.
+
+``run`` / ``arun`` serve ``chat`` / ``achat``; ``stream`` / ``astream``
+serve the streaming calls, which skip the response cache (streams are never
+cached at the response level; the test strategy records them over HTTP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+import httpx
+
+from exllm_py.pipeline.build import BuildRequest
+from exllm_py.pipeline.cache_lookup import derive_lookup
+from exllm_py.pipeline.call import Call
+from exllm_py.pipeline.configuration import FetchConfiguration
+from exllm_py.pipeline.exchange import asend, send, translated_errors
+from exllm_py.pipeline.parse import ParseResponse, TrackCost
+from exllm_py.pipeline.plug import CACHE, EXECUTE, Marker, Plug
+from exllm_py.pipeline.stream import ChunkDecoder
+from exllm_py.pipeline.validate import ValidateMessages, ValidateOptions, ValidateProvider
+from exllm_py.types import LLMResponse, StreamChunk
+
+__all__ = ["DEFAULT_PIPELINE", "Pipeline"]
+
+Step = Plug | Marker
+
+
+class Pipeline:
+    """An ordered list of plugs, with ``CACHE`` and ``EXECUTE`` markers among them."""
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        if EXECUTE not in steps:
+            raise ValueError("a pipeline needs the EXECUTE step")
+        self.steps = tuple(steps)
+        self._execute_at = self.steps.index(EXECUTE)
+
+    def run(self, call: Call, http: httpx.Client) -> LLMResponse:
+        return self._run_from(0, call, http)
+
+    def _run_from(self, start: int, call: Call, http: httpx.Client) -> LLMResponse:
+        steps = self.steps
+        for index in range(start, len(steps)):
+            step = steps[index]
+            if step is CACHE:
+                # Returning right away, so the lambda never sees ``index`` change.
+                return call.strategy.fetch(
+                    derive_lookup(call),
+                    lambda: self._run_from(index + 1, call, http),  # noqa: B023
+                )
+            if step is EXECUTE:
+                call.http_response = send(http, call)
+                continue
+            halt = step(call)  # type: ignore[operator]  # every other step is a Plug
+            if halt is not None:
+                return halt.response
+        assert call.response is not None, "the parse step sets the response"
+        return call.response
+
+    async def arun(self, call: Call, http: httpx.AsyncClient) -> LLMResponse:
+        return await self._arun_from(0, call, http)
+
+    async def _arun_from(self, start: int, call: Call, http: httpx.AsyncClient) -> LLMResponse:
+        steps = self.steps
+        for index in range(start, len(steps)):
+            step = steps[index]
+            if step is CACHE:
+                return await call.strategy.afetch(
+                    derive_lookup(call),
+                    lambda: self._arun_from(index + 1, call, http),  # noqa: B023
+                )
+            if step is EXECUTE:
+                call.http_response = await asend(http, call)
+                continue
+            halt = step(call)  # type: ignore[operator]  # every other step is a Plug
+            if halt is not None:
+                return halt.response
+        assert call.response is not None, "the parse step sets the response"
+        return call.response
+
+    def prepare_stream(self, call: Call) -> None:
+        """Run the pure steps before the exchange (validation happens here, eagerly)."""
+        for step in self.steps[: self._execute_at]:
+            if step is not CACHE:
+                step(call)  # type: ignore[operator]  # every other step is a Plug
+
+    def stream(self, call: Call, http: httpx.Client) -> Iterator[StreamChunk]:
+        """Yield the chunks of a call that :meth:`prepare_stream` has prepared."""
+        response = send(http, call)
+        decoder = ChunkDecoder(call)
+        try:
+            with translated_errors(call):
+                for data in response.iter_bytes():
+                    yield from decoder.feed(data)
+            yield from decoder.close()
+        finally:
+            response.close()
+
+    async def astream(self, call: Call, http: httpx.AsyncClient) -> AsyncIterator[StreamChunk]:
+        """Async twin of :meth:`stream`."""
+        response = await asend(http, call)
+        decoder = ChunkDecoder(call)
+        try:
+            with translated_errors(call):
+                async for data in response.aiter_bytes():
+                    for chunk in decoder.feed(data):
+                        yield chunk
+            for chunk in decoder.close():
+                yield chunk
+        finally:
+            await response.aclose()
+
+
+DEFAULT_PIPELINE = Pipeline(
+    [
+        ValidateProvider(),
+        ValidateMessages(),
+        ValidateOptions(),
+        FetchConfiguration(),
+        CACHE,
+        BuildRequest(),
+        EXECUTE,
+        ParseResponse(),
+        TrackCost(),
+    ]
+)

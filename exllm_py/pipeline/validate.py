@@ -1,0 +1,258 @@
+"""The validating plugs: provider, messages, options. They run before any I/O."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from exllm_py.errors import ConfigurationError, ValidationError
+from exllm_py.pipeline.call import Call
+from exllm_py.pipeline.plug import Halt
+from exllm_py.providers.registry import PROVIDERS, known_providers
+from exllm_py.request import (
+    ANSWER_OPTIONS,
+    CACHE_OPTIONS,
+    DEFAULT_TTL,
+    KNOWN_OPTIONS,
+    CacheControl,
+)
+
+__all__ = ["ValidateMessages", "ValidateOptions", "ValidateProvider"]
+
+_ANSWER_WITHOUT_MODEL = ANSWER_OPTIONS - {"model"}
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+# Roles whose content must be plain text; user and assistant may send parts (images).
+_TEXT_ONLY_ROLES = frozenset({"system", "developer", "tool"})
+
+
+class ValidateProvider:
+    """Looks the provider name up; an unknown name lists the known ones."""
+
+    __slots__ = ()
+
+    def __call__(self, call: Call) -> Halt | None:
+        spec = PROVIDERS.get(call.provider) if isinstance(call.provider, str) else None
+        if spec is None:
+            raise ConfigurationError(
+                f"unknown provider {call.provider!r}; known providers: {known_providers()}"
+            )
+        call.spec = spec
+        return None
+
+
+class ValidateMessages:
+    """Checks the messages: a non-empty list, known roles, text where text is needed."""
+
+    __slots__ = ()
+
+    def __call__(self, call: Call) -> Halt | None:
+        messages = call.messages
+        # list and tuple first: the ABC check is slow, and this runs on every call.
+        if type(messages) is not list and (
+            isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)
+        ):
+            raise ValidationError(
+                "messages must be a list of messages such as "
+                f"[{{'role': 'user', 'content': 'Hi'}}], got {type(messages).__name__}"
+            )
+        if not messages:
+            raise ValidationError("messages is empty: pass at least one message")
+        # The common case, checked inline first: this plug is on the cache-hit path.
+        for message in messages:
+            if (
+                type(message) is not dict
+                or type(message.get("content")) is not str
+                or message.get("role") not in ROLES
+            ):
+                break
+        else:
+            return None
+        normalized: list[Any] | None = None
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict):
+                to_dict = getattr(message, "to_dict", None)
+                if to_dict is None:
+                    raise ValidationError(
+                        f"messages[{index}] must be a dict or exllm_py.Message, "
+                        f"got {type(message).__name__}"
+                    )
+                if normalized is None:
+                    normalized = list(messages[:index])
+                message = to_dict()
+            _check_message(index, message)
+            if normalized is not None:
+                normalized.append(message)
+        if normalized is not None:
+            call.messages = normalized
+        return None
+
+
+def _check_message(index: int, message: Mapping[str, Any]) -> None:
+    role = message.get("role")
+    if role not in ROLES:
+        raise ValidationError(
+            f"messages[{index}] has unknown role {role!r}; "
+            f"expected one of {', '.join(sorted(ROLES))}"
+        )
+    content = message.get("content")
+    if type(content) is str:
+        return
+    if content is None:
+        if role == "assistant" and message.get("tool_calls"):
+            return
+        raise ValidationError(f"messages[{index}] ({role}) has no content")
+    if isinstance(content, list) and role not in _TEXT_ONLY_ROLES:
+        for part_index, part in enumerate(content):
+            if not isinstance(part, dict) or "type" not in part:
+                raise ValidationError(
+                    f"messages[{index}].content[{part_index}] must be a dict with a 'type', "
+                    "e.g. {'type': 'text', 'text': '...'}"
+                )
+        return
+    expected = "a string" if role in _TEXT_ONLY_ROLES else "a string or a list of content parts"
+    raise ValidationError(
+        f"messages[{index}] ({role}) content must be {expected}, got {type(content).__name__}"
+    )
+
+
+class ValidateOptions:
+    """Checks every option's name and value; sets the model, answer options and cache controls."""
+
+    __slots__ = ()
+
+    def __call__(self, call: Call) -> Halt | None:
+        options = call.options
+        if not options.keys() <= KNOWN_OPTIONS:
+            raise ValidationError(
+                _unknown_option_message(sorted(options.keys() - KNOWN_OPTIONS)[0])
+            )
+        answer: dict[str, Any] = {}
+        for name, value in options.items():
+            if value is None:
+                continue
+            check = _CHECKS.get(name)
+            if check is not None:
+                check(name, value)
+            if name in _ANSWER_WITHOUT_MODEL:
+                answer[name] = value
+        spec = call.spec
+        assert spec is not None, "ValidateProvider runs first"
+        model = options.get("model") or spec.default_model
+        if model is None:
+            raise ValidationError(f"model is required for provider {spec.name!r}: pass model='...'")
+        call.model = model
+        call.answer_options = answer
+        if not CACHE_OPTIONS.isdisjoint(options):
+            call.cache = _cache_control(options)
+        return None
+
+
+def _unknown_option_message(name: str) -> str:
+    close = difflib.get_close_matches(name, KNOWN_OPTIONS, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown option {name!r}{hint} Known options: {', '.join(sorted(KNOWN_OPTIONS))}"
+
+
+def _cache_control(options: Mapping[str, Any]) -> CacheControl:
+    ttl = options.get("cache_ttl", DEFAULT_TTL)
+    mode = options.get("cache")
+    return CacheControl(
+        mode=True if mode is None else mode,
+        ttl=ttl,
+        key=options.get("cache_key"),
+        namespace=options.get("cache_namespace"),
+    )
+
+
+def _number(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValidationError(f"{name} must be a number, got {value!r}")
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+
+
+def _temperature(name: str, value: Any) -> None:
+    # The most common option gets a fast path: a plain in-range number.
+    if (type(value) is float or type(value) is int) and 0.0 <= value <= 2.0:
+        return
+    _number(name, value, 0.0, 2.0)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{name} must be an integer, got {value!r}")
+    if value <= 0:
+        raise ValidationError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _positive_seconds(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
+def _check_model(name: str, value: Any) -> None:
+    if type(value) is not str or not value:
+        raise ValidationError(f"model must be a non-empty string, got {value!r}")
+
+
+def _check_stop(name: str, value: Any) -> None:
+    if isinstance(value, str):
+        return
+    if not isinstance(value, (list, tuple)) or not all(isinstance(s, str) for s in value):
+        raise ValidationError(f"stop must be a string or a list of strings, got {value!r}")
+
+
+def _check_seed(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"seed must be an integer, got {value!r}")
+
+
+def _check_tools(name: str, value: Any) -> None:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(t, dict) for t in value):
+        raise ValidationError(
+            "tools must be a list of tool dicts such as "
+            "{'type': 'function', 'function': {'name': ..., 'parameters': {...}}}"
+        )
+
+
+def _check_string(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
+
+
+def _check_non_empty_string(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def _check_cache(name: str, value: Any) -> None:
+    if value is not True and value is not False and value != "refresh":
+        raise ValidationError(f"cache must be True, False or 'refresh', got {value!r}")
+
+
+def _check_cache_ttl(name: str, value: Any) -> None:
+    _positive_seconds(name, value)
+
+
+_CHECKS: dict[str, Callable[[str, Any], None]] = {
+    "model": _check_model,
+    "temperature": _temperature,
+    "top_p": lambda name, value: _number(name, value, 0.0, 1.0),
+    "frequency_penalty": lambda name, value: _number(name, value, -2.0, 2.0),
+    "presence_penalty": lambda name, value: _number(name, value, -2.0, 2.0),
+    "max_tokens": _positive_int,
+    "n": _positive_int,
+    "stop": _check_stop,
+    "seed": _check_seed,
+    "tools": _check_tools,
+    "system": _check_string,
+    "api_key": _check_non_empty_string,
+    "base_url": _check_non_empty_string,
+    "timeout": _positive_seconds,
+    "cache": _check_cache,
+    "cache_ttl": _check_cache_ttl,
+    "cache_key": _check_non_empty_string,
+    "cache_namespace": _check_non_empty_string,
+}

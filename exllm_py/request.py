@@ -1,0 +1,105 @@
+"""What one call asks for, once validated: the chat request and its cache controls.
+
+These are the values that travel from the pipeline to the providers (which
+turn a :class:`ChatRequest` into HTTP) and to the cache (which derives a key
+from it). Validation of raw user input lives in :mod:`exllm_py.pipeline.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+__all__ = [
+    "ANSWER_OPTIONS",
+    "CACHE_OPTIONS",
+    "DEFAULT_CACHE_CONTROL",
+    "KNOWN_OPTIONS",
+    "TRANSPORT_OPTIONS",
+    "CacheControl",
+    "CacheMode",
+    "ChatRequest",
+]
+
+#: Options that change the model's answer: all of them enter the cache key.
+ANSWER_OPTIONS = frozenset(
+    {
+        "model",
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "stop",
+        "seed",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "system",
+        "n",
+        "frequency_penalty",
+        "presence_penalty",
+    }
+)
+#: Options about reaching the provider: base_url enters the cache key, the others never.
+TRANSPORT_OPTIONS = frozenset({"api_key", "base_url", "timeout"})
+#: Per-call cache controls: only the namespace enters the key.
+CACHE_OPTIONS = frozenset({"cache", "cache_ttl", "cache_key", "cache_namespace"})
+KNOWN_OPTIONS = ANSWER_OPTIONS | TRANSPORT_OPTIONS | CACHE_OPTIONS
+
+CacheMode = bool | Literal["refresh"]
+
+
+class _UseDefault:
+    """Sentinel type: the store's default TTL applies (``None`` means "never expires")."""
+
+    _instance: _UseDefault | None = None
+
+    def __new__(cls) -> _UseDefault:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DEFAULT_TTL"
+
+
+DEFAULT_TTL = _UseDefault()
+
+
+@attrs.frozen
+class CacheControl:
+    """A call's cache options: ``cache``, ``cache_ttl``, ``cache_key``, ``cache_namespace``."""
+
+    mode: CacheMode = True
+    ttl: float | _UseDefault | None = DEFAULT_TTL
+    key: str | None = None
+    namespace: str | None = None
+
+    @property
+    def reads(self) -> bool:
+        """Whether the call may be answered from the cache."""
+        return self.mode is True
+
+    @property
+    def writes(self) -> bool:
+        """Whether the call's answer may be stored."""
+        return self.mode is not False
+
+
+DEFAULT_CACHE_CONTROL = CacheControl()
+
+
+@attrs.frozen
+class ChatRequest:
+    """A validated call: provider, model, messages and the options that change the answer.
+
+    ``messages`` are OpenAI-shaped dicts; ``options`` holds only the answer
+    options the caller set (never ``model``, which has its own field).
+    """
+
+    provider: str
+    model: str
+    messages: Sequence[Mapping[str, Any]]
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    stream: bool = False

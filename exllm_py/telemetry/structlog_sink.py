@@ -1,0 +1,90 @@
+"""Logs every telemetry event through structlog (logger name ``exllm_py``).
+
+The library never configures structlog: it logs through whatever the
+application set up. Measurements and metadata are logged as they are; the
+emitters put keys, names and sizes in them, never prompt text or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import structlog
+
+from exllm_py.telemetry.events import (
+    CACHE_ERROR,
+    TEST_CACHE_ERROR,
+    TEST_CACHE_SAVE,
+    Event,
+)
+
+__all__ = ["enabled_for", "handler_failed", "level_of", "log", "refresh"]
+
+_LEVELS: dict[Event, int] = {
+    CACHE_ERROR: logging.WARNING,
+    TEST_CACHE_ERROR: logging.WARNING,
+    TEST_CACHE_SAVE: logging.INFO,
+}
+_logger = structlog.get_logger("exllm_py")
+# wrapper class -> the lowest level it lets through; filled on first sight of a class.
+_thresholds: dict[type[Any], int] = {}
+# Reading structlog's configuration costs about as much as the rest of a cache
+# hit's bookkeeping, so the current threshold is re-read at most this often.
+_RECHECK_SECONDS = 1.0
+_current = [logging.NOTSET, -_RECHECK_SECONDS]  # [threshold, monotonic time read]
+
+
+def level_of(event: Event) -> int:
+    """The log level of ``event``: debug for the frequent ones, warning for errors."""
+    return _LEVELS.get(event, logging.DEBUG)
+
+
+def enabled_for(event: Event) -> bool:
+    """Whether structlog, as configured (at most a second ago), would emit ``event``'s line."""
+    now = time.monotonic()
+    if now - _current[1] >= _RECHECK_SECONDS:
+        refresh(now)
+    return _LEVELS.get(event, logging.DEBUG) >= _current[0]
+
+
+def refresh(now: float | None = None) -> None:
+    """Re-read structlog's level now (after reconfiguring structlog, for an immediate effect)."""
+    _current[0] = _threshold(structlog.get_config()["wrapper_class"])
+    _current[1] = time.monotonic() if now is None else now
+
+
+def log(event: Event, measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
+    if enabled_for(event):
+        _logger.log(level_of(event), ".".join(event), **measurements, **metadata)
+
+
+def handler_failed(handler_id: str, event: Event, exc: BaseException) -> None:
+    _logger.error(
+        "exllm.telemetry.handler_detached",
+        handler_id=handler_id,
+        failed_event=".".join(event),
+        error=repr(exc),
+    )
+
+
+def _threshold(wrapper_class: type[Any]) -> int:
+    threshold = _thresholds.get(wrapper_class)
+    if threshold is None:
+        threshold = _probe(wrapper_class)
+        _thresholds[wrapper_class] = threshold
+    return threshold
+
+
+def _probe(wrapper_class: type[Any]) -> int:
+    # Filtering bound loggers know their level; other wrappers (stdlib
+    # BoundLogger, custom ones) filter later, so we must always hand them the event.
+    is_enabled_for = getattr(wrapper_class, "is_enabled_for", None)
+    if is_enabled_for is None:
+        return logging.NOTSET
+    probe = wrapper_class(None, [], {})
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR):
+        if probe.is_enabled_for(level):
+            return level
+    return logging.CRITICAL

@@ -1,0 +1,238 @@
+"""The pytest plugin (``pytest11`` entry point): hooks and fixtures only.
+
+The work lives in the other modules of :mod:`exllm_py.testing` and is
+imported inside the hooks, so a run that has no ``live_api`` test pays
+almost nothing for the plugin.
+
+What it does:
+
+- registers the ``live_api`` marker, the ``--exllm-record-mode`` option and
+  the ini options ``exllm_cassette_dir``, ``exllm_ignore_headers`` and
+  ``exllm_ignore_body_paths``;
+- sets ``EXLLM_CACHE_STRATEGY=test`` for the run, so the default client and
+  every ``Client`` created without an explicit strategy use the
+  :class:`~exllm_py.testing.strategy.TestStrategy` (production caching
+  outside ``live_api`` tests);
+- gives each test a fresh production cache behind that strategy;
+- opens each ``live_api`` test's cassette before the test and saves it
+  after (the ``exllm_cassette`` fixture);
+- merges the cassettes the run used into the usage file at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from exllm_py.testing.cassette import Cassette
+    from exllm_py.testing.settings import TestCacheSettings
+
+__all__ = [
+    "exllm_cassette",
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_recording_configure",
+    "pytest_report_header",
+    "pytest_sessionfinish",
+    "pytest_unconfigure",
+]
+
+_MARKER = "live_api"
+_STRATEGY_ENV = "EXLLM_CACHE_STRATEGY"
+_RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+
+_settings_key: pytest.StashKey[TestCacheSettings] = pytest.StashKey()
+_used_key: pytest.StashKey[set[Path]] = pytest.StashKey()
+_strategy_env_key: pytest.StashKey[str | None] = pytest.StashKey()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("exllm_py", "exllm_py: record and replay LLM API calls")
+    group.addoption(
+        "--exllm-record-mode",
+        action="store",
+        default=None,
+        choices=_RECORD_MODES,
+        help="how live_api tests use their cassettes: none (replay only), once (record "
+        "missing cassettes), new_episodes, all, rewrite. Default: none under CI, else once.",
+    )
+    parser.addini(
+        "exllm_cassette_dir",
+        "directory of live_api cassettes, relative to the rootdir (default: cassettes)",
+        default=None,
+    )
+    parser.addini(
+        "exllm_ignore_headers",
+        "request headers left out of matching and cassettes (a trailing * is a prefix)",
+        type="args",
+        default=[],
+    )
+    parser.addini(
+        "exllm_ignore_body_paths",
+        "JSON body paths left out of matching, e.g. metadata.user_id (* for any item)",
+        type="args",
+        default=[],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_MARKER}(ignore_body_paths=(), ignore_headers=()): the test calls a real LLM API; "
+        "its calls are recorded to a cassette once and replayed afterwards.",
+    )
+    from exllm_py.errors import ConfigurationError
+    from exllm_py.testing.settings import settings_for_run
+
+    # The record mode, first found wins (see settings.resolve_record_mode):
+    # --exllm-record-mode > --record-mode (pytest-recording, when given)
+    # > EXLLM_RECORD_MODE > "none" when CI is set, else "once".
+    try:
+        settings = settings_for_run(
+            rootdir=config.rootpath,
+            option=config.getoption("exllm_record_mode"),
+            recording_option=_recording_mode(config),
+            cassette_dir=config.getini("exllm_cassette_dir"),
+            ignore_headers=config.getini("exllm_ignore_headers"),
+            ignore_body_paths=config.getini("exllm_ignore_body_paths"),
+            env=os.environ,
+        )
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    config.stash[_settings_key] = settings
+    config.stash[_used_key] = set()
+    config.stash[_strategy_env_key] = os.environ.get(_STRATEGY_ENV)
+    os.environ[_STRATEGY_ENV] = "test"
+    _reset_default_client()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _strategy_env_key not in config.stash:
+        return
+    previous = config.stash[_strategy_env_key]
+    if previous is None:
+        os.environ.pop(_STRATEGY_ENV, None)
+    else:
+        os.environ[_STRATEGY_ENV] = previous
+    _reset_default_client()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash.get(_settings_key, None)
+    if settings is None:
+        return None
+    if not settings.enabled:
+        return "exllm_py: test cache disabled (live_api tests call the real APIs)"
+    return f"exllm_py: record mode {settings.mode.value}, cassettes in {settings.cassette_dir}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    used = session.config.stash.get(_used_key, set())
+    if used:
+        from exllm_py.testing.usage import record_usage
+
+        record_usage(session.config.stash[_settings_key].cassette_dir, used)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording's hook: keep vcrpy off the requests exllm_py records."""
+    from exllm_py.testing.vcr_interop import install
+
+    install(vcr)
+
+
+@pytest.fixture
+def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
+    """The cassette of the running ``live_api`` test (``None`` when the cache is disabled).
+
+    It exposes ``path``, ``mode``, ``interactions`` (what the cassette holds),
+    ``played`` and ``recorded`` (what this test replayed and recorded).
+    """
+    node = request.node
+    markers = list(node.iter_markers(_MARKER))
+    if not markers:
+        pytest.fail(
+            f"{node.nodeid}: the exllm_cassette fixture is for tests marked @pytest.mark.{_MARKER}",
+            pytrace=False,
+        )
+    from exllm_py.testing.cassette import Cassette
+    from exllm_py.testing.paths import cassette_path_for
+    from exllm_py.testing.redact import RecordingRefused
+    from exllm_py.testing.strategy import recording
+
+    settings = request.config.stash[_settings_key]
+    if not settings.enabled:
+        with recording(None):
+            yield None
+        return
+    cassette = Cassette.open(
+        cassette_path_for(settings.cassette_dir, node.nodeid),
+        mode=settings.mode,
+        matcher=settings.matcher(_marker_options(node.nodeid, markers)),
+        test_id=node.nodeid,
+        secrets=settings.secrets,
+    )
+    with recording(cassette):
+        yield cassette
+    try:
+        cassette.save()
+    except RecordingRefused as exc:
+        pytest.fail(f"{node.nodeid}: {exc}", pytrace=False)
+    finally:
+        if cassette.path.exists():
+            request.config.stash[_used_key].add(cassette.path)
+
+
+@pytest.fixture(autouse=True)
+def _exllm_test_strategy(request: pytest.FixtureRequest) -> None:
+    # Every client that took its strategy from the environment shares one
+    # TestStrategy: give each test an empty production cache, as a fresh
+    # client would have.
+    from exllm_py.testing.strategy import shared_test_strategy
+
+    shared_test_strategy().reset()
+    # Autouse so that marking a test is enough; unmarked tests only pay this check.
+    if request.node.get_closest_marker(_MARKER) is not None:
+        request.getfixturevalue("exllm_cassette")
+
+
+def _marker_options(nodeid: str, markers: list[pytest.Mark]) -> dict[str, list[str]]:
+    """The markers' keyword arguments, the closest marker's values first."""
+    from exllm_py.testing.settings import MARKER_OPTIONS
+
+    merged: dict[str, list[str]] = {}
+    for marker in markers:
+        unknown = set(marker.kwargs) - MARKER_OPTIONS
+        if marker.args or unknown:
+            pytest.fail(
+                f"{nodeid}: @pytest.mark.{_MARKER} takes only the keyword arguments "
+                f"{', '.join(sorted(MARKER_OPTIONS))}; got "
+                f"{', '.join(map(repr, marker.args)) or ', '.join(sorted(unknown))}",
+                pytrace=False,
+            )
+        for name, value in marker.kwargs.items():
+            merged.setdefault(name, []).extend([value] if isinstance(value, str) else value)
+    return merged
+
+
+def _recording_mode(config: pytest.Config) -> str | None:
+    """pytest-recording's ``--record-mode``, when that plugin is installed and it was given."""
+    try:
+        value = config.getoption("record_mode")
+    except ValueError:
+        return None  # pytest-recording is not installed
+    return value if isinstance(value, str) else None
+
+
+def _reset_default_client() -> None:
+    # The default client picks its strategy from the environment when created:
+    # drop it so the next use sees the variable we set or restored.
+    from exllm_py.client import reset_default_client
+
+    reset_default_client()

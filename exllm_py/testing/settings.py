@@ -1,0 +1,144 @@
+"""The test cache's settings for one pytest run, resolved from options, ini and environment.
+
+Kept apart from the plugin so that the precedence rules are plain functions,
+tested without starting pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from exllm_py.errors import ConfigurationError
+from exllm_py.testing.cassette import RecordMode
+from exllm_py.testing.matching import Matcher
+
+__all__ = [
+    "CASSETTE_DIR_ENV",
+    "ENABLED_ENV",
+    "MARKER_OPTIONS",
+    "RECORD_MODE_ENV",
+    "TestCacheSettings",
+    "is_ci",
+    "is_enabled",
+    "resolve_cassette_dir",
+    "resolve_record_mode",
+    "settings_for_run",
+]
+
+RECORD_MODE_ENV = "EXLLM_RECORD_MODE"
+CASSETTE_DIR_ENV = "EXLLM_TEST_CACHE_DIR"
+ENABLED_ENV = "EXLLM_TEST_CACHE_ENABLED"
+#: Keyword arguments ``@pytest.mark.live_api(...)`` accepts.
+MARKER_OPTIONS = frozenset({"ignore_body_paths", "ignore_headers"})
+
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@attrs.frozen
+class TestCacheSettings:
+    """Everything a ``live_api`` test needs to open its cassette."""
+
+    __test__ = False  # not a test class
+
+    mode: RecordMode
+    cassette_dir: Path
+    enabled: bool = True
+    ignore_headers: tuple[str, ...] = ()
+    ignore_body_paths: tuple[str, ...] = ()
+    #: API keys present when the run started (a fixture may unset them later).
+    secrets: Mapping[str, str] = attrs.field(factory=dict, repr=False, hash=False)
+
+    def matcher(self, marker_options: Mapping[str, Any] | None = None) -> Matcher:
+        """The matcher for a test: the ini's ignores plus the marker's."""
+        options = marker_options or {}
+        return Matcher(
+            frozenset((*self.ignore_headers, *_strings(options, "ignore_headers"))),
+            (*self.ignore_body_paths, *_strings(options, "ignore_body_paths")),
+        )
+
+
+def settings_for_run(
+    *,
+    rootdir: Path,
+    option: str | None,
+    recording_option: str | None,
+    cassette_dir: str | None,
+    ignore_headers: Iterable[str],
+    ignore_body_paths: Iterable[str],
+    env: Mapping[str, str],
+) -> TestCacheSettings:
+    """The settings of a pytest run from its options, ini values and environment."""
+    from exllm_py.testing.redact import key_values
+
+    return TestCacheSettings(
+        mode=resolve_record_mode(option=option, recording_option=recording_option, env=env),
+        cassette_dir=resolve_cassette_dir(rootdir, cassette_dir, env),
+        enabled=is_enabled(env),
+        ignore_headers=tuple(ignore_headers),
+        ignore_body_paths=tuple(ignore_body_paths),
+        secrets=key_values(env),
+    )
+
+
+def resolve_record_mode(
+    *,
+    option: str | None,
+    recording_option: str | None,
+    env: Mapping[str, str],
+) -> RecordMode:
+    """The record mode, first found wins.
+
+    ``--exllm-record-mode``, then pytest-recording's ``--record-mode`` (when
+    given), then ``EXLLM_RECORD_MODE``, then ``none`` under CI (``CI`` set)
+    and ``once`` elsewhere.
+    """
+    for source, value in (
+        ("--exllm-record-mode", option),
+        ("--record-mode", recording_option),
+        (RECORD_MODE_ENV, env.get(RECORD_MODE_ENV, "").strip() or None),
+    ):
+        if value is not None:
+            try:
+                return RecordMode(value.lower())
+            except ValueError:
+                modes = ", ".join(mode.value for mode in RecordMode)
+                raise ConfigurationError(
+                    f"{source}={value!r} is not a record mode; use one of {modes}"
+                ) from None
+    return RecordMode.NONE if is_ci(env) else RecordMode.ONCE
+
+
+def resolve_cassette_dir(rootdir: Path, ini_value: str | None, env: Mapping[str, str]) -> Path:
+    """``EXLLM_TEST_CACHE_DIR``, else the ini's ``exllm_cassette_dir``, else ``cassettes``.
+
+    The environment wins so that one run can be pointed elsewhere (a demo, a
+    scratch re-recording) without editing the project's configuration.
+    Relative paths are taken from the rootdir.
+    """
+    value = env.get(CASSETTE_DIR_ENV, "").strip() or (ini_value or "").strip() or "cassettes"
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else rootdir / path
+
+
+def is_ci(env: Mapping[str, str]) -> bool:
+    """Whether ``CI`` is set to anything but an explicit false."""
+    value = env.get("CI", "").strip().lower()
+    return bool(value) and value not in _FALSE
+
+
+def is_enabled(env: Mapping[str, str]) -> bool:
+    """False when ``EXLLM_TEST_CACHE_ENABLED`` says so: ``live_api`` tests then call the API."""
+    return env.get(ENABLED_ENV, "").strip().lower() not in _FALSE
+
+
+def _strings(options: Mapping[str, Any], name: str) -> Iterable[str]:
+    value = options.get(name, ())
+    if isinstance(value, str):
+        return (value,)
+    if not all(isinstance(item, str) for item in value):
+        raise ConfigurationError(f"live_api({name}=...) takes strings, got {value!r}")
+    return tuple(value)

@@ -1,0 +1,192 @@
+"""``TestStrategy``: the cache strategy of test runs, and the cassette in use right now.
+
+Outside a recording test the strategy behaves exactly as its delegate (a
+:class:`~exllm_py.cache.production.ProductionStrategy` unless given), so
+unit tests see production caching. While a test records or replays
+(:func:`use_cassette`, which the pytest plugin enters for each ``live_api``
+test), the response cache is bypassed, so every call reaches the HTTP layer,
+where the :class:`~exllm_py.testing.transport.RecordingTransport` the
+strategy wrapped around the client's transport answers from the cassette or
+records.
+
+The cassette in use is process-wide, not per task or thread: pytest runs one
+test at a time per process, and a test's calls may come from threads or
+event loops it starts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+import httpx
+
+from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.strategy import CacheLookup, CacheStrategy
+from exllm_py.testing.cassette import Cassette, RecordMode
+from exllm_py.testing.matching import Matcher
+from exllm_py.testing.transport import AsyncRecordingTransport, RecordingTransport
+from exllm_py.types import LLMResponse
+
+__all__ = [
+    "TestStrategy",
+    "active_cassette",
+    "recording",
+    "shared_test_strategy",
+    "use_cassette",
+]
+
+
+@attrs.define
+class _Active:
+    """What a running recording test set: whether one runs, and its cassette (if cached)."""
+
+    live: bool = False
+    cassette: Cassette | None = None
+
+
+_active = _Active()
+_active_lock = threading.Lock()
+
+
+def active_cassette() -> Cassette | None:
+    """The cassette of the recording test running now, if any."""
+    return _active.cassette
+
+
+@contextmanager
+def recording(cassette: Cassette | None) -> Iterator[Cassette | None]:
+    """Route calls through ``cassette`` while the block runs (no load, no save).
+
+    ``None`` still marks a live test, with no cache at all: calls bypass the
+    response cache and go to the network (``EXLLM_TEST_CACHE_ENABLED=false``).
+    """
+    global _active
+    with _active_lock:
+        previous, _active = _active, _Active(live=True, cassette=cassette)
+    try:
+        yield cassette
+    finally:
+        with _active_lock:
+            _active = previous
+
+
+@contextmanager
+def use_cassette(
+    path: Path | str,
+    *,
+    mode: RecordMode | str = RecordMode.ONCE,
+    ignore_headers: tuple[str, ...] = (),
+    ignore_body_paths: tuple[str, ...] = (),
+    test_id: str = "",
+    secrets: Mapping[str, str] | None = None,
+) -> Iterator[Cassette]:
+    """Open the cassette at ``path``, record or replay through it, then save it.
+
+    The same as a ``live_api`` test does, for code outside pytest::
+
+        with use_cassette("cassettes/demo.json", mode="once"):
+            exllm_py.chat("openai", [{"role": "user", "content": "Hi"}])
+
+    What was recorded is saved even if the block raised: recordings are real
+    answers. Only clients whose strategy is a :class:`TestStrategy` take part
+    (``EXLLM_CACHE_STRATEGY=test`` makes it the default).
+    """
+    cassette = Cassette.open(
+        Path(path),
+        mode=mode,
+        matcher=Matcher(frozenset(ignore_headers), tuple(ignore_body_paths)),
+        test_id=test_id,
+        secrets=secrets,
+    )
+    try:
+        with recording(cassette):
+            yield cassette
+    finally:
+        cassette.save()
+
+
+class TestStrategy:
+    """Production caching outside recording tests; HTTP-level record/replay inside them."""
+
+    # Not a test class, despite its name: keep pytest from collecting it.
+    __test__ = False
+
+    def __init__(self, delegate: CacheStrategy | None = None) -> None:
+        self._delegate = delegate
+        self._owns_delegate = delegate is None
+        self._lock = threading.Lock()
+
+    @property
+    def delegate(self) -> CacheStrategy:
+        """The strategy used outside recording tests, created on first use."""
+        delegate = self._delegate
+        if delegate is None:
+            with self._lock:
+                if self._delegate is None:
+                    # Imported here: the production cache is not needed until
+                    # a call runs outside a recording test.
+                    from exllm_py.cache.production import ProductionStrategy
+
+                    self._delegate = ProductionStrategy()
+                delegate = self._delegate
+        return delegate
+
+    def reset(self) -> None:
+        """Forget the delegate this strategy created, so the next call starts a fresh cache.
+
+        The pytest plugin resets the shared strategy before each test: every
+        client that took its strategy from the environment shares it, and a
+        test must not be answered from the cache an earlier test filled. A
+        delegate passed to the constructor is kept.
+        """
+        if self._owns_delegate:
+            with self._lock:
+                self._delegate = None
+
+    def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
+        if _active.live:
+            return compute()
+        return self.delegate.fetch(lookup, compute)
+
+    async def afetch(
+        self, lookup: CacheLookup, compute: Callable[[], Awaitable[LLMResponse]]
+    ) -> LLMResponse:
+        if _active.live:
+            return await compute()
+        return await self.delegate.afetch(lookup, compute)
+
+    def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+        return RecordingTransport(self.delegate.wrap_transport(transport), active_cassette)
+
+    def wrap_async_transport(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return AsyncRecordingTransport(
+            self.delegate.wrap_async_transport(transport), active_cassette
+        )
+
+    def stats(self) -> CacheStats:
+        """The delegate's counters (replays and recordings are reported through telemetry)."""
+        return self.delegate.stats()
+
+    def __repr__(self) -> str:
+        delegate = type(self._delegate).__name__ if self._delegate is not None else "not created"
+        return f"<TestStrategy delegate={delegate}>"
+
+
+_shared: TestStrategy | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_test_strategy() -> TestStrategy:
+    """The process-wide ``TestStrategy`` (what ``EXLLM_CACHE_STRATEGY=test`` selects)."""
+    global _shared
+    strategy = _shared
+    if strategy is None:
+        with _shared_lock:
+            if _shared is None:
+                _shared = TestStrategy()
+            strategy = _shared
+    return strategy

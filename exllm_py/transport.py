@@ -1,0 +1,107 @@
+"""The shared httpx clients of a :class:`~exllm_py.client.Client`, built in one place.
+
+The transport stack, innermost first: the network transport (or one the user
+passed), the :class:`~exllm_py.pipeline.credentials.CredentialGuard`, then
+whatever the cache strategy wraps around it (the test cache's recorder).
+The offline mock provider is mounted beside the stack, so it never reaches
+the network nor the recorder.
+
+Async clients are kept per event loop: an ``httpx.AsyncClient``'s
+connections belong to the loop that opened them, and a process may run
+several loops in turn (``asyncio.run`` per job, pytest-asyncio per test).
+Each is closed when its loop shuts down: an async generator parked in the
+loop is finalized by ``loop.shutdown_asyncgens()`` (which ``asyncio.run``
+calls), and its ``finally`` closes the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import AsyncGenerator, Callable
+
+import httpx
+
+from exllm_py.pipeline.credentials import CredentialGuard
+from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
+
+__all__ = ["HttpClients"]
+
+_MOCK_MOUNT = MOCK_BASE_URL.rsplit("/v1", 1)[0]
+
+
+class HttpClients:
+    """Lazily built ``httpx.Client`` and per-loop ``httpx.AsyncClient`` over one transport stack."""
+
+    def __init__(
+        self,
+        *,
+        wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport],
+        awrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport],
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        mock: MockProvider | None = None,
+        timeout: float | None = 60.0,
+    ) -> None:
+        self._wrap = wrap
+        self._awrap = awrap
+        self._transport = transport
+        self._async_transport = async_transport
+        self.mock = mock or MockProvider()
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._sync: httpx.Client | None = None
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
+
+    @property
+    def sync(self) -> httpx.Client:
+        client = self._sync
+        if client is None:
+            with self._lock:
+                if self._sync is None:
+                    inner = self._transport or httpx.HTTPTransport()
+                    self._sync = httpx.Client(
+                        transport=self._wrap(CredentialGuard(transport=inner)),
+                        mounts={_MOCK_MOUNT: self.mock},
+                        timeout=self._timeout,
+                    )
+                client = self._sync
+        return client
+
+    async def async_client(self) -> httpx.AsyncClient:
+        """The running loop's client, created (and set to close with the loop) on first use."""
+        loop = asyncio.get_running_loop()
+        known = self._async.get(loop)
+        if known is not None:
+            return known[0]
+        inner = self._async_transport or httpx.AsyncHTTPTransport()
+        client = httpx.AsyncClient(
+            transport=self._awrap(CredentialGuard(async_transport=inner)),
+            mounts={_MOCK_MOUNT: self.mock},
+            timeout=self._timeout,
+        )
+        closer = _close_at_loop_shutdown(client)
+        await anext(closer)
+        self._async[loop] = (client, closer)
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
+
+    async def aclose(self) -> None:
+        known = self._async.pop(asyncio.get_running_loop(), None)
+        if known is not None:
+            await known[1].aclose()
+
+
+async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await client.aclose()

@@ -1,0 +1,249 @@
+"""MemoryStore: TTL + LRU, bounded by entries and bytes, thread-safe."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from exllm_py import telemetry
+from exllm_py.cache.entry import CacheEntry, make_entry
+from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.types import LLMResponse
+from tests.clocks import FakeClock
+
+
+def entry(clock: FakeClock, content: str = "answer", ttl: float | None = 900.0) -> CacheEntry:
+    response = LLMResponse(content=content, model="m", provider="mock", cost=0.5)
+    return make_entry(response, "key", clock(), ttl)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def evictions() -> Any:
+    seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    telemetry.attach(
+        "test-evictions",
+        [telemetry.CACHE_EVICT],
+        lambda event, measurements, metadata: seen.append((measurements, metadata)),
+    )
+    yield seen
+    telemetry.detach("test-evictions")
+
+
+class TestTTL:
+    """Entries expire at their deadline, lazily on read and by the sweep."""
+
+    def test_a_live_entry_is_returned(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        stored = entry(clock, ttl=10)
+        store.set("k", stored)
+        clock.tick(9.9)
+        assert store.get("k") is stored
+
+    def test_an_expired_entry_is_a_miss_and_is_dropped(
+        self, clock: FakeClock, evictions: Any
+    ) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("k", entry(clock, ttl=10))
+        clock.tick(10)
+        assert store.get("k") is None
+        assert len(store) == 0
+        assert store.stats().expirations == 1
+        assert evictions[-1][1]["reason"] == "ttl"
+
+    def test_no_ttl_never_expires(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("k", entry(clock, ttl=None))
+        clock.tick(10 * 365 * 86400)
+        assert store.get("k") is not None
+
+    def test_sweep_drops_expired_entries_without_reads(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("short", entry(clock, ttl=5))
+        store.set("long", entry(clock, ttl=50))
+        clock.tick(6)
+        assert store.sweep() == 1
+        assert "short" not in store
+        assert "long" in store
+        assert store.stats().bytes == store.get("long").size  # type: ignore[union-attr]
+
+    def test_the_background_sweeper_runs_on_its_interval(self) -> None:
+        store = MemoryStore(cleanup_interval=0.05)
+        store.set("k", make_entry(LLMResponse("a", "m", "p"), "k", time.time(), 0.01))
+        deadline = time.monotonic() + 5
+        while "k" in store and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "k" not in store, "the sweeper should have dropped the expired entry"
+        assert store.stats().expirations == 1
+
+    def test_the_sweeper_does_not_keep_a_store_alive(self) -> None:
+        store = MemoryStore(cleanup_interval=0.05)
+        ref = weakref.ref(store)
+        del store
+        gc.collect()
+        assert ref() is None
+
+
+class TestBounds:
+    """Least recently used entries go first when a bound is crossed."""
+
+    def test_max_entries_evicts_the_least_recently_used(
+        self, clock: FakeClock, evictions: Any
+    ) -> None:
+        store = MemoryStore(max_entries=2, clock=clock, cleanup_interval=None)
+        store.set("a", entry(clock))
+        store.set("b", entry(clock))
+        store.get("a")  # a is now more recent than b
+        store.set("c", entry(clock))
+        assert "b" not in store
+        assert "a" in store
+        assert "c" in store
+        assert evictions[-1][1] == {"key": "b", "reason": "lru", "store": "memory"}
+
+    def test_max_bytes_evicts_until_the_total_fits(self, clock: FakeClock, evictions: Any) -> None:
+        one = entry(clock, "x" * 500)
+        store = MemoryStore(max_bytes=one.size * 2 + 10, clock=clock, cleanup_interval=None)
+        for key in "abc":
+            store.set(key, entry(clock, "x" * 500))
+        assert list(store._entries) == ["b", "c"]
+        assert store.stats().bytes == 2 * one.size <= store.max_bytes
+        assert evictions[-1][1]["reason"] == "bytes"
+        assert evictions[-1][0]["size_bytes"] == one.size
+
+    def test_an_entry_larger_than_max_bytes_is_not_kept(self, clock: FakeClock) -> None:
+        store = MemoryStore(max_bytes=100, clock=clock, cleanup_interval=None)
+        store.set("big", entry(clock, "x" * 1000))
+        assert len(store) == 0
+        assert store.stats().bytes == 0
+
+    def test_replacing_a_key_accounts_its_bytes_once(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("k", entry(clock, "short"))
+        replacement = entry(clock, "a much longer answer than before")
+        store.set("k", replacement)
+        assert store.stats().bytes == replacement.size
+        assert len(store) == 1
+
+    def test_delete_is_an_explicit_eviction(self, clock: FakeClock, evictions: Any) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("k", entry(clock))
+        assert store.delete("k") is True
+        assert store.delete("k") is False
+        assert evictions[-1][1]["reason"] == "explicit"
+        assert store.stats().evictions == 1
+
+    def test_bad_bounds_are_rejected(self) -> None:
+        with pytest.raises(ValueError, match="must be positive"):
+            MemoryStore(max_entries=0)
+
+
+class TestConcurrency:
+    """Concurrent threads never corrupt the store's accounting."""
+
+    def test_threads_doing_mixed_gets_and_puts(self, clock: FakeClock) -> None:
+        store = MemoryStore(max_entries=50, clock=clock, cleanup_interval=None)
+        sizes = {f"k{i}": entry(clock, "x" * i) for i in range(100)}
+        errors: list[BaseException] = []
+
+        def work(offset: int) -> None:
+            try:
+                for round_ in range(2000):
+                    key = f"k{(round_ * 7 + offset) % 100}"
+                    if round_ % 3:
+                        store.set(key, sizes[key])
+                    else:
+                        store.get(key)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        stats = store.stats()
+        assert stats.entries <= 50
+        assert stats.bytes == sum(store.get(k).size for k in list(store._entries))  # type: ignore[union-attr]
+
+
+class StoreAgainstModel(RuleBasedStateMachine):
+    """The store behaves like a dict with deadlines and an LRU order, under any sequence."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FakeClock()
+        self.store = MemoryStore(
+            max_entries=4, max_bytes=10_000, clock=self.clock, cleanup_interval=None
+        )
+        self.model: dict[str, tuple[CacheEntry, float | None]] = {}
+        self.order: list[str] = []
+
+    def _expire(self) -> None:
+        for key, (_, deadline) in list(self.model.items()):
+            if deadline is not None and deadline <= self.clock.now:
+                del self.model[key]
+                self.order.remove(key)
+
+    @rule(
+        key=st.sampled_from("abcdef"),
+        size=st.integers(0, 3000),
+        ttl=st.sampled_from([None, 5.0, 50.0]),
+    )
+    def put(self, key: str, size: int, ttl: float | None) -> None:
+        new = entry(self.clock, "x" * size, ttl)
+        self.store.set(key, new)
+        self._expire()
+        if key in self.model:
+            self.order.remove(key)
+        self.model[key] = (new, new.expires_at)
+        self.order.append(key)
+        while len(self.order) > 4 or sum(e.size for e, _ in self.model.values()) > 10_000:
+            del self.model[self.order.pop(0)]
+
+    @rule(key=st.sampled_from("abcdef"))
+    def get(self, key: str) -> None:
+        self._expire()
+        got = self.store.get(key)
+        expected = self.model.get(key)
+        assert got is (expected[0] if expected else None)
+        if expected:
+            self.order.remove(key)
+            self.order.append(key)
+
+    @precondition(lambda self: bool(self.model))
+    @rule(key=st.sampled_from("abcdef"))
+    def delete(self, key: str) -> None:
+        self._expire()
+        assert self.store.delete(key) == (key in self.model)
+        if key in self.model:
+            del self.model[key]
+            self.order.remove(key)
+
+    @rule(seconds=st.sampled_from([1.0, 10.0, 100.0]))
+    def tick(self, seconds: float) -> None:
+        self.clock.tick(seconds)
+
+    @invariant()
+    def bounded(self) -> None:
+        stats = self.store.stats()
+        assert stats.entries <= 4
+        assert stats.bytes <= 10_000
+
+
+StoreAgainstModel.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=30, deadline=None
+)
+TestStoreAgainstModel = StoreAgainstModel.TestCase

@@ -1,0 +1,205 @@
+"""Bad input gets a clear error before any network I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from exllm_py import Client, Message
+from exllm_py.cache.nocache import NoCache
+from exllm_py.errors import ConfigurationError, ServerError, ValidationError
+
+USER = [{"role": "user", "content": "Hi"}]
+
+
+class NetworkSpy(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Stands in for the network and records whether anything tried to reach it."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(500)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(500)
+
+
+@pytest.fixture
+def network() -> NetworkSpy:
+    return NetworkSpy()
+
+
+@pytest.fixture
+def client(network: NetworkSpy) -> Iterator[Client]:
+    with Client(
+        cache_strategy=NoCache(),
+        transport=network,
+        async_transport=network,
+        env={"OPENAI_API_KEY": "sk-test"},
+    ) as client:
+        yield client
+
+
+def rejects(client: Client, network: NetworkSpy, messages: Any, **options: Any) -> str:
+    with pytest.raises(ValidationError) as caught:
+        client.chat("openai", messages, **options)
+    assert network.requests == [], "validation must fail before any request is sent"
+    return str(caught.value)
+
+
+class TestMessages:
+    """Messages must be a non-empty list of well-formed messages."""
+
+    def test_empty_messages_are_rejected(self, client: Client, network: NetworkSpy) -> None:
+        assert "messages is empty" in rejects(client, network, [])
+
+    def test_a_string_instead_of_a_list_is_rejected(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        assert "must be a list of messages" in rejects(client, network, "Hi")
+
+    def test_an_unknown_role_is_named(self, client: Client, network: NetworkSpy) -> None:
+        message = rejects(client, network, [{"role": "robot", "content": "Hi"}])
+        assert "messages[0] has unknown role 'robot'" in message
+        assert "user" in message
+
+    def test_non_string_content_for_a_system_message_is_rejected(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        message = rejects(client, network, [{"role": "system", "content": 42}, *USER])
+        assert "messages[0] (system) content must be a string, got int" in message
+
+    def test_user_content_parts_must_be_typed_dicts(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        message = rejects(client, network, [{"role": "user", "content": ["hello"]}])
+        assert "messages[0].content[0] must be a dict with a 'type'" in message
+
+    def test_missing_content_is_rejected(self, client: Client, network: NetworkSpy) -> None:
+        assert "has no content" in rejects(client, network, [{"role": "user"}])
+
+    def test_a_message_that_is_not_a_dict_is_named(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        message = rejects(client, network, [*USER, ("user", "Hi")])
+        assert "messages[1] must be a dict or exllm_py.Message, got tuple" in message
+
+    def test_message_objects_are_accepted(self, client: Client, network: NetworkSpy) -> None:
+        """A valid Message passes validation and the call reaches the network."""
+        # The spy answers 500: reaching it proves validation passed.
+        with pytest.raises(ServerError):
+            client.chat("openai", [Message(role="user", content="Hi")])
+        assert len(network.requests) == 1
+
+
+class TestOptions:
+    """Options are checked by name and value."""
+
+    def test_an_unknown_option_suggests_the_close_one(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        message = rejects(client, network, USER, temprature=0.5)
+        assert "unknown option 'temprature'; did you mean 'temperature'?" in message
+
+    @pytest.mark.parametrize("value", [-1, 0, 2.5, "10", True])
+    def test_max_tokens_must_be_a_positive_integer(
+        self, client: Client, network: NetworkSpy, value: Any
+    ) -> None:
+        assert "max_tokens must be" in rejects(client, network, USER, max_tokens=value)
+
+    @pytest.mark.parametrize("value", [-0.1, 2.1, float("nan"), "hot"])
+    def test_temperature_must_be_between_0_and_2(
+        self, client: Client, network: NetworkSpy, value: Any
+    ) -> None:
+        assert "temperature must be" in rejects(client, network, USER, temperature=value)
+
+    def test_top_p_must_be_between_0_and_1(self, client: Client, network: NetworkSpy) -> None:
+        assert "top_p must be between 0 and 1, got 1.5" in rejects(client, network, USER, top_p=1.5)
+
+    def test_stop_must_be_strings(self, client: Client, network: NetworkSpy) -> None:
+        assert "stop must be a string or a list of strings" in rejects(
+            client, network, USER, stop=[1]
+        )
+
+    def test_timeout_must_be_positive(self, client: Client, network: NetworkSpy) -> None:
+        assert "timeout must be a positive number of seconds" in rejects(
+            client, network, USER, timeout=0
+        )
+
+    def test_cache_accepts_only_true_false_or_refresh(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        assert "cache must be True, False or 'refresh'" in rejects(
+            client, network, USER, cache="yes"
+        )
+
+    def test_cache_ttl_must_be_positive(self, client: Client, network: NetworkSpy) -> None:
+        assert "cache_ttl must be a positive number" in rejects(client, network, USER, cache_ttl=-5)
+
+    def test_tools_must_be_a_list_of_dicts(self, client: Client, network: NetworkSpy) -> None:
+        assert "tools must be a list of tool dicts" in rejects(
+            client, network, USER, tools="search"
+        )
+
+    def test_a_preset_without_a_default_model_asks_for_one(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        with pytest.raises(ValidationError, match="model is required for provider 'openrouter'"):
+            client.chat("openrouter", USER)
+        assert network.requests == []
+
+
+class TestProvider:
+    """The provider name must be known, and a call that needs the network needs a key."""
+
+    def test_an_unknown_provider_lists_the_known_ones(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            client.chat("openia", USER)
+        message = str(caught.value)
+        assert "unknown provider 'openia'" in message
+        for name in ("anthropic", "gemini", "groq", "mock", "ollama", "openai"):
+            assert name in message
+        assert network.requests == []
+
+    def test_a_missing_key_names_the_env_var(self, network: NetworkSpy) -> None:
+        client = Client(cache_strategy=NoCache(), transport=network, env={})
+        with pytest.raises(ConfigurationError, match="set the ANTHROPIC_API_KEY environment"):
+            client.chat("anthropic", USER)
+        assert network.requests == []
+
+    def test_gemini_accepts_the_google_api_key_variable(self, network: NetworkSpy) -> None:
+        env = {"GOOGLE_API_KEY": "g"}
+        client = Client(cache_strategy=NoCache(), transport=network, env=env)
+        with pytest.raises(ServerError):
+            client.chat("gemini", USER)
+        assert network.requests[0].headers["x-goog-api-key"] == "g"
+
+    def test_local_presets_need_no_key(self, network: NetworkSpy) -> None:
+        client = Client(cache_strategy=NoCache(), transport=network, env={})
+        with pytest.raises(ServerError):
+            client.chat("ollama", USER, model="llama3.2")
+        assert str(network.requests[0].url) == "http://localhost:11434/v1/chat/completions"
+
+    async def test_async_calls_validate_the_same_way(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        with pytest.raises(ValidationError, match="messages is empty"):
+            await client.achat("openai", [])
+        assert network.requests == []
+
+    def test_streams_validate_before_iteration_starts(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        with pytest.raises(ValidationError, match="unknown role"):
+            client.stream("openai", [{"role": "bot", "content": "x"}])
+        with pytest.raises(ValidationError, match="unknown option"):
+            client.astream("openai", USER, colour="blue")
+        assert network.requests == []

@@ -1,0 +1,1 @@
+"""Tests of the provider adapters, the mock transport, error mapping and pricing."""

@@ -1,0 +1,195 @@
+"""Tests of the mapping from HTTP error responses to exllm_py errors."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import httpx
+import orjson
+import pytest
+
+from exllm_py.errors import (
+    AuthenticationError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+)
+from exllm_py.providers.anthropic import AnthropicAdapter
+from exllm_py.providers.gemini import GeminiAdapter
+from exllm_py.providers.http_errors import (
+    error_class_for,
+    error_for_response,
+    redact_secrets,
+    retry_after_seconds,
+)
+from exllm_py.providers.openai import OpenAIAdapter
+from tests.fakes import anthropic_error, gemini_error, openai_error
+
+OPENAI = OpenAIAdapter()
+
+
+def error(
+    status: int,
+    body: object = None,
+    headers: dict[str, str] | None = None,
+    *,
+    provider: str = "openai",
+) -> ProviderError:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return error_for_response(
+        status, httpx.Headers(headers or {}), content, provider=provider, adapter=OPENAI
+    )
+
+
+class TestErrorClasses:
+    """Each status class maps to its exception, carrying status, provider and decoded body."""
+
+    @pytest.mark.parametrize(
+        ("status", "error_class"),
+        [
+            (400, ProviderError),
+            (401, AuthenticationError),
+            (403, AuthenticationError),
+            (404, ProviderError),
+            (429, RateLimitError),
+            (500, ServerError),
+            (502, ServerError),
+            (503, ServerError),
+            (529, ServerError),
+        ],
+    )
+    def test_status_to_class(self, status: int, error_class: type[ProviderError]) -> None:
+        body = openai_error("nope")
+        raised = error(status, body)
+        assert type(raised) is error_class
+        assert error_class_for(status) is error_class
+        assert raised.status == status
+        assert raised.provider == "openai"
+        assert raised.body == body
+
+    def test_message_names_provider_status_and_detail(self) -> None:
+        raised = error(401, openai_error("Incorrect API key provided", code="invalid_api_key"))
+        assert str(raised) == "openai answered 401 Unauthorized: Incorrect API key provided"
+
+    def test_unregistered_status_has_no_reason_phrase(self) -> None:
+        raised = error_for_response(
+            529,
+            httpx.Headers(),
+            orjson.dumps(anthropic_error("Overloaded", type="overloaded_error")),
+            provider="anthropic",
+            adapter=AnthropicAdapter(),
+        )
+        assert str(raised) == "anthropic answered 529: Overloaded"
+
+    def test_gemini_error_body(self) -> None:
+        raised = error_for_response(
+            400,
+            httpx.Headers(),
+            orjson.dumps(gemini_error("API key not valid. Please pass a valid API key.")),
+            provider="gemini",
+            adapter=GeminiAdapter(),
+        )
+        assert str(raised) == (
+            "gemini answered 400 Bad Request: API key not valid. Please pass a valid API key."
+        )
+
+    def test_body_that_is_not_json_is_kept_as_text(self) -> None:
+        raised = error(502, b"<html><body>Bad Gateway</body></html>")
+        assert raised.body == "<html><body>Bad Gateway</body></html>"
+        assert (
+            str(raised) == "openai answered 502 Bad Gateway: <html><body>Bad Gateway</body></html>"
+        )
+
+    def test_empty_body(self) -> None:
+        raised = error(503, b"")
+        assert raised.body == ""
+        assert str(raised) == "openai answered 503 Service Unavailable: the response body was empty"
+
+    def test_long_detail_is_clipped(self) -> None:
+        raised = error(500, b"x" * 5000)
+        assert len(str(raised)) < 600
+
+    def test_errors_survive_pickling(self) -> None:
+        raised = error(429, openai_error("slow down"), {"retry-after": "3"})
+        copy = pickle.loads(pickle.dumps(raised))
+        assert isinstance(copy, RateLimitError)
+        assert (copy.status, copy.provider, copy.retry_after) == (429, "openai", 3.0)
+
+
+class TestNoSecretsInMessages:
+    """Anything shaped like an API key is redacted from the message."""
+
+    def test_echoed_openai_key_is_redacted(self) -> None:
+        detail = "Incorrect API key provided: sk-proj-abc123DEF456ghi789. Find your key online."
+        raised = error(401, openai_error(detail))
+        assert "sk-proj" not in str(raised)
+        assert "abc123DEF456ghi789" not in str(raised)
+        assert "Incorrect API key provided: [redacted]. Find your key online." in str(raised)
+
+    @pytest.mark.parametrize(
+        "secret",
+        [
+            "sk-ant-api03-AbCdEf123456",
+            "AIzaSyA1b2C3d4E5f6G7h8I9j0",
+            "gsk_0123456789abcdef",
+            "xai-0123456789abcdef",
+        ],
+    )
+    def test_provider_key_shapes_are_redacted(self, secret: str) -> None:
+        assert secret not in redact_secrets(f"bad key {secret} here")
+
+    def test_bearer_token_is_redacted(self) -> None:
+        assert redact_secrets("header was Bearer abc.def-123") == "header was Bearer [redacted]"
+
+    def test_ordinary_text_is_untouched(self) -> None:
+        text = "The model `gpt-4o` does not exist or you do not have access to it."
+        assert redact_secrets(text) == text
+
+
+class TestRetryAfter:
+    """429s carry how long to wait, from whichever hint the provider gave."""
+
+    def test_retry_after_seconds_header(self) -> None:
+        raised = error(429, openai_error("Rate limit reached"), {"retry-after": "20"})
+        assert isinstance(raised, RateLimitError)
+        assert raised.retry_after == 20.0
+
+    def test_retry_after_ms_header_wins(self) -> None:
+        headers = {"retry-after": "1", "retry-after-ms": "1500"}
+        raised = error(429, openai_error("Rate limit reached"), headers)
+        assert isinstance(raised, RateLimitError)
+        assert raised.retry_after == 1.5
+
+    def test_http_date_is_measured_from_now(self) -> None:
+        moment = datetime(2025, 1, 1, 12, 0, 30, tzinfo=UTC)
+        now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
+        headers = {"retry-after": format_datetime(moment, usegmt=True)}
+        assert retry_after_seconds(headers, now=lambda: now) == 30.0
+
+    def test_http_date_in_the_past_means_now(self) -> None:
+        headers = {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}
+        assert retry_after_seconds(headers, now=lambda: 2e9) == 0.0
+
+    def test_gemini_retry_info_in_the_body(self) -> None:
+        body = gemini_error(
+            "Quota exceeded",
+            code=429,
+            status="RESOURCE_EXHAUSTED",
+            details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "13s"}],
+        )
+        raised = error(429, body, provider="gemini")
+        assert isinstance(raised, RateLimitError)
+        assert raised.retry_after == 13.0
+
+    @pytest.mark.parametrize("value", ["soon", "nan", ""])
+    def test_unreadable_hint_is_none(self, value: str) -> None:
+        raised = error(429, openai_error("Rate limit reached"), {"retry-after": value})
+        assert isinstance(raised, RateLimitError)
+        assert raised.retry_after is None
+
+    def test_no_hint_is_none(self) -> None:
+        raised = error(429, openai_error("Rate limit reached"))
+        assert isinstance(raised, RateLimitError)
+        assert raised.retry_after is None

@@ -1,0 +1,107 @@
+"""Client: strategy selection, the default client, and connection lifetimes."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import pytest
+
+import exllm_py
+from exllm_py import Client, MockProvider
+from exllm_py.cache.nocache import NoCache
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.client import default_client, strategy_from_env
+from exllm_py.errors import ConfigurationError
+from tests.fakes.provider_server import ProviderServer
+
+USER = [{"role": "user", "content": "Hi"}]
+
+
+class TestStrategySelection:
+    """EXLLM_CACHE_STRATEGY picks the strategy; production is the default."""
+
+    def test_production_is_the_default(self) -> None:
+        assert isinstance(strategy_from_env({}), ProductionStrategy)
+
+    def test_none_disables_caching(self) -> None:
+        assert isinstance(strategy_from_env({"EXLLM_CACHE_STRATEGY": "none"}), NoCache)
+
+    def test_test_selects_the_record_replay_strategy(self) -> None:
+        strategy = strategy_from_env({"EXLLM_CACHE_STRATEGY": "TEST"})
+        assert type(strategy).__name__ == "TestStrategy"
+
+    def test_an_unknown_name_says_what_is_accepted(self) -> None:
+        with pytest.raises(ConfigurationError, match="use production, test or none"):
+            strategy_from_env({"EXLLM_CACHE_STRATEGY": "redis"})
+
+    def test_the_environment_sets_the_default_clients_strategy(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("EXLLM_CACHE_STRATEGY", "none")
+        exllm_py.client.reset_default_client()
+        assert isinstance(default_client().cache_strategy, NoCache)
+
+
+class TestConfigure:
+    """configure() replaces the default client's strategy."""
+
+    def test_configure_swaps_the_strategy(self) -> None:
+        strategy = ProductionStrategy()
+        exllm_py.configure(cache_strategy=strategy)
+        exllm_py.chat("mock", USER)
+        exllm_py.chat("mock", USER)
+        assert strategy.stats().hits == 1
+
+    def test_a_client_keeps_its_own_strategy(self) -> None:
+        client = Client(cache_strategy=NoCache(), mock=MockProvider("x"))
+        client.chat("mock", USER)
+        client.chat("mock", USER)
+        assert client.mock.calls == 2
+
+
+class TestBaseUrlFromEnvironment:
+    """<PROVIDER>_BASE_URL points a provider elsewhere."""
+
+    def test_the_env_base_url_is_used(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        with ProviderServer() as server:
+            monkeypatch.setenv("GROQ_BASE_URL", server.url + "/openai/v1")
+            monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
+            with Client(cache_strategy=NoCache()) as client:
+                response = client.chat("groq", USER)
+            assert response.provider == "groq"
+            request = server.last_request
+        assert request.path == "/openai/v1/chat/completions"
+        assert request.headers["authorization"] == "Bearer gsk-test"
+
+    def test_the_call_option_wins_over_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        with ProviderServer() as server:
+            with Client(cache_strategy=NoCache()) as client:
+                client.chat("openai", USER, base_url=server.url, api_key="k")
+            assert len(server.requests) == 1
+
+
+class TestAsyncConnections:
+    """Each event loop gets its own async connections, closed when the loop ends."""
+
+    def test_successive_asyncio_runs_reuse_the_client_safely(self) -> None:
+        client = Client(cache_strategy=NoCache())
+        with ProviderServer() as server:
+            for _ in range(3):
+                response = asyncio.run(
+                    client.achat("openai", USER, base_url=server.url, api_key="k")
+                )
+                assert response.content
+            assert len(server.requests) == 3
+        gc.collect()  # an unclosed connection would warn here, and warnings are errors
+
+    async def test_aclose_closes_this_loops_connections(self) -> None:
+        client = Client(cache_strategy=NoCache())
+        with ProviderServer() as server:
+            await client.achat("openai", USER, base_url=server.url, api_key="k")
+            http = await client._http.async_client()
+            await client.aclose()
+            assert http.is_closed
