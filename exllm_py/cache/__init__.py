@@ -3,24 +3,46 @@
 What lives here: :mod:`~exllm_py.cache.strategy` (the protocol the pipeline
 consults), :mod:`~exllm_py.cache.keys` (``cache_key``),
 :mod:`~exllm_py.cache.production` (``ProductionStrategy``: read-through cache
-with single-flight), :mod:`~exllm_py.cache.nocache` and
+with single-flight), :mod:`~exllm_py.cache.nocache`,
+:mod:`~exllm_py.cache.distributed_lock` (cross-process single-flight) and
 :mod:`~exllm_py.cache.stores` (``CacheStore`` protocol, ``MemoryStore``,
-``RedisStore``, ``TieredStore``). The test strategy lives in
-:mod:`exllm_py.testing`, since it works at the HTTP level.
+``RedisStore``, ``TieredStore``). ``TestStrategy`` works at the HTTP level
+and lives in :mod:`exllm_py.testing`; it is reachable from here by name only.
 
 May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``; never
-the pipeline, providers or testing.
+the pipeline, providers or testing (``TestStrategy`` is looked up lazily).
 """
+
+from typing import Any
 
 from exllm_py.cache.keys import cache_key
 from exllm_py.cache.nocache import NoCache
+from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.stores.base import CacheStore
+from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.cache.strategy import CacheLookup, CacheStrategy
 
 __all__ = [
     "CacheLookup",
     "CacheStats",
+    "CacheStore",
     "CacheStrategy",
+    "MemoryStore",
     "NoCache",
+    "ProductionStrategy",
+    "RedisStore",
+    "TestStrategy",
+    "TieredStore",
     "cache_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TestStrategy":
+        from exllm_py.testing.strategy import TestStrategy
+
+        return TestStrategy
+    raise AttributeError(f"module 'exllm_py.cache' has no attribute {name!r}")

@@ -8,6 +8,7 @@ cached at the response level; the test strategy records them over HTTP).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
+from functools import partial
 
 import httpx
 
@@ -28,54 +29,67 @@ Step = Plug | Marker
 
 
 class Pipeline:
-    """An ordered list of plugs, with ``CACHE`` and ``EXECUTE`` markers among them."""
+    """An ordered list of plugs, with ``CACHE`` and ``EXECUTE`` markers among them.
+
+    The steps are grouped into stages, each a run of plugs ending at a marker
+    (or at the end), so the runner's loop does no per-step marker checks.
+    """
 
     def __init__(self, steps: Sequence[Step]) -> None:
         if EXECUTE not in steps:
             raise ValueError("a pipeline needs the EXECUTE step")
         self.steps = tuple(steps)
         self._execute_at = self.steps.index(EXECUTE)
+        stages: list[tuple[tuple[Plug, ...], Marker | None]] = []
+        plugs: list[Plug] = []
+        for step in self.steps:
+            if isinstance(step, Marker):
+                stages.append((tuple(plugs), step))
+                plugs = []
+            else:
+                plugs.append(step)
+        stages.append((tuple(plugs), None))
+        self._stages = tuple(stages)
 
     def run(self, call: Call, http: httpx.Client) -> LLMResponse:
         return self._run_from(0, call, http)
 
-    def _run_from(self, start: int, call: Call, http: httpx.Client) -> LLMResponse:
-        steps = self.steps
-        for index in range(start, len(steps)):
-            step = steps[index]
-            if step is CACHE:
-                # Returning right away, so the lambda never sees ``index`` change.
+    def _run_from(self, first: int, call: Call, http: httpx.Client) -> LLMResponse:
+        stages = self._stages
+        for index in range(first, len(stages)):
+            plugs, marker = stages[index]
+            for plug in plugs:
+                halt = plug(call)
+                if halt is not None:
+                    return halt.response
+            if marker is CACHE:
+                # A partial, not a lambda: a closure would turn this loop's
+                # locals into cells, which costs the cache-hit path.
                 return call.strategy.fetch(
-                    derive_lookup(call),
-                    lambda: self._run_from(index + 1, call, http),  # noqa: B023
+                    derive_lookup(call), partial(self._run_from, index + 1, call, http)
                 )
-            if step is EXECUTE:
+            if marker is EXECUTE:
                 call.http_response = send(http, call)
-                continue
-            halt = step(call)  # type: ignore[operator]  # every other step is a Plug
-            if halt is not None:
-                return halt.response
         assert call.response is not None, "the parse step sets the response"
         return call.response
 
     async def arun(self, call: Call, http: httpx.AsyncClient) -> LLMResponse:
         return await self._arun_from(0, call, http)
 
-    async def _arun_from(self, start: int, call: Call, http: httpx.AsyncClient) -> LLMResponse:
-        steps = self.steps
-        for index in range(start, len(steps)):
-            step = steps[index]
-            if step is CACHE:
+    async def _arun_from(self, first: int, call: Call, http: httpx.AsyncClient) -> LLMResponse:
+        stages = self._stages
+        for index in range(first, len(stages)):
+            plugs, marker = stages[index]
+            for plug in plugs:
+                halt = plug(call)
+                if halt is not None:
+                    return halt.response
+            if marker is CACHE:
                 return await call.strategy.afetch(
-                    derive_lookup(call),
-                    lambda: self._arun_from(index + 1, call, http),  # noqa: B023
+                    derive_lookup(call), partial(self._arun_from, index + 1, call, http)
                 )
-            if step is EXECUTE:
+            if marker is EXECUTE:
                 call.http_response = await asend(http, call)
-                continue
-            halt = step(call)  # type: ignore[operator]  # every other step is a Plug
-            if halt is not None:
-                return halt.response
         assert call.response is not None, "the parse step sets the response"
         return call.response
 

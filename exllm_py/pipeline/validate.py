@@ -125,23 +125,28 @@ class ValidateOptions:
     def __call__(self, call: Call) -> Halt | None:
         options = call.options
         if not options.keys() <= KNOWN_OPTIONS:
-            raise ValidationError(
-                _unknown_option_message(sorted(options.keys() - KNOWN_OPTIONS)[0])
-            )
+            unknown = sorted(options.keys() - KNOWN_OPTIONS)
+            raise ValidationError(_unknown_option_message(unknown[0]))
         answer: dict[str, Any] = {}
+        model = None
         for name, value in options.items():
             if value is None:
                 continue
+            if name in _ANSWER_WITHOUT_MODEL:
+                answer[name] = value
+            elif name == "model":
+                model = value
             check = _CHECKS.get(name)
             if check is not None:
                 check(name, value)
-            if name in _ANSWER_WITHOUT_MODEL:
-                answer[name] = value
-        spec = call.spec
-        assert spec is not None, "ValidateProvider runs first"
-        model = options.get("model") or spec.default_model
         if model is None:
-            raise ValidationError(f"model is required for provider {spec.name!r}: pass model='...'")
+            spec = call.spec
+            assert spec is not None, "ValidateProvider runs first"
+            model = spec.default_model
+            if model is None:
+                raise ValidationError(
+                    f"model is required for provider {spec.name!r}: pass model='...'"
+                )
         call.model = model
         call.answer_options = answer
         if not CACHE_OPTIONS.isdisjoint(options):

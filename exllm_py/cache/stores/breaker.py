@@ -89,6 +89,12 @@ class CircuitBreaker:
             self._since = now
             return True
 
+    def refusing(self) -> bool:
+        """Whether :meth:`allow` would refuse now; unlike it, this never starts a probe."""
+        if self._state == _CLOSED:
+            return False
+        return self.clock() - self._since < self.cooldown
+
     def success(self) -> None:
         """Report a successful use: closes the breaker and forgets past failures."""
         if self._state == _CLOSED and not self._failures:

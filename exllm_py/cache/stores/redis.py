@@ -11,21 +11,23 @@ Values. The compact JSON of :func:`~exllm_py.cache.entry.dump_entry`, or,
 above ``compress_threshold`` bytes, ``b"z"`` followed by the zlib stream
 (level 1). A JSON entry always starts with ``{``, so the first byte tells
 the forms apart and small values stay readable in ``redis-cli``.
-Compression is worth it: a chat answer's entry holds its text twice (the
-response and the provider's raw JSON), and zlib level 1 stores a 2-4 kB
-entry in about a third of its size, a 12 kB one in about a quarter, for
-5-20 µs of decompression per hit against a ~100 µs round trip (level 6 saves
-a few percent more at twice the compression cost); ``bench/redis_bench.py``
+Compression is worth it: an entry holds the answer's text twice (the
+response and the provider's raw JSON), and zlib level 1 stores a 3 kB entry
+in under 30% of its size and a 17 kB one in under 25%. Inflating adds
+7-30 µs to a hit's 100-200 µs round trip (a read 1.1-1.3x as long), and
+writes, which follow a provider call, pay 20-150 µs; level 6 saves a few
+percent more for twice the compression time. ``bench/redis_bench.py``
 prints the figures. Values larger than ``max_value_bytes`` once encoded are
 not stored, so one huge answer cannot fill Redis.
 
 Faults. A cache must never break a call: every Redis problem (refused,
 timed out, an error reply, a value that is not an entry) makes the
-operation a miss or a no-op. Sockets time out after ``timeout`` seconds and
-redis-py's retries are off, so one operation adds at most ``timeout``. Once
-an operation on a key has failed, that key skips Redis (its second look,
-its write, its lock) until any operation succeeds again or a minute has
-passed, so one call meets at most one timeout. A
+operation a miss or a no-op. redis-py's retries are off, and sockets time
+out slightly before ``timeout`` (leaving room for the OS timer's slack and
+redis-py's cleanup, about a millisecond), so one operation adds at most
+``timeout``. Once an operation on a key has failed, that key skips Redis
+(its second look, its write, its lock) until any operation succeeds again
+or a minute has passed, so one call meets at most one timeout. A
 :class:`~exllm_py.cache.stores.breaker.CircuitBreaker` stops trying after
 consecutive failures and probes again after its cooldown. A value that does
 not decode is reported (``reason="corrupt_value"``), deleted and missed.
@@ -72,6 +74,7 @@ __all__ = [
     "encode_value",
     "import_redis",
     "namespace_stats",
+    "redact",
 ]
 
 P = ParamSpec("P")
@@ -86,6 +89,9 @@ _PLAIN: Final = b"{"
 # (a bound against a hostile or garbled value, far above real compression ratios).
 _MAX_EXPANSION = 64
 _SCAN_COUNT = 500
+# Sockets time out this much before ``timeout``: a timed-out read overshoots its
+# deadline by the OS timer's slack, and redis-py then drops the connection.
+_SLACK_S = 0.002
 # How long a key whose operation failed keeps skipping Redis (unless an operation
 # succeeds first): longer than a read-compute-write cycle, the client's default timeout.
 _FAULT_MEMORY_S = 60.0
@@ -307,6 +313,8 @@ class RedisStore:
     # -- the shared logic: commands in, entries and counters out ------------------------
 
     def _set_command(self, key: str, entry: CacheEntry) -> tuple[str, bytes, int | None] | None:
+        if self._spared(key) or self.breaker.refusing():
+            return None  # it would not be sent: spare the encoding too
         px = None
         if entry.expires_at is not None:
             px = math.ceil((entry.expires_at - self.clock()) * 1000)
@@ -394,11 +402,14 @@ class RedisStore:
         return result
 
     def _may_try(self, key: str | None) -> bool:
-        if self._faulty and key is not None and key in self._faulty:
-            failed_at = self._faulty.get(key)
-            if failed_at is not None and self.breaker.clock() - failed_at < _FAULT_MEMORY_S:
-                return False
-        return self.breaker.allow()
+        return not self._spared(key) and self.breaker.allow()
+
+    def _spared(self, key: str | None) -> bool:
+        """Whether ``key`` failed lately, with no success since: it skips Redis for now."""
+        if not self._faulty or key is None:
+            return False
+        failed_at = self._faulty.get(key)
+        return failed_at is not None and self.breaker.clock() - failed_at < _FAULT_MEMORY_S
 
     def _succeeded(self) -> None:
         self.breaker.success()
@@ -538,17 +549,18 @@ def _batches(names: Iterator[Any]) -> Iterator[list[bytes]]:
 
 
 def _connect(factory: Any, url: str, timeout: float, retry_module: ModuleType) -> Any:
-    """A client from ``url`` whose sockets time out after ``timeout`` and that never retries.
+    """A client from ``url`` whose operations end within ``timeout`` and that never retries.
 
     redis-py retries failed commands by default (with backoff), which would
     multiply the time a dead server costs; the breaker does the retrying here.
     """
     backoff = import_redis().backoff.NoBackoff()
+    socket_timeout = timeout - min(_SLACK_S, timeout / 4)
     try:
         return factory.from_url(
             url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
             retry=retry_module.Retry(backoff, 0),
         )
     except ValueError as exc:

@@ -1,0 +1,5 @@
+"""Fixtures for the cache tests: a real redis-server (see :mod:`tests.redis_server`)."""
+
+from tests.redis_server import private_redis, redis_server, redis_url
+
+__all__ = ["private_redis", "redis_server", "redis_url"]

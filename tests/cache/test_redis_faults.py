@@ -1,0 +1,360 @@
+"""Redis faults never break a call: down, slow, refusing or garbled, with a breaker in front."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+import exllm_py
+from exllm_py import telemetry
+from exllm_py.cache.entry import make_entry
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stores.breaker import CircuitBreaker
+from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.types import LLMResponse
+from tests.clocks import FakeClock
+from tests.redis_server import RedisServer
+
+
+def ask(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def errors() -> Iterator[list[dict[str, Any]]]:
+    seen: list[dict[str, Any]] = []
+    telemetry.attach(
+        "test-cache-errors",
+        [telemetry.CACHE_ERROR],
+        lambda _event, measurements, metadata: seen.append({**measurements, **metadata}),
+    )
+    yield seen
+    telemetry.detach("test-cache-errors")
+
+
+def reasons(errors: list[dict[str, Any]]) -> list[str]:
+    return [error["reason"] for error in errors]
+
+
+class TestCircuitBreaker:
+    """Opens after consecutive failures, refuses during the cooldown, probes once, then closes."""
+
+    def test_it_opens_after_the_threshold_of_consecutive_failures(
+        self, errors: list[dict[str, Any]]
+    ) -> None:
+        """Two failures leave it closed; the third opens it and says so."""
+        breaker = CircuitBreaker(failure_threshold=3, cooldown=10, clock=FakeClock())
+        breaker.failure("timeout")
+        breaker.failure("connection")
+        assert breaker.state == "closed"
+        assert breaker.allow()
+        breaker.failure("timeout")
+        assert breaker.state == "open"
+        assert not breaker.allow()
+        assert reasons(errors) == ["timeout", "connection", "timeout", "breaker_open"]
+        assert errors[-1]["cooldown_s"] == 10
+        assert errors[-1]["store"] == "redis"
+
+    def test_a_success_resets_the_count(self) -> None:
+        """Failures must be consecutive to open it."""
+        breaker = CircuitBreaker(failure_threshold=2, clock=FakeClock())
+        breaker.failure("timeout")
+        breaker.success()
+        breaker.failure("timeout")
+        assert breaker.state == "closed"
+        assert breaker.consecutive_failures == 1
+
+    def test_after_the_cooldown_one_probe_goes_through(self) -> None:
+        """Half-open lets exactly one caller try; its success closes the breaker."""
+        clock = FakeClock()
+        breaker = CircuitBreaker(failure_threshold=1, cooldown=10, clock=clock)
+        breaker.failure("timeout")
+        clock.tick(9.9)
+        assert not breaker.allow()
+        clock.tick(0.1)
+        assert breaker.allow()
+        assert breaker.state == "half_open"
+        assert not breaker.allow()
+        breaker.success()
+        assert breaker.state == "closed"
+        assert breaker.allow()
+
+    def test_a_failed_probe_opens_it_for_another_cooldown(self) -> None:
+        """The probe's failure restarts the cooldown."""
+        clock = FakeClock()
+        breaker = CircuitBreaker(failure_threshold=1, cooldown=10, clock=clock)
+        breaker.failure("timeout")
+        clock.tick(10)
+        assert breaker.allow()
+        breaker.failure("timeout")
+        assert breaker.state == "open"
+        clock.tick(9)
+        assert not breaker.allow()
+        clock.tick(1)
+        assert breaker.allow()
+
+    def test_a_probe_that_never_reports_is_replaced(self) -> None:
+        """If the probe's caller vanished, another probe goes through a cooldown later."""
+        clock = FakeClock()
+        breaker = CircuitBreaker(failure_threshold=1, cooldown=10, clock=clock)
+        breaker.failure("timeout")
+        clock.tick(10)
+        assert breaker.allow()
+        clock.tick(10)
+        assert breaker.allow()
+
+    def test_concurrent_failures_open_it_once(self, errors: list[dict[str, Any]]) -> None:
+        """Eight threads failing at once: every failure counted, one opening reported."""
+        breaker = CircuitBreaker(failure_threshold=3, clock=FakeClock())
+
+        def fail() -> None:
+            for _ in range(100):
+                breaker.failure("timeout")
+
+        threads = [threading.Thread(target=fail) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert breaker.consecutive_failures == 800
+        assert reasons(errors).count("breaker_open") == 1
+
+    @pytest.mark.parametrize("options", [{"failure_threshold": 0}, {"cooldown": 0}])
+    def test_bad_settings_are_refused(self, options: dict[str, float]) -> None:
+        """A threshold below 1 or a cooldown of zero is a ValueError."""
+        with pytest.raises(ValueError, match=next(iter(options))):
+            CircuitBreaker(**options)  # type: ignore[arg-type]
+
+
+class TestUnreachableRedis:
+    """A store whose server refuses connections answers misses and no-ops, never errors."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[RedisStore]:
+        store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0", timeout=0.5)
+        yield store
+        store.close()
+
+    def test_every_operation_degrades_quietly(
+        self, store: RedisStore, errors: list[dict[str, Any]]
+    ) -> None:
+        """get is None, set and clear do nothing, delete is False, stats are zeros."""
+        entry = make_entry(LLMResponse("a", "m", "mock"), "k", store.clock(), 60)
+        assert store.get("k") is None
+        store.set("other", entry)
+        assert store.delete("k") is False
+        store.clear()
+        stats = store.stats()
+        assert (stats.hits, stats.misses, stats.puts, stats.entries) == (0, 1, 0, 0)
+        assert reasons(errors)[0] == "connection"
+        assert "breaker_open" in reasons(errors)
+        assert "Connection refused" in errors[0]["error"]
+
+    async def test_async_operations_degrade_quietly(self, store: RedisStore) -> None:
+        """aget is None, aset does nothing, adelete is False."""
+        entry = make_entry(LLMResponse("a", "m", "mock"), "k", store.clock(), 60)
+        assert await store.aget("k") is None
+        await store.aset("k2", entry)
+        assert await store.adelete("k") is False
+        await store.aclose()
+
+    def test_an_open_breaker_spares_the_network(
+        self, store: RedisStore, errors: list[dict[str, Any]]
+    ) -> None:
+        """Once open, operations report nothing new: they do not try."""
+        for index in range(3):
+            store.get(f"k{index}")
+        assert store.breaker.state == "open"
+        reported = len(errors)
+        for index in range(100):
+            assert store.get(f"again{index}") is None
+        assert len(errors) == reported
+
+
+class TestRedisKilledMidRun:
+    """Calls through a RedisStore keep working while the server is gone, and use it once back."""
+
+    def test_calls_survive_the_breaker_opens_and_recovers(
+        self, private_redis: RedisServer, errors: list[dict[str, Any]]
+    ) -> None:
+        """Down: provider answers, breaker opens; a new server on the same port is used again."""
+        breaker_clock = FakeClock()
+        breaker = CircuitBreaker(failure_threshold=2, cooldown=30, clock=breaker_clock)
+        store = RedisStore(private_redis.url, namespace="app", timeout=0.5, breaker=breaker)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            client.chat("mock", ask("Hi"))
+            assert client.chat("mock", ask("Hi")).metadata["from_cache"] is True
+            assert client.mock.calls == 1
+
+            private_redis.kill()
+            down = client.chat("mock", ask("while down"))
+            assert down.content == "mock response to: while down"
+            # The read failed; that call's second look and write skipped Redis.
+            assert reasons(errors) == ["connection"]
+            assert breaker.state == "closed"
+            client.chat("mock", ask("still down"))
+            assert reasons(errors) == ["connection", "connection", "breaker_open"]
+            assert breaker.state == "open"
+
+            client.chat("mock", ask("open"))
+            assert len(errors) == 3  # an open breaker does not even try
+            assert client.mock.calls == 4
+
+            private_redis.restart()
+            breaker_clock.tick(30)
+            fresh = client.chat("mock", ask("Hi"))  # the probe: a miss on the new, empty server
+            assert fresh.metadata["from_cache"] is False
+            assert breaker.state == "closed"
+            hit = client.chat("mock", ask("Hi"))
+            assert hit.metadata["from_cache"] is True
+            assert client.mock.calls == 5
+        with private_redis.client() as raw:
+            assert raw.keys("app:*") == [f"app:{hit.metadata['cache_key']}".encode()]
+        store.close()
+
+    async def test_async_calls_survive_a_killed_server(
+        self, private_redis: RedisServer, errors: list[dict[str, Any]]
+    ) -> None:
+        """achat: the provider answers while Redis is gone, and the error is reported."""
+        store = RedisStore(private_redis.url, namespace="app", timeout=0.5)
+        async with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            await client.achat("mock", ask("Hi"))
+            private_redis.kill()
+            answer = await client.achat("mock", ask("while down"))
+            assert answer.content == "mock response to: while down"
+            assert client.mock.calls == 2
+        assert reasons(errors) == ["connection"]
+        await store.aclose()
+        store.close()
+
+
+class TestSlowRedis:
+    """A server that does not answer costs one timeout per call, no more."""
+
+    TIMEOUT = 0.2
+
+    def test_a_paused_server_adds_at_most_one_timeout(
+        self, private_redis: RedisServer, errors: list[dict[str, Any]]
+    ) -> None:
+        """The read times out; the second look and the write skip Redis."""
+        store = RedisStore(private_redis.url, namespace="app", timeout=self.TIMEOUT)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            client.chat("mock", ask("warm up the connection"))
+            private_redis.pause(3.0)
+            started = time.perf_counter()
+            answer = client.chat("mock", ask("Hi"))
+            elapsed = time.perf_counter() - started
+        assert answer.content == "mock response to: Hi"
+        assert 0.9 * self.TIMEOUT <= elapsed < 2 * self.TIMEOUT
+        assert reasons(errors) == ["timeout"]
+        store.close()
+
+    async def test_async_reads_are_bounded_too(
+        self, private_redis: RedisServer, errors: list[dict[str, Any]]
+    ) -> None:
+        """aget from a paused server returns a miss after the timeout."""
+        store = RedisStore(private_redis.url, namespace="app", timeout=self.TIMEOUT)
+        assert await store.aget("warm") is None
+        private_redis.pause(3.0)
+        started = time.perf_counter()
+        assert await store.aget("k") is None
+        elapsed = time.perf_counter() - started
+        assert 0.9 * self.TIMEOUT <= elapsed < 2 * self.TIMEOUT
+        assert reasons(errors) == ["timeout"]
+        await store.aclose()
+        store.close()
+
+    def test_a_success_elsewhere_lets_the_key_try_again(
+        self, private_redis: RedisServer, errors: list[dict[str, Any]]
+    ) -> None:
+        """A key spared after its timeout uses Redis again once any operation succeeds."""
+        clock = FakeClock()
+        store = RedisStore(private_redis.url, namespace="app", timeout=self.TIMEOUT, clock=clock)
+        entry = make_entry(LLMResponse("a", "m", "mock"), "k", clock(), 60)
+        store.get("warm")
+        private_redis.pause(0.5)
+        assert store.get("k") is None  # times out
+        store.set("k", entry)  # spared: no second timeout
+        with private_redis.client() as raw:
+            assert raw.exists("app:k") == 0  # (this waits out the pause)
+        assert store.get("other") is None  # succeeds: Redis is back
+        store.set("k", entry)
+        assert store.get("k") is not None
+        assert reasons(errors) == ["timeout"]
+        store.close()
+
+
+class TestGarbage:
+    """A value that is not an entry is reported, deleted and treated as a miss."""
+
+    @pytest.fixture
+    def store(self, redis_url: str) -> Iterator[RedisStore]:
+        store = RedisStore(redis_url, namespace="app", timeout=2.0)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def raw(self, redis_server: RedisServer) -> Iterator[redis.Redis]:
+        with redis_server.client() as client:
+            yield client
+
+    @pytest.mark.parametrize(
+        "garbage",
+        [b"garbage", b"z\x00not zlib", b'{"v": 99}', b"{}", b"{not json", b""],
+        ids=["text", "bad-zlib", "other-version", "empty-object", "broken-json", "empty"],
+    )
+    def test_garbage_is_a_miss_and_is_deleted(
+        self, store: RedisStore, raw: redis.Redis, errors: list[dict[str, Any]], garbage: bytes
+    ) -> None:
+        """get returns None, the key is gone, and corrupt_value is reported (not an outage)."""
+        raw.set("app:k", garbage)
+        assert store.get("k") is None
+        assert raw.exists("app:k") == 0
+        assert store.breaker.state == "closed"
+        assert reasons(errors) == ["corrupt_value"]
+        assert errors[0]["key"] == "k"
+
+    async def test_async_reads_delete_garbage_too(
+        self, store: RedisStore, raw: redis.Redis
+    ) -> None:
+        """aget treats garbage the same way."""
+        raw.set("app:k", b"garbage")
+        assert await store.aget("k") is None
+        assert raw.exists("app:k") == 0
+        await store.aclose()
+
+    def test_a_call_over_garbage_goes_to_the_provider_and_repairs_it(
+        self, store: RedisStore, raw: redis.Redis
+    ) -> None:
+        """The call succeeds, and its answer replaces the garbage."""
+        raw.set("app:greeting", b"\xff\xfe garbage")
+        with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            first = client.chat("mock", ask("Hi"), cache_key="greeting")
+            second = client.chat("mock", ask("Hi"), cache_key="greeting")
+            assert client.mock.calls == 1
+        assert first.content == second.content == "mock response to: Hi"
+        assert (raw.get("app:greeting") or b"")[:1] == b"{"
+
+    def test_an_error_reply_is_a_miss_without_tripping_the_breaker(
+        self, store: RedisStore, raw: redis.Redis, errors: list[dict[str, Any]]
+    ) -> None:
+        """WRONGTYPE and the like: Redis answered, so the breaker stays closed."""
+        raw.rpush("app:k", b"a list, not a string")
+        for _ in range(5):
+            assert store.get("k") is None
+        assert store.breaker.state == "closed"
+        assert reasons(errors) == ["redis_error"] * 5
+        assert "WRONGTYPE" in errors[0]["error"]

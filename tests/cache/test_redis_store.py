@@ -1,0 +1,377 @@
+"""RedisStore: layout, expiry, namespaces, value encoding, housekeeping, and calls through it."""
+
+from __future__ import annotations
+
+import random
+import sys
+import zlib
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+import exllm_py
+from exllm_py.cache.entry import CacheEntry, dump_entry, make_entry
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stores.redis import (
+    NamespaceStats,
+    RedisStore,
+    check_namespace,
+    clear_namespace,
+    decode_value,
+    encode_value,
+    import_redis,
+    namespace_stats,
+    redact,
+)
+from exllm_py.errors import ConfigurationError
+from exllm_py.types import LLMResponse
+from tests.clocks import FakeClock
+from tests.redis_server import RedisServer
+
+HI = [{"role": "user", "content": "Hi"}]
+
+
+def entry(clock: FakeClock, content: str = "answer", ttl: float | None = 900.0) -> CacheEntry:
+    response = LLMResponse(content=content, model="m", provider="mock", raw={"text": content})
+    return make_entry(response, "k", clock(), ttl)
+
+
+def wordy(words: int) -> str:
+    """Text that compresses like prose: varied words, some repetition."""
+    vocabulary = [
+        "the",
+        "model",
+        "answers",
+        "questions",
+        "about",
+        "caching",
+        "layers",
+        "and",
+        "their",
+        "expiry",
+        "rules",
+    ]
+    return " ".join(f"{vocabulary[i % len(vocabulary)]}{i % 97}" for i in range(words))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    with redis_server.client() as client:
+        yield client
+
+
+@pytest.fixture
+def store(redis_url: str, clock: FakeClock) -> Iterator[RedisStore]:
+    store = RedisStore(redis_url, namespace="app", clock=clock, timeout=2.0)
+    yield store
+    store.close()
+
+
+class TestLayout:
+    """Entries are plain Redis strings under ``<namespace>:<key>``, expired by Redis itself."""
+
+    def test_keys_are_prefixed_by_the_namespace(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """The key in Redis is the namespace, a colon, and the cache key."""
+        store.set("abc", entry(clock))
+        assert raw.keys("*") == [b"app:abc"]
+
+    def test_ttl_becomes_a_redis_expiry(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """The remaining lifetime is set with PX, to the millisecond."""
+        stored = entry(clock, ttl=60)
+        clock.tick(20)
+        store.set("k", stored)
+        assert 39_000 < raw.pttl("app:k") <= 40_000
+
+    def test_no_ttl_means_no_expiry(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """An entry without TTL is stored without expiry."""
+        store.set("k", entry(clock, ttl=None))
+        assert raw.pttl("app:k") == -1
+
+    def test_the_default_ttl_applies_through_the_strategy(
+        self, redis_url: str, raw: redis.Redis
+    ) -> None:
+        """A call without cache_ttl is stored for the store's default_ttl."""
+        store = RedisStore(redis_url, namespace="app", default_ttl=120, timeout=2.0)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            client.chat("mock", HI)
+        (name,) = raw.keys("app:*")
+        assert 119_000 < raw.pttl(name) <= 120_000
+        store.close()
+
+
+class TestNamespaces:
+    """A namespace sees, counts and clears only its own entries."""
+
+    def test_namespaces_do_not_see_each_other(self, redis_url: str, clock: FakeClock) -> None:
+        """The same key in two namespaces holds two entries."""
+        tenant_a = RedisStore(redis_url, namespace="tenant-a", clock=clock, timeout=2.0)
+        tenant_b = RedisStore(redis_url, namespace="tenant-b", clock=clock, timeout=2.0)
+        tenant_a.set("k", entry(clock, "for a"))
+        assert tenant_b.get("k") is None
+        tenant_b.set("k", entry(clock, "for b"))
+        got = tenant_a.get("k")
+        assert got is not None
+        assert got.response.content == "for a"
+        tenant_a.close()
+        tenant_b.close()
+
+    def test_clear_leaves_other_namespaces_and_foreign_keys(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """clear() removes its namespace only: not a longer namespace, locks or others' data."""
+        mine = RedisStore(redis_url, namespace="app", clock=clock, timeout=2.0)
+        longer = RedisStore(redis_url, namespace="app2", clock=clock, timeout=2.0)
+        for index in range(1200):  # more than one SCAN batch
+            mine.set(f"k{index}", entry(clock))
+        longer.set("k", entry(clock))
+        raw.set("app@lock:k", b"token")
+        raw.set("someone-else", b"data")
+        mine.clear()
+        assert raw.keys("app:*") == []
+        assert sorted(raw.keys("*")) == [b"app2:k", b"app@lock:k", b"someone-else"]
+        mine.close()
+        longer.close()
+
+    @pytest.mark.parametrize("bad", ["", "a:b", "with space", "star*", "brace{x}", "ü"])
+    def test_a_namespace_that_could_collide_is_refused(self, bad: str) -> None:
+        """Namespaces are letters, digits and ``_ . / -``: ':' and glob characters are refused."""
+        with pytest.raises(ValueError, match="namespace"):
+            check_namespace(bad)
+
+    @pytest.mark.parametrize("good", ["exllm", "tenant-a", "app.v2", "team/x", "A_1"])
+    def test_ordinary_namespaces_are_accepted(self, good: str) -> None:
+        """Common namespace spellings pass."""
+        assert check_namespace(good) == good
+
+
+class TestEncoding:
+    """Values are the entry's JSON, zlib-compressed above a threshold, and bounded in size."""
+
+    def test_small_values_are_stored_as_plain_json(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """Below the threshold the stored bytes are exactly dump_entry's."""
+        stored = entry(clock, "short")
+        store.set("k", stored)
+        assert raw.get("app:k") == dump_entry(stored)
+
+    def test_large_values_are_compressed_and_read_back(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """Above the threshold the value is b'z' + zlib, much smaller, and still a hit."""
+        stored = entry(clock, wordy(800))
+        store.set("k", stored)
+        value = raw.get("app:k")
+        assert isinstance(value, bytes)
+        assert value.startswith(b"z")
+        assert len(value) < len(dump_entry(stored)) / 2
+        got = store.get("k")
+        assert got is not None
+        assert got.response.content == stored.response.content
+
+    def test_compression_can_be_turned_off(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """compress_threshold=None stores every value as JSON."""
+        store = RedisStore(redis_url, namespace="app", clock=clock, compress_threshold=None)
+        store.set("k", entry(clock, wordy(800)))
+        assert raw.get("app:k")[:1] == b"{"  # type: ignore[index]
+        store.close()
+
+    def test_values_above_max_value_bytes_are_not_stored(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """An entry too large once encoded is declined; smaller ones still go in."""
+        store = RedisStore(
+            redis_url, namespace="app", clock=clock, max_value_bytes=600, compress_threshold=None
+        )
+        store.set("big", entry(clock, "x" * 1000))
+        store.set("small", entry(clock, "x"))
+        assert raw.exists("app:big") == 0
+        assert raw.exists("app:small") == 1
+        assert store.stats().puts == 1
+        store.close()
+
+    def test_the_bound_applies_to_the_compressed_size(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """A value that only fits once compressed is stored."""
+        stored = entry(clock, wordy(800))
+        assert len(dump_entry(stored)) > 4000
+        store = RedisStore(redis_url, namespace="app", clock=clock, max_value_bytes=4000)
+        store.set("k", stored)
+        assert raw.exists("app:k") == 1
+        store.close()
+
+    def test_encode_compresses_only_when_it_pays(self) -> None:
+        """Values at or below the threshold, or that zlib cannot shrink, stay plain."""
+        payload = b'{"v":"' + wordy(300).encode() + b'"}'
+        noise = b"{" + random.Random(0).randbytes(3000)
+        assert encode_value(payload, len(payload)) == payload
+        assert encode_value(payload, len(payload) - 1)[:1] == b"z"
+        assert encode_value(noise, 10) == noise
+
+    def test_decode_refuses_what_is_not_a_value(self) -> None:
+        """Unknown first bytes, broken or oversized zlib streams are ValueErrors."""
+        with pytest.raises(ValueError, match="starts with"):
+            decode_value(b"garbage", 1000)
+        with pytest.raises(ValueError, match="zlib"):
+            decode_value(b"z" + b"not zlib at all", 1000)
+        with pytest.raises(ValueError, match="truncated or inflates"):
+            decode_value(b"z" + zlib.compress(b"{" + b"0" * 5000)[:-4], 100_000)
+        with pytest.raises(ValueError, match="truncated or inflates"):
+            decode_value(b"z" + zlib.compress(b"{" + b"0" * 5000), 1000)
+
+    def test_decode_round_trips_both_forms(self) -> None:
+        """What encode_value writes, decode_value reads back."""
+        for payload in (b'{"a":1}', b'{"t":"' + wordy(500).encode() + b'"}'):
+            assert decode_value(encode_value(payload, 100), 1_000_000) == payload
+
+
+class TestStats:
+    """stats(): this process's counters, and the namespace's size from a SCAN."""
+
+    def test_counters_and_size(self, store: RedisStore, clock: FakeClock) -> None:
+        """Hits, misses, puts, evictions, expirations, entries and bytes add up."""
+        store.set("a", entry(clock, ttl=10))
+        store.set("b", entry(clock, ttl=100))
+        store.get("a")
+        store.get("nope")
+        store.delete("b")
+        clock.tick(10)
+        store.get("a")
+        stats = store.stats()
+        assert (stats.hits, stats.misses, stats.puts) == (1, 2, 2)
+        assert (stats.evictions, stats.expirations, stats.entries) == (1, 1, 1)
+        assert stats.bytes == len(dump_entry(entry(clock, ttl=10)))
+
+
+class TestHousekeeping:
+    """namespace_stats and clear_namespace serve ``exllm-cache stats|clear --redis``."""
+
+    def test_namespace_stats_counts_entries_and_bytes(
+        self, store: RedisStore, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """Entries and stored bytes of the namespace, and Redis's memory accounting."""
+        for index in range(3):
+            store.set(f"k{index}", entry(clock, f"answer {index}"))
+        raw.set("other:k", b"x" * 100)
+        stats = namespace_stats(redis_url, "app")
+        expected = sum(len(raw.get(f"app:k{i}") or b"") for i in range(3))
+        assert stats == NamespaceStats("app", 3, expected, stats.memory_bytes)
+        assert stats.memory_bytes is not None
+        assert stats.memory_bytes > expected
+
+    def test_an_empty_namespace(self, redis_url: str) -> None:
+        """A namespace with nothing in it reports zeros."""
+        assert namespace_stats(redis_url, "nothing-here") == NamespaceStats("nothing-here", 0, 0, 0)
+
+    def test_clear_namespace_counts_what_it_removed(
+        self, store: RedisStore, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """Only that namespace's entries go, with SCAN and UNLINK."""
+        for index in range(700):
+            store.set(f"k{index}", entry(clock))
+        raw.set("app2:k", b"x")
+        assert clear_namespace(redis_url, "app") == 700
+        assert clear_namespace(redis_url, "app") == 0
+        assert raw.keys("*") == [b"app2:k"]
+
+    def test_an_unreachable_server_is_a_configuration_error(self) -> None:
+        """The message names the URL, without its password, and what to check."""
+        url = "redis://user:s3cret@127.0.0.1:1/0"
+        with pytest.raises(ConfigurationError, match="could not use Redis") as caught:
+            namespace_stats(url, "app", timeout=0.5)
+        assert "s3cret" not in str(caught.value)
+        assert "user:***@127.0.0.1:1" in str(caught.value)
+        with pytest.raises(ConfigurationError):
+            clear_namespace(url, "app", timeout=0.5)
+
+    def test_redact_hides_only_the_password(self) -> None:
+        """URLs without a password are unchanged."""
+        assert redact("redis://localhost:6379/0") == "redis://localhost:6379/0"
+        assert redact("rediss://:pw@h:1/2") == "rediss://:***@h:1/2"
+
+
+class TestConstruction:
+    """Bad settings fail at once, with what to do; a missing package names the extra."""
+
+    def test_a_bad_url_is_a_configuration_error(self) -> None:
+        """A URL redis-py cannot parse names the accepted forms."""
+        with pytest.raises(ConfigurationError, match="not a Redis URL"):
+            RedisStore("http://localhost:6379")
+
+    @pytest.mark.parametrize(
+        "options", [{"timeout": 0}, {"max_value_bytes": 0}, {"namespace": "a:b"}]
+    )
+    def test_bad_settings_are_refused(self, options: dict[str, object]) -> None:
+        """Zero timeouts and sizes, and colliding namespaces, are ValueErrors."""
+        with pytest.raises(ValueError, match=next(iter(options))):
+            RedisStore("redis://localhost:6379/0", **options)  # type: ignore[arg-type]
+
+    def test_without_redis_installed_the_error_names_the_extra(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """ImportError says exactly what to pip install."""
+        monkeypatch.setitem(sys.modules, "redis", None)
+        with pytest.raises(ImportError, match=r"pip install 'exllm_py\[redis\]'"):
+            import_redis()
+        with pytest.raises(ImportError, match=r"exllm_py\[redis\]"):
+            RedisStore()
+
+    def test_the_repr_hides_the_password(self) -> None:
+        """repr shows URL, namespace and breaker state, never the password."""
+        store = RedisStore("redis://:hunter2@localhost:6379/0", namespace="ns")
+        assert repr(store) == "<RedisStore redis://:***@localhost:6379/0 namespace='ns' closed>"
+        store.close()
+
+
+class TestThroughTheClient:
+    """exllm_py calls hit entries stored in Redis, by this process or another."""
+
+    def test_a_repeated_call_is_served_from_redis(self, redis_url: str) -> None:
+        """The second identical call makes no provider call and is marked from_cache."""
+        store = RedisStore(redis_url, namespace="app", timeout=2.0)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            first = client.chat("mock", HI)
+            second = client.chat("mock", HI)
+            assert client.mock.calls == 1
+        assert first.metadata["from_cache"] is False
+        assert second.metadata["from_cache"] is True
+        assert second.content == first.content
+        store.close()
+
+    def test_another_client_with_its_own_store_shares_the_entries(self, redis_url: str) -> None:
+        """A second store object on the same URL and namespace (as in another process) hits."""
+        writer, reader = (RedisStore(redis_url, namespace="app", timeout=2.0) for _ in range(2))
+        with exllm_py.Client(cache_strategy=ProductionStrategy(writer)) as client:
+            client.chat("mock", HI, cache_ttl=30)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(reader)) as client:
+            answer = client.chat("mock", HI, cache_ttl=30)
+            assert client.mock.calls == 0
+        assert answer.metadata["from_cache"] is True
+        writer.close()
+        reader.close()
+
+    async def test_achat_is_served_from_redis(self, redis_url: str) -> None:
+        """The async path reads and writes Redis through redis.asyncio."""
+        store = RedisStore(redis_url, namespace="app", timeout=2.0)
+        async with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            await client.achat("mock", HI)
+            again = await client.achat("mock", HI)
+            assert client.mock.calls == 1
+        assert again.metadata["from_cache"] is True
+        await store.aclose()
+        store.close()

@@ -1,0 +1,262 @@
+"""TieredStore: L1 before L2, promotion with the remaining TTL, writes to both, tier reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import exllm_py
+from exllm_py import telemetry
+from exllm_py.cache.entry import CacheEntry, make_entry
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.cache.stores.tiered import TieredStore
+from exllm_py.types import LLMResponse
+from tests.clocks import FakeClock
+
+HI = [{"role": "user", "content": "Hi"}]
+
+
+def entry(clock: FakeClock, content: str = "answer", ttl: float | None = 100.0) -> CacheEntry:
+    return make_entry(LLMResponse(content=content, model="m", provider="mock"), "k", clock(), ttl)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def l1(clock: FakeClock) -> MemoryStore:
+    return MemoryStore(clock=clock, cleanup_interval=None)
+
+
+@pytest.fixture
+def l2(clock: FakeClock) -> MemoryStore:
+    return MemoryStore(clock=clock, cleanup_interval=None, default_ttl=3600)
+
+
+@pytest.fixture
+def tiered(l1: MemoryStore, l2: MemoryStore) -> TieredStore:
+    return TieredStore(l1, l2)
+
+
+@pytest.fixture
+def hits() -> Iterator[list[dict[str, Any]]]:
+    seen: list[dict[str, Any]] = []
+    telemetry.attach(
+        "test-tiered-hits", [telemetry.CACHE_HIT], lambda _e, _m, metadata: seen.append(metadata)
+    )
+    yield seen
+    telemetry.detach("test-tiered-hits")
+
+
+class TestReads:
+    """L1 answers first; L2 answers what L1 lacks, and says so."""
+
+    def test_an_l1_hit_never_reads_l2(
+        self, tiered: TieredStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """An entry in L1 is served from L1, tagged ``l1``, with no L2 lookup."""
+        tiered.set("k", entry(clock))
+        got = tiered.get("k")
+        assert got is not None
+        assert got.response.metadata["tier"] == "l1"
+        assert l2.stats().hits == l2.stats().misses == 0
+
+    def test_an_l2_hit_is_tagged_l2_and_promoted(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """An entry only in L2 is served tagged ``l2`` and lands in L1 tagged ``l1``."""
+        l2.set("k", entry(clock, "from l2"))
+        got = tiered.get("k")
+        assert got is not None
+        assert got.response.content == "from l2"
+        assert got.response.metadata["tier"] == "l2"
+        assert got.response.metadata["from_cache"] is True
+        promoted = l1.get("k")
+        assert promoted is not None
+        assert promoted.response.metadata["tier"] == "l1"
+        again = tiered.get("k")
+        assert again is not None
+        assert again.response.metadata["tier"] == "l1"
+
+    def test_a_miss_in_both_tiers_is_a_miss(self, tiered: TieredStore) -> None:
+        """Nothing anywhere reads as None and counts one miss."""
+        assert tiered.get("k") is None
+        assert tiered.stats().misses == 1
+
+    def test_tier_hits_split_the_hits(
+        self, tiered: TieredStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """One L2 hit then two L1 hits."""
+        l2.set("k", entry(clock))
+        for _ in range(3):
+            tiered.get("k")
+        assert tiered.tier_hits() == {"l1": 2, "l2": 1}
+        assert tiered.stats().hits == 3
+
+
+class TestPromotion:
+    """A promoted entry lives in L1 exactly as long as it has left in L2 (or less, if capped)."""
+
+    def test_promotion_keeps_the_remaining_ttl(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """Stored for 100 s, promoted at 60 s: L1 serves it until 100 s, not 160 s."""
+        original = entry(clock, ttl=100)
+        l2.set("k", original)
+        clock.tick(60)
+        got = tiered.get("k")
+        assert got is not None
+        assert got.response.metadata["tier"] == "l2"
+        promoted = l1.get("k")
+        assert promoted is not None
+        assert promoted.expires_at == original.expires_at
+        clock.tick(39.9)
+        again = tiered.get("k")
+        assert again is not None
+        assert again.response.metadata["tier"] == "l1"
+        clock.tick(0.1)
+        assert l1.get("k") is None
+        assert tiered.get("k") is None
+
+    def test_l1_ttl_caps_the_local_lifetime(
+        self, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """With l1_ttl=5, L1 forgets after 5 s and L2 answers again."""
+        tiered = TieredStore(l1, l2, l1_ttl=5)
+        tiered.set("k", entry(clock, ttl=100))
+        clock.tick(5)
+        got = tiered.get("k")
+        assert got is not None
+        assert got.response.metadata["tier"] == "l2"
+        promoted = l1.get("k")
+        assert promoted is not None
+        assert promoted.expires_at == clock() + 5
+
+    def test_l1_ttl_caps_entries_that_never_expire(
+        self, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """An entry without TTL still leaves L1 after l1_ttl."""
+        TieredStore(l1, l2, l1_ttl=5).set("k", entry(clock, ttl=None))
+        cached = l1.get("k")
+        assert cached is not None
+        assert cached.expires_at == clock() + 5
+        stored = l2.get("k")
+        assert stored is not None
+        assert stored.expires_at is None
+
+    def test_promotion_from_redis_keeps_the_remaining_ttl(
+        self, redis_url: str, clock: FakeClock, l1: MemoryStore
+    ) -> None:
+        """The same holds with Redis as L2: the deadline travels with the entry."""
+        l2 = RedisStore(redis_url, namespace="tiered", clock=clock, timeout=2.0)
+        original = entry(clock, ttl=100)
+        l2.set("k", original)
+        clock.tick(60)
+        got = TieredStore(l1, l2).get("k")
+        assert got is not None
+        assert got.response.metadata["tier"] == "l2"
+        promoted = l1.get("k")
+        assert promoted is not None
+        assert promoted.expires_at == pytest.approx(original.expires_at)
+        l2.close()
+
+
+class TestWrites:
+    """Writes, deletes and clears reach both tiers."""
+
+    def test_set_writes_both_tiers(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """After set, each tier holds the entry; L2's copy carries no tier tag."""
+        tiered.set("k", entry(clock))
+        in_l1, in_l2 = l1.get("k"), l2.get("k")
+        assert in_l1 is not None
+        assert in_l2 is not None
+        assert "tier" not in in_l2.response.metadata
+        assert tiered.stats().puts == 1
+
+    def test_delete_removes_from_both(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """delete is True if either tier had it, and leaves neither with it."""
+        l2.set("k", entry(clock))
+        assert tiered.delete("k") is True
+        assert l1.get("k") is None
+        assert l2.get("k") is None
+        assert tiered.delete("k") is False
+
+    def test_clear_empties_both(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """clear leaves no entry in either tier."""
+        tiered.set("a", entry(clock))
+        l2.set("b", entry(clock))
+        tiered.clear()
+        assert len(l1) == len(l2) == 0
+
+    def test_defaults_come_from_the_tiers(self, tiered: TieredStore, clock: FakeClock) -> None:
+        """default_ttl is L2's and clock is L1's."""
+        assert tiered.default_ttl == 3600
+        assert tiered.clock() == clock()
+
+    def test_a_non_positive_l1_ttl_is_refused(self, l1: MemoryStore, l2: MemoryStore) -> None:
+        """l1_ttl must be positive seconds or None."""
+        with pytest.raises(ValueError, match="l1_ttl"):
+            TieredStore(l1, l2, l1_ttl=0)
+
+
+class TestAsync:
+    """The async twins read, promote and write the same way."""
+
+    async def test_aget_promotes_and_tags(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """aget: L2 hit tagged l2 and promoted, then an L1 hit tagged l1."""
+        await l2.aset("k", entry(clock))
+        first = await tiered.aget("k")
+        second = await tiered.aget("k")
+        assert first is not None
+        assert first.response.metadata["tier"] == "l2"
+        assert second is not None
+        assert second.response.metadata["tier"] == "l1"
+        assert await tiered.aget("missing") is None
+
+    async def test_aset_and_adelete_reach_both(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """aset writes both tiers; adelete removes from both."""
+        await tiered.aset("k", entry(clock))
+        assert l1.get("k") is not None
+        assert l2.get("k") is not None
+        assert await tiered.adelete("k") is True
+        assert l1.get("k") is None
+        assert l2.get("k") is None
+
+
+class TestTelemetry:
+    """The hit event of a call served by a TieredStore names the tier."""
+
+    def test_hit_events_say_which_tier_answered(
+        self, redis_url: str, hits: list[dict[str, Any]]
+    ) -> None:
+        """A fresh process-local L1 over a warm Redis: an l2 hit, then l1 hits."""
+        l2 = RedisStore(redis_url, namespace="tiered", timeout=2.0)
+        warm = TieredStore(MemoryStore(cleanup_interval=None), l2)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(warm)) as client:
+            client.chat("mock", HI)
+            client.chat("mock", HI)
+        cold = TieredStore(MemoryStore(cleanup_interval=None), l2)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(cold)) as client:
+            from_l2 = client.chat("mock", HI)
+            from_l1 = client.chat("mock", HI)
+            assert client.mock.calls == 0
+        assert [event["tier"] for event in hits] == ["l1", "l2", "l1"]
+        assert from_l2.metadata["tier"] == "l2"
+        assert from_l1.metadata["tier"] == "l1"
+        l2.close()
