@@ -43,7 +43,7 @@ def cache_key(provider: str, messages: Sequence[Any], options: Mapping[str, Any]
         provider,
         options.get("base_url"),
         options.get("model"),
-        [_message_dict(message) for message in messages],
+        messages,
         answer,
         options.get("cache_namespace"),
     )
@@ -57,10 +57,11 @@ def digest(
     answer_options: Mapping[str, Any],
     namespace: str | None,
 ) -> str:
-    """:func:`cache_key` for callers that already hold JSON-ready messages and sorted-out options.
+    """:func:`cache_key` for callers that have already sorted out the options.
 
     ``answer_options`` must hold only answer options other than ``model``,
     without ``None`` values (an unset option and ``None`` mean the same).
+    Messages may be dicts or :class:`~exllm_py.types.Message` objects.
     """
     document = {
         "v": KEY_FORMAT_VERSION,
@@ -72,7 +73,7 @@ def digest(
         "options": answer_options,
     }
     try:
-        canonical = orjson.dumps(document, option=_OPTIONS)
+        canonical = orjson.dumps(document, default=_message_dict, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
         raise ValidationError(
             f"messages and options must be JSON values (str, int, float, bool, None, "
@@ -81,6 +82,10 @@ def digest(
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _message_dict(message: Any) -> Any:
-    to_dict = getattr(message, "to_dict", None)
-    return to_dict() if to_dict is not None else message
+def _message_dict(value: Any) -> Any:
+    # orjson calls this only for what it cannot serialize itself, so plain
+    # dict messages cost nothing here; Message objects become their dict form.
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
+    return to_dict()

@@ -52,10 +52,12 @@ class ProductionStrategy:
         self.store: CacheStore = MemoryStore() if store is None else store
         self.lock = lock
         self._flights: Flights[LLMResponse] = Flights()
-        # Hits and misses are counted here, per call, not per store read: the
-        # leader of a flight reads the store twice, and a tiered store reads two.
+        # The store counts a hit or a miss per read, which is right for hits and
+        # costs the hit path nothing more. Off the hit path, these correct it:
+        # a follower's read missed but it was served (a hit), and a leader reads
+        # twice for one call.
         self._counts_lock = threading.Lock()
-        self._hits = self._misses = 0
+        self._followers = self._rechecks = 0
 
     def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
         if lookup.control.mode is not True:
@@ -156,8 +158,6 @@ class ProductionStrategy:
         return transport
 
     def _hit(self, lookup: CacheLookup, entry: CacheEntry, started: int) -> LLMResponse:
-        with self._counts_lock:
-            self._hits += 1
         if telemetry.wanted(telemetry.CACHE_HIT):
             saved = entry.response.metadata.get("saved_cost")
             labels = _labels(lookup)
@@ -178,11 +178,13 @@ class ProductionStrategy:
             metadata = {**served.metadata, "single_flight": True}
             response = attrs.evolve(served, metadata=metadata)
         entry = CacheEntry(response=response, size=0, stored_at=response.metadata["cached_at"])
+        with self._counts_lock:
+            self._followers += 1
         return self._hit(lookup, entry, started)
 
     def _miss(self, lookup: CacheLookup, started: int) -> None:
         with self._counts_lock:
-            self._misses += 1
+            self._rechecks += 1  # the leader reads the store once more, below
         if telemetry.wanted(telemetry.CACHE_MISS):
             telemetry.emit(
                 telemetry.CACHE_MISS, {"duration_ns": _perf_ns() - started}, _labels(lookup)
@@ -191,8 +193,11 @@ class ProductionStrategy:
     def stats(self) -> CacheStats:
         """The store's counters, with hits and misses counted per call."""
         with self._counts_lock:
-            hits, misses = self._hits, self._misses
-        return attrs.evolve(self.store.stats(), hits=hits, misses=misses)
+            followers, rechecks = self._followers, self._rechecks
+        stats = self.store.stats()
+        return attrs.evolve(
+            stats, hits=stats.hits + followers, misses=stats.misses - followers - rechecks
+        )
 
     def in_flight(self) -> int:
         """How many distinct calls are being computed right now."""

@@ -1,7 +1,15 @@
 """The request pipeline: an ordered list of plugs that every call runs through.
 
-validate provider → validate messages → validate options → fetch configuration
-→ cache → build request → execute over HTTP → parse response → track cost.
+validate provider → validate options → fetch configuration → cache →
+validate messages → build request → execute over HTTP → parse response →
+track cost.
+
+Messages are validated after the cache step on purpose: the cache key covers
+every message field, and only validated calls are ever stored, so a hit
+proves its messages passed validation already, and checking them again would
+cost a cache hit a third of its time. A miss validates them before anything
+is built or sent; with an explicit ``cache_key`` (which does not cover the
+messages) they are validated before the lookup.
 
 Each plug is a small callable with one job (:mod:`exllm_py.pipeline.plug`).
 Plugs are pure: they read and fill in the :class:`~exllm_py.pipeline.call.Call`

@@ -5,6 +5,7 @@ from __future__ import annotations
 from exllm_py.cache.keys import digest
 from exllm_py.cache.strategy import CacheLookup
 from exllm_py.pipeline.call import Call
+from exllm_py.pipeline.validate import check_messages
 
 __all__ = ["derive_lookup"]
 
@@ -18,9 +19,10 @@ def derive_lookup(call: Call) -> CacheLookup:
     config, control = call.config, call.cache
     assert config is not None, "configuration runs first"
     if control.key is not None:
+        # An explicit key does not cover the messages, so a hit proves nothing.
+        check_messages(call)
         key = control.key if control.namespace is None else f"{control.namespace}:{control.key}"
     else:
-        # Messages are dicts by now (validation converted Message objects).
         key = digest(
             call.provider,
             config.base_url,

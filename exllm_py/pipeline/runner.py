@@ -94,7 +94,7 @@ class Pipeline:
         return call.response
 
     def prepare_stream(self, call: Call) -> None:
-        """Run the pure steps before the exchange (validation happens here, eagerly)."""
+        """Run the pure steps before the exchange, so a stream validates before iteration."""
         for step in self.steps[: self._execute_at]:
             if step is not CACHE:
                 step(call)  # type: ignore[operator]  # every other step is a Plug
@@ -129,10 +129,10 @@ class Pipeline:
 DEFAULT_PIPELINE = Pipeline(
     [
         ValidateProvider(),
-        ValidateMessages(),
         ValidateOptions(),
         FetchConfiguration(),
         CACHE,
+        ValidateMessages(),
         BuildRequest(),
         EXECUTE,
         ParseResponse(),

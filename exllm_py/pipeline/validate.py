@@ -19,7 +19,7 @@ from exllm_py.request import (
     CacheControl,
 )
 
-__all__ = ["ValidateMessages", "ValidateOptions", "ValidateProvider"]
+__all__ = ["ValidateMessages", "ValidateOptions", "ValidateProvider", "check_messages"]
 
 _ANSWER_WITHOUT_MODEL = ANSWER_OPTIONS - {"model"}
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -43,50 +43,48 @@ class ValidateProvider:
 
 
 class ValidateMessages:
-    """Checks the messages: a non-empty list, known roles, text where text is needed."""
+    """Checks the messages: a non-empty list, known roles, text where text is needed.
+
+    Message objects are replaced by their dict form, which adapters expect.
+    """
 
     __slots__ = ()
 
     def __call__(self, call: Call) -> Halt | None:
-        messages = call.messages
-        # list and tuple first: the ABC check is slow, and this runs on every call.
-        if type(messages) is not list and (
-            isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)
-        ):
-            raise ValidationError(
-                "messages must be a list of messages such as "
-                f"[{{'role': 'user', 'content': 'Hi'}}], got {type(messages).__name__}"
-            )
-        if not messages:
-            raise ValidationError("messages is empty: pass at least one message")
-        # The common case, checked inline first: this plug is on the cache-hit path.
-        for message in messages:
-            if (
-                type(message) is not dict
-                or type(message.get("content")) is not str
-                or message.get("role") not in ROLES
-            ):
-                break
-        else:
-            return None
-        normalized: list[Any] | None = None
-        for index, message in enumerate(messages):
-            if not isinstance(message, dict):
-                to_dict = getattr(message, "to_dict", None)
-                if to_dict is None:
-                    raise ValidationError(
-                        f"messages[{index}] must be a dict or exllm_py.Message, "
-                        f"got {type(message).__name__}"
-                    )
-                if normalized is None:
-                    normalized = list(messages[:index])
-                message = to_dict()
-            _check_message(index, message)
-            if normalized is not None:
-                normalized.append(message)
-        if normalized is not None:
-            call.messages = normalized
+        check_messages(call)
         return None
+
+
+def check_messages(call: Call) -> None:
+    """Validate ``call.messages`` (see :class:`ValidateMessages`)."""
+    messages = call.messages
+    # list and tuple first: the ABC check is slow.
+    if type(messages) is not list and (
+        isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)
+    ):
+        raise ValidationError(
+            "messages must be a list of messages such as "
+            f"[{{'role': 'user', 'content': 'Hi'}}], got {type(messages).__name__}"
+        )
+    if not messages:
+        raise ValidationError("messages is empty: pass at least one message")
+    normalized: list[Any] | None = None
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            to_dict = getattr(message, "to_dict", None)
+            if to_dict is None:
+                raise ValidationError(
+                    f"messages[{index}] must be a dict or exllm_py.Message, "
+                    f"got {type(message).__name__}"
+                )
+            if normalized is None:
+                normalized = list(messages[:index])
+            message = to_dict()
+        _check_message(index, message)
+        if normalized is not None:
+            normalized.append(message)
+    if normalized is not None:
+        call.messages = normalized
 
 
 def _check_message(index: int, message: Mapping[str, Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from exllm_py import Client, Message
+from exllm_py import Client, Message, MockProvider
 from exllm_py.cache.nocache import NoCache
 from exllm_py.errors import ConfigurationError, ServerError, ValidationError
 
@@ -203,3 +203,27 @@ class TestProvider:
         with pytest.raises(ValidationError, match="unknown option"):
             client.astream("openai", USER, colour="blue")
         assert network.requests == []
+
+
+class TestValidationAroundTheCache:
+    """Messages are validated after the cache lookup; a hit proves they were valid."""
+
+    def test_a_miss_validates_before_sending(self, network: NetworkSpy) -> None:
+        client = Client(transport=network, env={"OPENAI_API_KEY": "sk-test"})
+        with pytest.raises(ValidationError, match="unknown role"):
+            client.chat("openai", [{"role": "robot", "content": "Hi"}])
+        assert network.requests == []
+        assert client.cache_strategy.stats().entries == 0
+
+    def test_an_explicit_key_validates_even_when_the_cache_has_it(self) -> None:
+        client = Client(mock=MockProvider("cached"))
+        client.chat("mock", USER, cache_key="greeting")
+        with pytest.raises(ValidationError, match="messages is empty"):
+            client.chat("mock", [], cache_key="greeting")
+
+    def test_message_objects_hit_the_entry_their_dicts_made(self) -> None:
+        client = Client(mock=MockProvider("cached"))
+        client.chat("mock", USER)
+        response = client.chat("mock", [Message(role="user", content="Hi")])
+        assert response.metadata["from_cache"] is True
+        assert client.mock.calls == 1
