@@ -172,9 +172,9 @@ def strategy_from_env(env: Mapping[str, str] | None = None) -> CacheStrategy:
 
         return NoCache()
     if name == "test":
-        from exllm_py.testing.strategy import shared_test_strategy
+        from exllm_py.testing.strategy import TestStrategy
 
-        return shared_test_strategy()
+        return TestStrategy()
     raise ConfigurationError(
         f"{STRATEGY_ENV}={name!r} is not a cache strategy; use production, test or none"
     )

@@ -12,7 +12,8 @@ The hierarchy::
     │   ├── ServerError             5xx
     │   └── TimeoutError            no answer within the timeout; also a builtin TimeoutError
     ├── RecordingNotFound       replay-only mode and no recording matches the request
-    └── RecordingCorrupt        a cassette file cannot be read (names the file and the problem)
+    ├── RecordingCorrupt        a cassette file cannot be read (names the file and the problem)
+    └── RecordingRefused        a cassette was not written: an API key's value is in it
 
 Lower-level errors (httpx, orjson, OS) are translated at the boundary with
 ``raise ... from exc`` so the original cause stays attached.
@@ -31,6 +32,7 @@ __all__ = [
     "RateLimitError",
     "RecordingCorrupt",
     "RecordingNotFound",
+    "RecordingRefused",
     "ServerError",
     "TimeoutError",
     "ValidationError",
@@ -122,3 +124,7 @@ class RecordingNotFound(ExLLMError):
 
 class RecordingCorrupt(ExLLMError):
     """A cassette file cannot be used; the message names the file and the problem."""
+
+
+class RecordingRefused(ExLLMError):
+    """A cassette was not written because a configured API key's value appears in it."""

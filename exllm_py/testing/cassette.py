@@ -22,11 +22,13 @@ ends (:meth:`Cassette.save`); nothing is written when nothing was recorded.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -36,7 +38,7 @@ import httpx
 from exllm_py import telemetry
 from exllm_py.errors import RecordingCorrupt
 from exllm_py.testing.cassette_file import CassetteFile, Interaction, read_cassette, write_cassette
-from exllm_py.testing.matching import Matcher, MatchKey, closest_diff
+from exllm_py.testing.matching import Matcher, MatchKey, canonical_url, closest_diff
 from exllm_py.testing.redact import RecordingRefused, key_values
 
 __all__ = ["Cassette", "RecordMode", "utc_timestamp"]
@@ -97,8 +99,11 @@ class Cassette:
             RecordMode.REWRITE,
         ) or (self.mode is RecordMode.ONCE and not self.existed)
         self._index: dict[MatchKey, list[Interaction]] = {}
+        # A cassette's interactions mostly share a few URLs: parse each once.
+        self._urls: dict[str, str] = {}
         for interaction in self._loaded:
             self._index.setdefault(self.key_of(interaction), []).append(interaction)
+        self._urls.clear()
         self._plays: dict[MatchKey, int] = {}
         self._prepared: dict[int, Any] = {}
         self._lock = threading.Lock()
@@ -126,7 +131,8 @@ class Cassette:
         loaded: CassetteFile | None = None
         if mode is RecordMode.REWRITE:
             path.unlink(missing_ok=True)
-        else:
+            return cls(path, None, mode=mode, matcher=matcher, test_id=test_id, secrets=secrets)
+        with _without_gc_pauses():
             try:
                 loaded = read_cassette(path)
             except FileNotFoundError:
@@ -134,7 +140,7 @@ class Cassette:
             except RecordingCorrupt as exc:
                 _report_error(path, test_id, exc)
                 raise
-        return cls(path, loaded, mode=mode, matcher=matcher, test_id=test_id, secrets=secrets)
+            return cls(path, loaded, mode=mode, matcher=matcher, test_id=test_id, secrets=secrets)
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -146,7 +152,10 @@ class Cassette:
             canonical = self.matcher.canonical_document(body.value)
         else:
             canonical = self.matcher.canonical_body(body.to_bytes())
-        return self.matcher.key(request.method, httpx.URL(request.url), request.headers, canonical)
+        url = self._urls.get(request.url)
+        if url is None:
+            url = self._urls[request.url] = canonical_url(httpx.URL(request.url))
+        return self.matcher.key(request.method, url, request.headers, canonical)
 
     def play(self, key: MatchKey) -> Interaction | None:
         """The next recording for ``key`` (the last one again once all played), or ``None``."""
@@ -244,6 +253,20 @@ class Cassette:
             f"<Cassette {self.path} mode={self.mode.value} "
             f"loaded={len(self._loaded)} played={len(self.played)} recorded={len(self.recorded)}>"
         )
+
+
+@contextlib.contextmanager
+def _without_gc_pauses() -> Iterator[None]:
+    # Loading a large cassette creates tens of thousands of containers at
+    # once, none of them garbage: collections triggered midway would only
+    # scan them again and again. Collection resumes, as it was, right after.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _report_error(path: Path, test_id: str, exc: BaseException) -> None:

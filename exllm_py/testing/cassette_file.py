@@ -75,7 +75,8 @@ BodyKind = Literal["empty", "json", "text", "base64", "sse"]
 #: Header (name, value) pairs, names lowercase, in stored order.
 Headers = tuple[tuple[str, str], ...]
 
-_BODY_KEYS: tuple[BodyKind, ...] = ("json", "sse", "text", "base64")
+_BODY_KEYS = frozenset({"json", "sse", "text", "base64"})
+_JSON_ONLY = frozenset({"json"})
 
 # Transport framing, not content: never recorded (replay recomputes the length).
 _FRAMING_HEADERS = frozenset(
@@ -286,66 +287,75 @@ def _decode_document(document: Any) -> CassetteFile:
 
 
 def _decode_interaction(item: Any, index: int) -> Interaction:
-    where = f"interactions[{index}]"
-    item = _expect(item, dict, where)
-    request = _expect(item.get("request"), dict, f"{where}.request")
-    response = _expect(item.get("response"), dict, f"{where}.response")
+    # Paths in messages are formatted only on failure: a large cassette
+    # decodes thousands of fields, and loading must stay fast.
+    item = _expect(item, dict, index, "")
+    request = _expect(item.get("request"), dict, index, ".request")
+    response = _expect(item.get("response"), dict, index, ".response")
     status = response.get("status")
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise _Problem(f"{where}.response.status must be an HTTP status, got {status!r}")
+        raise _Problem(
+            f"interactions[{index}].response.status must be an HTTP status, got {status!r}"
+        )
     return Interaction(
         request=RecordedRequest(
-            method=_expect(request.get("method"), str, f"{where}.request.method"),
-            url=_expect(request.get("url"), str, f"{where}.request.url"),
-            headers=_decode_headers(request.get("headers", {}), f"{where}.request.headers"),
-            body=_decode_body(request, f"{where}.request"),
+            method=_expect(request.get("method"), str, index, ".request.method"),
+            url=_expect(request.get("url"), str, index, ".request.url"),
+            headers=_decode_headers(request.get("headers", {}), index, ".request.headers"),
+            body=_decode_body(request, index, ".request"),
         ),
         response=RecordedResponse(
             status=status,
-            headers=_decode_headers(response.get("headers", {}), f"{where}.response.headers"),
-            body=_decode_body(response, f"{where}.response"),
+            headers=_decode_headers(response.get("headers", {}), index, ".response.headers"),
+            body=_decode_body(response, index, ".response"),
         ),
-        recorded_at=_expect(item.get("recorded_at"), str, f"{where}.recorded_at"),
-        source=_expect(item.get("source", ""), str, f"{where}.source"),
+        recorded_at=_expect(item.get("recorded_at"), str, index, ".recorded_at"),
+        source=_expect(item.get("source", ""), str, index, ".source"),
     )
 
 
-def _decode_headers(headers: Any, where: str) -> Headers:
+def _decode_headers(headers: Any, index: int, path: str) -> Headers:
     pairs: list[tuple[str, str]] = []
-    for name, value in _expect(headers, dict, where).items():
-        values = value if isinstance(value, list) else [value]
-        for one in values:
-            pairs.append((name.lower(), _expect(one, str, f"{where}.{name}")))
+    for name, value in _expect(headers, dict, index, path).items():
+        if isinstance(value, str):
+            pairs.append((name.lower(), value))
+            continue
+        for one in _expect(value, list, index, f"{path}.{name}"):
+            pairs.append((name.lower(), _expect(one, str, index, f"{path}.{name}[]")))
     return tuple(pairs)
 
 
-def _decode_body(message: dict[str, Any], where: str) -> Body:
-    present = [kind for kind in _BODY_KEYS if kind in message]
+def _decode_body(message: dict[str, Any], index: int, path: str) -> Body:
+    present = message.keys() & _BODY_KEYS
+    if present == _JSON_ONLY:
+        return Body("json", message["json"])  # the common case, first
     if not present:
         return EMPTY
     if len(present) > 1:
-        raise _Problem(f"{where} has more than one body ({', '.join(present)})")
-    kind = present[0]
+        raise _Problem(
+            f"interactions[{index}]{path} has more than one body ({', '.join(sorted(present))})"
+        )
+    [kind] = present
     value = message[kind]
     if kind == "sse":
-        events = _expect(value, list, f"{where}.sse")
-        return Body(
-            "sse", tuple(_expect(e, str, f"{where}.sse[{i}]") for i, e in enumerate(events))
-        )
-    if kind == "text":
-        return Body("text", _expect(value, str, f"{where}.text"))
+        events = _expect(value, list, index, f"{path}.sse")
+        if not all(isinstance(event, str) for event in events):
+            raise _Problem(f"interactions[{index}]{path}.sse must be a list of strings")
+        return Body("sse", tuple(events))
+    text = _expect(value, str, index, f"{path}.{kind}")
     if kind == "base64":
         try:
-            base64.b64decode(_expect(value, str, f"{where}.base64"), validate=True)
+            base64.b64decode(text, validate=True)
         except ValueError as exc:
-            raise _Problem(f"{where}.base64 is not valid base64") from exc
-        return Body("base64", value)
-    return Body("json", value)
+            raise _Problem(f"interactions[{index}]{path}.base64 is not valid base64") from exc
+    return Body("base64" if kind == "base64" else "text", text)
 
 
-def _expect(value: Any, kind: type[Any], where: str) -> Any:
+def _expect(value: Any, kind: type[Any], index: int, path: str) -> Any:
     if not isinstance(value, kind):
-        raise _Problem(f"{where} must be a {_TYPE_NAMES[kind]}, got {_describe(value)}")
+        raise _Problem(
+            f"interactions[{index}]{path} must be a {_TYPE_NAMES[kind]}, got {_describe(value)}"
+        )
     return value
 
 

@@ -191,12 +191,11 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
 
 @pytest.fixture(autouse=True)
 def _exllm_test_strategy(request: pytest.FixtureRequest) -> None:
-    # Every client that took its strategy from the environment shares one
-    # TestStrategy: give each test an empty production cache, as a fresh
-    # client would have.
-    from exllm_py.testing.strategy import shared_test_strategy
+    # The module-level functions' default client lives for the session: give
+    # each test a fresh one, so no test is answered from another's cache.
+    from exllm_py.client import reset_default_client
 
-    shared_test_strategy().reset()
+    reset_default_client()
     # Autouse so that marking a test is enough; unmarked tests only pay this check.
     if request.node.get_closest_marker(_MARKER) is not None:
         request.getfixturevalue("exllm_cassette")

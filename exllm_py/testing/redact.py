@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from exllm_py.errors import ExLLMError
+from exllm_py.errors import RecordingRefused
 
 __all__ = [
     "REDACTED",
@@ -56,10 +56,6 @@ SECRET_PARAMS = frozenset({"key", "api_key"})
 # would otherwise refuse every cassette that contains the word "test". Real
 # keys are far longer; short ones are still redacted from headers and URLs.
 _MIN_KEY_LENGTH = 8
-
-
-class RecordingRefused(ExLLMError):
-    """A cassette was not written because a configured API key's value appears in it."""
 
 
 def is_secret_header(name: str) -> bool:

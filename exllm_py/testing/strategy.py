@@ -35,7 +35,6 @@ __all__ = [
     "TestStrategy",
     "active_cassette",
     "recording",
-    "shared_test_strategy",
     "use_cassette",
 ]
 
@@ -117,7 +116,6 @@ class TestStrategy:
 
     def __init__(self, delegate: CacheStrategy | None = None) -> None:
         self._delegate = delegate
-        self._owns_delegate = delegate is None
         self._lock = threading.Lock()
 
     @property
@@ -134,18 +132,6 @@ class TestStrategy:
                     self._delegate = ProductionStrategy()
                 delegate = self._delegate
         return delegate
-
-    def reset(self) -> None:
-        """Forget the delegate this strategy created, so the next call starts a fresh cache.
-
-        The pytest plugin resets the shared strategy before each test: every
-        client that took its strategy from the environment shares it, and a
-        test must not be answered from the cache an earlier test filled. A
-        delegate passed to the constructor is kept.
-        """
-        if self._owns_delegate:
-            with self._lock:
-                self._delegate = None
 
     def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
         if _active.live:
@@ -174,19 +160,3 @@ class TestStrategy:
     def __repr__(self) -> str:
         delegate = type(self._delegate).__name__ if self._delegate is not None else "not created"
         return f"<TestStrategy delegate={delegate}>"
-
-
-_shared: TestStrategy | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_test_strategy() -> TestStrategy:
-    """The process-wide ``TestStrategy`` (what ``EXLLM_CACHE_STRATEGY=test`` selects)."""
-    global _shared
-    strategy = _shared
-    if strategy is None:
-        with _shared_lock:
-            if _shared is None:
-                _shared = TestStrategy()
-            strategy = _shared
-    return strategy

@@ -42,6 +42,7 @@ from exllm_py.testing.cassette_file import (
     RecordedResponse,
     recorded_response_headers,
 )
+from exllm_py.testing.matching import header_pairs
 from exllm_py.testing.redact import redact_headers, redact_url
 
 __all__ = [
@@ -116,7 +117,8 @@ class Recorder:
 
     ``start`` takes the inner response and returns the headers the caller
     gets; ``feed`` sees every decoded chunk; ``finish`` adds the interaction
-    to the cassette. A recorder that never finishes records nothing.
+    to the cassette. A recorder that never finishes records nothing. A
+    stream's comment-only blocks (keep-alives) carry no event and are not kept.
     """
 
     def __init__(self, cassette: Cassette, request: httpx.Request) -> None:
@@ -125,7 +127,7 @@ class Recorder:
             method=request.method,
             url=redact_url(str(request.url)),
             headers=tuple(
-                redact_headers(cassette.matcher.recorded_headers(request.headers.multi_items()))
+                redact_headers(cassette.matcher.recorded_headers(header_pairs(request.headers)))
             ),
             body=Body.from_bytes(request.content),
         )
@@ -318,7 +320,8 @@ class _Replay:
     """What every replay of one interaction shares, built on its first replay."""
 
     status: int
-    headers: tuple[tuple[str, str], ...]
+    # Built once: httpx copies a Headers object without normalizing it again.
+    headers: httpx.Headers = attrs.field(hash=False)
     chunks: tuple[bytes, ...]
     metadata: dict[str, Any] = attrs.field(hash=False)
 
@@ -347,7 +350,7 @@ def _prepare(cassette: Cassette) -> Callable[[Interaction], _Replay]:
         if response.body.kind != "sse":
             headers = (*headers, ("content-length", str(sum(map(len, chunks)))))
         metadata = {"cassette": str(cassette.path), "cached_at": interaction.recorded_at}
-        return _Replay(response.status, headers, chunks, metadata)
+        return _Replay(response.status, httpx.Headers(headers), chunks, metadata)
 
     return build
 

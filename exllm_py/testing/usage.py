@@ -98,6 +98,7 @@ def _write(cassette_dir: Path, usage: Mapping[str, datetime]) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; the file is shared like the cassettes
         os.replace(temporary, usage_path(cassette_dir))
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -77,10 +77,10 @@ def _load(source: Path) -> tuple[Sequence[Any], Sequence[Any]]:
     try:
         # vcrpy is an optional dependency (the "testing" extra): imported on use.
         # It ships no type information, hence the ignores.
-        from vcr.persisters.filesystem import (  # type: ignore[import-untyped]
+        from vcr.persisters.filesystem import (
             FilesystemPersister,
         )
-        from vcr.serializers import (  # type: ignore[import-untyped]
+        from vcr.serializers import (
             jsonserializer,
             yamlserializer,
         )

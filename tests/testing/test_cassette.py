@@ -1,0 +1,212 @@
+"""Tests for exllm_py.testing.cassette: record modes, the index and saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from exllm_py import telemetry
+from exllm_py.errors import RecordingCorrupt
+from exllm_py.testing.cassette import Cassette, RecordMode
+from exllm_py.testing.cassette_file import (
+    Body,
+    CassetteFile,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    write_cassette,
+)
+from exllm_py.testing.redact import RecordingRefused
+
+
+def _interaction(question: str, answer: str) -> Interaction:
+    return Interaction(
+        RecordedRequest(
+            "POST",
+            "https://api.example.com/v1/chat",
+            (("content-type", "application/json"),),
+            Body.from_bytes(orjson.dumps({"q": question})),
+        ),
+        RecordedResponse(200, (), Body.from_bytes(orjson.dumps({"a": answer}))),
+        "2025-01-01T00:00:00Z",
+        "loopback",
+    )
+
+
+def _key(cassette: Cassette, question: str) -> Any:
+    request = httpx.Request(
+        "POST",
+        "https://api.example.com/v1/chat",
+        headers={"content-type": "application/json"},
+        content=orjson.dumps({"q": question}),
+    )
+    return cassette.matcher.request_key(request)
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Path:
+    path = tmp_path / "c.json"
+    interactions = (
+        _interaction("one", "1st"),
+        _interaction("two", "2nd"),
+        _interaction("one", "1st again"),
+    )
+    write_cassette(path, CassetteFile(interactions), secrets={})
+    return path
+
+
+class TestModes:
+    """Each record mode replays and records exactly as the table in the module says."""
+
+    @pytest.mark.parametrize(
+        ("mode", "exists", "replays", "records"),
+        [
+            ("none", True, True, False),
+            ("none", False, True, False),
+            ("once", True, True, False),
+            ("once", False, False, True),
+            ("new_episodes", True, True, True),
+            ("all", True, False, True),
+            ("rewrite", True, False, True),
+        ],
+    )
+    def test_mode_table(
+        self, recorded: Path, tmp_path: Path, mode: str, exists: bool, replays: bool, records: bool
+    ) -> None:
+        path = recorded if exists else tmp_path / "absent.json"
+        cassette = Cassette.open(path, mode=mode)
+        assert (cassette.replays, cassette.records) == (replays, records)
+
+    def test_rewrite_drops_the_file_first(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode=RecordMode.REWRITE)
+        assert not recorded.exists()
+        assert cassette.interactions == ()
+
+
+class TestPlay:
+    """Lookups go through the index; repeats replay in order, then the last one repeats."""
+
+    def test_repeated_requests_replay_in_order_then_repeat_the_last(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode="none")
+        answers = [cassette.play(_key(cassette, "one")) for _ in range(3)]
+        assert [a.response.body.value["a"] for a in answers if a] == [
+            "1st",
+            "1st again",
+            "1st again",
+        ]
+        assert len(cassette.played) == 3
+
+    def test_unknown_request_plays_nothing(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode="none")
+        assert cassette.play(_key(cassette, "three")) is None
+        assert cassette.played == []
+
+    def test_prepared_values_are_built_once(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode="none")
+        interaction = cassette.interactions[0]
+        built: list[Interaction] = []
+
+        def build(item: Interaction) -> int:
+            built.append(item)
+            return len(built)
+
+        assert [cassette.prepared(interaction, build) for _ in range(3)] == [1, 1, 1]
+        assert built == [interaction]
+
+
+class TestSave:
+    """Only a cassette that recorded something is written, with what each mode keeps."""
+
+    def test_nothing_recorded_writes_nothing(self, tmp_path: Path) -> None:
+        cassette = Cassette.open(tmp_path / "c.json", mode="once")
+        assert cassette.save() is None
+        assert not (tmp_path / "c.json").exists()
+
+    def test_new_episodes_keeps_old_and_appends_new(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode="new_episodes", test_id="t::x")
+        cassette.add(_interaction("three", "3rd"))
+        assert cassette.save()
+        reopened = Cassette.open(recorded, mode="none")
+        assert len(reopened.interactions) == 4
+        assert reopened.metadata == {"test": "t::x", "source": "loopback"}
+
+    def test_all_replaces_the_recordings(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode="all")
+        cassette.add(_interaction("one", "fresh"))
+        cassette.save()
+        reopened = Cassette.open(recorded, mode="none")
+        assert [i.response.body.value["a"] for i in reopened.interactions] == ["fresh"]
+
+    def test_save_reports_its_size(self, tmp_path: Path) -> None:
+        events: list[tuple[Any, ...]] = []
+        telemetry.attach("t", [telemetry.TEST_CACHE_SAVE], lambda *e: events.append(e))
+        try:
+            cassette = Cassette.open(tmp_path / "c.json", mode="once", test_id="t::x")
+            cassette.add(_interaction("q", "a"))
+            size = cassette.save()
+        finally:
+            telemetry.detach("t")
+        assert size == (tmp_path / "c.json").stat().st_size
+        [(_, measurements, metadata)] = events
+        assert measurements["size_bytes"] == size
+        assert metadata == {"cassette": str(tmp_path / "c.json"), "test_id": "t::x"}
+
+    def test_key_in_environment_refuses_the_save(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-leaky-value")
+        errors: list[tuple[Any, ...]] = []
+        telemetry.attach("t", [telemetry.TEST_CACHE_ERROR], lambda *e: errors.append(e))
+        try:
+            cassette = Cassette.open(tmp_path / "c.json", mode="once", test_id="t::x")
+            cassette.add(_interaction("q", "echo sk-ant-leaky-value"))
+            with pytest.raises(RecordingRefused, match="ANTHROPIC_API_KEY"):
+                cassette.save()
+        finally:
+            telemetry.detach("t")
+        assert not (tmp_path / "c.json").exists()
+        [(_, _, metadata)] = errors
+        assert metadata["test_id"] == "t::x"
+        assert "sk-ant-leaky-value" not in metadata["error"]
+
+
+class TestCorrupt:
+    """A corrupt cassette fails to open in every mode but rewrite, and is left as it was."""
+
+    @pytest.mark.parametrize("mode", ["none", "once", "new_episodes", "all"])
+    def test_corrupt_file_raises_and_is_kept(self, tmp_path: Path, mode: str) -> None:
+        path = tmp_path / "c.json"
+        path.write_text("{ half a cassette")
+        with pytest.raises(RecordingCorrupt, match=str(path)):
+            Cassette.open(path, mode=mode)
+        assert path.read_text() == "{ half a cassette"
+
+    def test_rewrite_replaces_a_corrupt_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "c.json"
+        path.write_text("{ half a cassette")
+        cassette = Cassette.open(path, mode="rewrite")
+        cassette.add(_interaction("q", "a"))
+        cassette.save()
+        assert len(Cassette.open(path, mode="none").interactions) == 1
+
+
+class TestExplainMiss:
+    """The miss message names the cassette, the mode, and shows the closest request as a diff."""
+
+    def test_message(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode="none", test_id="tests/t.py::test_x")
+        message = cassette.explain_miss(_key(cassette, "twp"))
+        assert str(recorded) in message
+        assert "tests/t.py::test_x" in message
+        assert "'none'" in message
+        assert '-  "q": "two"' in message
+        assert '+  "q": "twp"' in message
+        assert "--exllm-record-mode=new_episodes" in message
+
+    def test_missing_cassette_says_so(self, tmp_path: Path) -> None:
+        cassette = Cassette.open(tmp_path / "c.json", mode="none")
+        assert "does not exist yet" in cassette.explain_miss(_key(cassette, "q"))

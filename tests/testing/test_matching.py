@@ -1,0 +1,105 @@
+"""Tests for exllm_py.testing.matching: what makes two requests the same recording."""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+
+from exllm_py.testing.matching import Matcher, canonical_url, closest_diff
+
+
+def _request(
+    url: str = "https://api.example.com/v1/chat",
+    body: object = None,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+) -> httpx.Request:
+    content = orjson.dumps(body) if body is not None else b""
+    return httpx.Request(method, url, content=content, headers=headers or {})
+
+
+class TestCanonicalUrl:
+    """URLs match whatever their query order, default port or credential parameters."""
+
+    def test_query_order_does_not_matter(self) -> None:
+        a = canonical_url(httpx.URL("https://h.example/p?b=2&a=1"))
+        assert a == canonical_url(httpx.URL("https://h.example/p?a=1&b=2"))
+        assert a == "https://h.example/p?a=1&b=2"
+
+    def test_default_port_is_dropped_and_others_kept(self) -> None:
+        assert canonical_url(httpx.URL("https://h.example:443/p")) == "https://h.example/p"
+        assert canonical_url(httpx.URL("http://127.0.0.1:8080/p")) == "http://127.0.0.1:8080/p"
+
+    def test_credential_parameters_take_no_part(self) -> None:
+        keyed = canonical_url(httpx.URL("https://h.example/p?alt=sse&KEY=secret"))
+        assert keyed == canonical_url(httpx.URL("https://h.example/p?alt=sse"))
+
+
+class TestRequestKey:
+    """Keys compare method, URL, matched headers and canonical JSON body."""
+
+    def test_json_key_order_does_not_matter(self) -> None:
+        matcher = Matcher()
+        a = matcher.request_key(_request(body={"model": "m", "messages": [{"a": 1, "b": 2}]}))
+        b = matcher.request_key(_request(body={"messages": [{"b": 2, "a": 1}], "model": "m"}))
+        assert a == b
+
+    def test_different_bodies_differ(self) -> None:
+        matcher = Matcher()
+        assert matcher.request_key(_request(body={"x": 1})) != matcher.request_key(
+            _request(body={"x": 2})
+        )
+
+    def test_credentials_and_transport_headers_are_ignored(self) -> None:
+        matcher = Matcher()
+        keyed = _request(
+            body={"x": 1},
+            headers={"Authorization": "Bearer sk", "User-Agent": "a/1", "X-Stainless-Os": "L"},
+        )
+        keyless = _request(body={"x": 1}, headers={"user-agent": "b/2"})
+        assert matcher.request_key(keyed) == matcher.request_key(keyless)
+
+    def test_other_headers_take_part_unless_ignored(self) -> None:
+        v1 = _request(body={}, headers={"anthropic-version": "2023-06-01", "x-trace-id": "1"})
+        v2 = _request(body={}, headers={"anthropic-version": "2024-01-01", "x-trace-id": "2"})
+        assert Matcher().request_key(v1) != Matcher().request_key(v2)
+        ignoring = Matcher(ignore_headers=frozenset({"Anthropic-Version", "x-trace-*"}))
+        assert ignoring.request_key(v1) == ignoring.request_key(v2)
+
+    def test_ignored_body_paths_take_no_part(self) -> None:
+        matcher = Matcher(ignore_body_paths=("metadata.user_id", "messages.*.name"))
+        a = _request(body={"metadata": {"user_id": "u1", "k": 1}, "messages": [{"name": "a"}]})
+        b = _request(body={"metadata": {"user_id": "u2", "k": 1}, "messages": [{"name": "b"}]})
+        c = _request(body={"metadata": {"user_id": "u1", "k": 2}, "messages": [{"name": "a"}]})
+        assert matcher.request_key(a) == matcher.request_key(b)
+        assert matcher.request_key(a) != matcher.request_key(c)
+
+    def test_list_index_paths_remove_one_item(self) -> None:
+        matcher = Matcher(ignore_body_paths=("items.0",))
+        assert matcher.canonical_document({"items": [1, 2]}) == b'{"items":[2]}'
+
+    def test_body_that_is_not_json_is_compared_as_bytes(self) -> None:
+        matcher = Matcher()
+        assert matcher.canonical_body(b"a=1&b=2") == b"a=1&b=2"
+        assert matcher.canonical_body(b"") == b""
+
+
+class TestClosestDiff:
+    """A miss is explained by a diff against the most similar recorded request."""
+
+    def test_picks_the_candidate_with_the_same_target_and_most_in_common(self) -> None:
+        matcher = Matcher()
+        wanted = matcher.describe(matcher.request_key(_request(body={"q": "hello", "n": 1})))
+        near = matcher.describe(matcher.request_key(_request(body={"q": "hallo", "n": 1})))
+        far = matcher.describe(
+            matcher.request_key(_request("https://other.example/x", body={"q": "hello", "n": 1}))
+        )
+        found = closest_diff(wanted, [far, near])
+        assert found is not None
+        _, diff = found
+        assert '-  "q": "hallo"' in diff
+        assert '+  "q": "hello"' in diff
+        assert "other.example" not in diff
+
+    def test_no_candidates_gives_none(self) -> None:
+        assert closest_diff(["POST x"], []) is None

@@ -1,0 +1,89 @@
+"""Tests for exllm_py.testing.redact: credentials never reach a cassette."""
+
+from __future__ import annotations
+
+import pytest
+
+from exllm_py.testing.redact import (
+    REDACTED,
+    SECRET_HEADERS,
+    SECRET_PARAMS,
+    find_leaks,
+    key_env_vars,
+    key_values,
+    redact_headers,
+    redact_url,
+)
+
+
+def _cases(name: str) -> list[str]:
+    return [name, name.upper(), name.title(), name[0].upper() + name[1:]]
+
+
+class TestRedactHeaders:
+    """Every credential header is redacted whatever its case; other headers are kept."""
+
+    @pytest.mark.parametrize(
+        "name", [case for header in sorted(SECRET_HEADERS) for case in _cases(header)]
+    )
+    def test_secret_header_in_any_case_is_redacted(self, name: str) -> None:
+        assert redact_headers([(name, "sk-live-123456789")]) == [(name, REDACTED)]
+
+    def test_the_listed_headers_are_exactly_the_contract(self) -> None:
+        contract = {
+            "authorization",
+            "x-api-key",
+            "api-key",
+            "x-goog-api-key",
+            "cookie",
+            "set-cookie",
+            "openai-organization",
+        }
+        assert contract == SECRET_HEADERS
+
+    def test_other_headers_are_kept(self) -> None:
+        headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
+        assert redact_headers(headers) == headers
+
+
+class TestRedactUrl:
+    """The key and api_key query parameters are redacted in any case; the rest is untouched."""
+
+    @pytest.mark.parametrize(
+        "name", [case for param in sorted(SECRET_PARAMS) for case in _cases(param)]
+    )
+    def test_secret_param_in_any_case_is_redacted(self, name: str) -> None:
+        url = f"https://example.com/v1/models?alt=sse&{name}=AIzaSecretValue"
+        redacted = redact_url(url)
+        assert "AIzaSecretValue" not in redacted
+        assert f"{name}={REDACTED}" in redacted
+        assert "alt=sse" in redacted
+
+    def test_url_without_secrets_is_returned_unchanged(self) -> None:
+        url = "https://example.com/v1/x?b=%2F&a=1"
+        assert redact_url(url) is url
+
+
+class TestKeyValues:
+    """The leak check searches for the values of the providers' key variables."""
+
+    def test_variables_come_from_the_provider_registry(self) -> None:
+        names = key_env_vars()
+        for name in (
+            "OPENAI_API_KEY",
+            "ANTHROPIC_API_KEY",
+            "GEMINI_API_KEY",
+            "GOOGLE_API_KEY",
+            "GROQ_API_KEY",
+            "LMSTUDIO_API_KEY",
+        ):
+            assert name in names
+
+    def test_set_and_long_enough_values_are_returned(self) -> None:
+        env = {"OPENAI_API_KEY": "sk-abcdefgh1234", "ANTHROPIC_API_KEY": "short", "OTHER": "x" * 20}
+        assert key_values(env) == {"OPENAI_API_KEY": "sk-abcdefgh1234"}
+
+    def test_find_leaks_names_the_variables_whose_value_occurs(self) -> None:
+        secrets = {"OPENAI_API_KEY": "sk-abcdefgh1234", "GEMINI_API_KEY": "AIza-never-seen"}
+        assert find_leaks('{"echo": "sk-abcdefgh1234"}', secrets) == ["OPENAI_API_KEY"]
+        assert find_leaks("nothing here", secrets) == []

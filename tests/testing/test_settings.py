@@ -1,0 +1,76 @@
+"""Tests for exllm_py.testing.settings: where options come from, and which wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exllm_py.errors import ConfigurationError
+from exllm_py.testing.cassette import RecordMode
+from exllm_py.testing.settings import (
+    TestCacheSettings,
+    is_ci,
+    is_enabled,
+    resolve_cassette_dir,
+    resolve_record_mode,
+)
+
+
+class TestRecordMode:
+    """--exllm-record-mode > --record-mode > EXLLM_RECORD_MODE > none under CI, else once."""
+
+    def test_precedence(self) -> None:
+        env = {"EXLLM_RECORD_MODE": "all", "CI": "true"}
+        assert resolve_record_mode(option="rewrite", recording_option="none", env=env) == "rewrite"
+        assert resolve_record_mode(option=None, recording_option="none", env=env) == "none"
+        assert resolve_record_mode(option=None, recording_option=None, env=env) == "all"
+        assert resolve_record_mode(option=None, recording_option=None, env={"CI": "1"}) == "none"
+        assert resolve_record_mode(option=None, recording_option=None, env={}) is RecordMode.ONCE
+
+    def test_ci_false_is_not_ci(self) -> None:
+        assert not is_ci({"CI": "false"})
+        assert not is_ci({})
+        assert is_ci({"CI": "true"})
+
+    def test_bad_value_names_its_source(self) -> None:
+        with pytest.raises(ConfigurationError, match="EXLLM_RECORD_MODE='sometimes'"):
+            resolve_record_mode(
+                option=None, recording_option=None, env={"EXLLM_RECORD_MODE": "sometimes"}
+            )
+
+
+class TestCassetteDir:
+    """EXLLM_TEST_CACHE_DIR > ini exllm_cassette_dir > cassettes, relative to the rootdir."""
+
+    def test_precedence(self, tmp_path: Path) -> None:
+        env = {"EXLLM_TEST_CACHE_DIR": "from-env"}
+        assert resolve_cassette_dir(tmp_path, "from-ini", env) == tmp_path / "from-env"
+        assert resolve_cassette_dir(tmp_path, "from-ini", {}) == tmp_path / "from-ini"
+        assert resolve_cassette_dir(tmp_path, None, {}) == tmp_path / "cassettes"
+        assert resolve_cassette_dir(tmp_path, str(tmp_path / "abs"), {}) == tmp_path / "abs"
+
+
+class TestEnabled:
+    """EXLLM_TEST_CACHE_ENABLED=false turns the cache off; anything else leaves it on."""
+
+    @pytest.mark.parametrize(("value", "enabled"), [("false", False), ("0", False), ("true", True)])
+    def test_values(self, value: str, enabled: bool) -> None:
+        assert is_enabled({"EXLLM_TEST_CACHE_ENABLED": value}) is enabled
+        assert is_enabled({}) is True
+
+
+class TestMatcher:
+    """A test's matcher adds its marker's ignores to the ini's."""
+
+    def test_marker_adds_to_ini(self, tmp_path: Path) -> None:
+        settings = TestCacheSettings(
+            RecordMode.NONE, tmp_path, ignore_headers=("x-a",), ignore_body_paths=("a.b",)
+        )
+        matcher = settings.matcher({"ignore_headers": ["x-b"], "ignore_body_paths": "c"})
+        assert {"x-a", "x-b"} <= matcher.ignore_headers
+        assert matcher.ignore_body_paths == (("a", "b"), ("c",))
+
+    def test_marker_values_must_be_strings(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigurationError, match="ignore_headers"):
+            TestCacheSettings(RecordMode.NONE, tmp_path).matcher({"ignore_headers": [1]})

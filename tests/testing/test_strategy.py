@@ -1,0 +1,104 @@
+"""Tests for exllm_py.testing.strategy: production caching outside recording tests only."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.strategy import CacheLookup
+from exllm_py.client import strategy_from_env
+from exllm_py.request import CacheControl
+from exllm_py.testing.strategy import (
+    TestStrategy,
+    active_cassette,
+    recording,
+)
+from exllm_py.types import LLMResponse
+
+LOOKUP = CacheLookup("key", CacheControl(), "openai", "gpt-4o-mini")
+ANSWER = LLMResponse(content="hi", model="m", provider="openai")
+
+
+class RecordingDelegate:
+    """A strategy that notes each decision it was asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
+        self.calls.append("fetch")
+        return compute()
+
+    async def afetch(
+        self, lookup: CacheLookup, compute: Callable[[], Awaitable[LLMResponse]]
+    ) -> LLMResponse:
+        self.calls.append("afetch")
+        return await compute()
+
+    def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+        return transport
+
+    def wrap_async_transport(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return transport
+
+    def stats(self) -> CacheStats:
+        return CacheStats(hits=7)
+
+
+async def _answer() -> LLMResponse:
+    return ANSWER
+
+
+class TestDelegation:
+    """Outside a recording test the delegate decides; inside one, every call computes."""
+
+    def test_outside_a_test_the_delegate_decides(self) -> None:
+        delegate = RecordingDelegate()
+        assert TestStrategy(delegate).fetch(LOOKUP, lambda: ANSWER) is ANSWER
+        assert delegate.calls == ["fetch"]
+
+    def test_inside_a_test_the_response_cache_is_bypassed(self) -> None:
+        delegate = RecordingDelegate()
+        with recording(None):
+            assert TestStrategy(delegate).fetch(LOOKUP, lambda: ANSWER) is ANSWER
+        assert delegate.calls == []
+
+    async def test_async_twin(self) -> None:
+        delegate = RecordingDelegate()
+        strategy = TestStrategy(delegate)
+        assert await strategy.afetch(LOOKUP, _answer) is ANSWER
+        with recording(None):
+            assert await strategy.afetch(LOOKUP, _answer) is ANSWER
+        assert delegate.calls == ["afetch"]
+
+    def test_stats_are_the_delegates(self) -> None:
+        assert TestStrategy(RecordingDelegate()).stats().hits == 7
+
+    def test_default_delegate_is_the_production_strategy(self) -> None:
+        assert isinstance(TestStrategy().delegate, ProductionStrategy)
+
+
+class TestActivation:
+    """recording() sets the cassette in use for the block and restores the previous one."""
+
+    def test_nesting_restores(self) -> None:
+        assert active_cassette() is None
+        with recording(None):
+            assert active_cassette() is None
+        assert active_cassette() is None
+
+
+class TestSelection:
+    """EXLLM_CACHE_STRATEGY=test gives each client a TestStrategy of its own."""
+
+    def test_environment_selects_a_fresh_instance_per_client(self) -> None:
+        first = strategy_from_env({"EXLLM_CACHE_STRATEGY": "test"})
+        second = strategy_from_env({"EXLLM_CACHE_STRATEGY": "test"})
+        assert isinstance(first, TestStrategy)
+        assert first is not second
+
+    def test_not_collected_by_pytest(self) -> None:
+        assert TestStrategy.__test__ is False
