@@ -1,0 +1,39 @@
+"""``exllm-cache``: the housekeeping command line for the test cache and the Redis cache.
+
+Commands: ``stats``, ``list``, ``show``, ``clean``, ``clear``, ``verify``,
+``import-vcr`` (``exllm-cache --help``, ``exllm-cache COMMAND --help``).
+What lives here:
+
+- :mod:`~exllm_py.cli.app` and :mod:`~exllm_py.cli.args`: the entry point,
+  and every command, option and help text;
+- :mod:`~exllm_py.cli.commands`: one module per command;
+- :mod:`~exllm_py.cli.context`, :mod:`~exllm_py.cli.locate`: the streams,
+  environment and time a command runs with; where the root and cassettes are;
+- :mod:`~exllm_py.cli.inventory`, :mod:`~exllm_py.cli.hosts`,
+  :mod:`~exllm_py.cli.summary`: what the cassette dir holds;
+- :mod:`~exllm_py.cli.filters`, :mod:`~exllm_py.cli.orphans`,
+  :mod:`~exllm_py.cli.collect`, :mod:`~exllm_py.cli.collector`: choosing
+  cassettes, and asking pytest which tests still exist;
+- :mod:`~exllm_py.cli.checks`, :mod:`~exllm_py.cli.secret_scan`: ``verify``;
+- :mod:`~exllm_py.cli.removal`, :mod:`~exllm_py.cli.leftovers`,
+  :mod:`~exllm_py.cli.confirm`: removing files, safely;
+- :mod:`~exllm_py.cli.redis_admin`: the Redis store's housekeeping functions;
+- :mod:`~exllm_py.cli.render`, :mod:`~exllm_py.cli.progress`: output.
+
+The work is all in :mod:`exllm_py.testing` and the Redis store; nothing here
+changes how cassettes are written.
+"""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``exllm-cache`` with ``argv`` (default: the process's arguments); the exit status."""
+    # Imported here so that `pytest -p exllm_py.cli.collector`, which imports
+    # this package, loads only the collection plugin.
+    from exllm_py.cli.app import run
+    from exllm_py.cli.context import Console
+
+    return run(argv, Console.from_process())

@@ -1,0 +1,288 @@
+"""The command line: every command, option and help text, and the ``AGE`` type.
+
+This module is the CLI's whole surface in one place; the commands only read
+the parsed namespace. Mistakes found while parsing (an unknown option, a bad
+``AGE``, options that do not go together) end in argparse's usage error,
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+
+import attrs
+
+__all__ = ["Age", "build_parser", "parse_age", "parse_args"]
+
+_AGE = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+_DESCRIPTION = """\
+Inspect, prune and verify the test cache (the cassettes that live_api tests
+replay) and the production cache in Redis."""
+
+_EPILOG = """\
+AGE is a number and a unit: 90s, 15m, 12h or 30d.
+
+exit status: 0 ok, 1 problems found or the operation failed, 2 usage error.
+
+examples:
+  exllm-cache stats
+  exllm-cache list --unused 30d
+  exllm-cache clean --orphans --dry-run
+  exllm-cache verify"""
+
+
+@attrs.frozen
+class Age:
+    """A span of time as the user wrote it (``30d``), and its length."""
+
+    text: str
+    delta: timedelta
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_age(text: str) -> Age:
+    """``90s``, ``15m``, ``12h`` or ``30d`` as an :class:`Age`; a usage error otherwise."""
+    match = _AGE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an AGE; write a number and a unit: 90s, 15m, 12h or 30d"
+        )
+    amount = int(match[1])
+    if amount == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AGE; it must be more than 0")
+    return Age(match[0], timedelta(**{_UNITS[match[2]]: amount}))
+
+
+def _namespace(text: str) -> str:
+    # The Redis store's own rule, so that a bad name is a usage error before connecting.
+    from exllm_py.cache.stores.redis import check_namespace
+
+    try:
+        return check_namespace(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``exllm-cache`` parser with every command."""
+    return _build()[0]
+
+
+def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser, and each command's own parser (for usage errors that name the command)."""
+    parser = argparse.ArgumentParser(
+        prog="exllm-cache",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _location_options(parser, suppress=False)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    where = argparse.ArgumentParser(add_help=False)
+    _location_options(where, suppress=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    by_name: dict[str, argparse.ArgumentParser] = {}
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        by_name[name] = commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            parents=[where],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        return by_name[name]
+
+    stats = command(
+        "stats",
+        "counts and sizes, per provider and per test module",
+        "Cassettes, interactions and bytes, per provider and per test module; the oldest\n"
+        "and newest recordings; cassettes the last test run did not play. With --redis,\n"
+        "also the entries and bytes of a Redis namespace.",
+    )
+    stats.add_argument(
+        "--older-than",
+        type=parse_age,
+        default=parse_age("90d"),
+        metavar="AGE",
+        help="count the cassettes recorded longer ago than AGE (default: 90d)",
+    )
+    _redis_options(stats, namespace_required=False)
+    _json_option(stats)
+
+    listing = command(
+        "list",
+        "one line per cassette",
+        "One line per cassette: provider, interactions, size, when it was recorded and\n"
+        "when a test run last played it. Filters combine: a cassette must match all.",
+    )
+    _filter_options(listing, provider=True)
+    _json_option(listing)
+
+    show = command(
+        "show",
+        "the interactions of one cassette",
+        "The interactions of one cassette: method, URL, status, model, the start of the\n"
+        "last message, whether the answer was streamed, and when it was recorded.",
+    )
+    show.add_argument(
+        "cassette",
+        metavar="CASSETTE",
+        help="a cassette file, its path under the cassette dir, or a test id "
+        "(tests/test_x.py::test_y)",
+    )
+    _json_option(show)
+
+    clean = command(
+        "clean",
+        "remove the cassettes that match all the given filters",
+        "Remove the cassettes that match ALL the given filters (at least one is needed),\n"
+        "and temporary files left by interrupted writes. Only files inside the cassette\n"
+        "dir are ever touched.\n\n"
+        "  --orphans         the cassette's test no longer exists (its module is gone,\n"
+        "                    or collecting the module no longer finds the test)\n"
+        "  --unused AGE      no test run has played it for AGE (needs the usage file\n"
+        "                    the pytest plugin writes when tests run)\n"
+        "  --older-than AGE  recorded longer ago than AGE",
+    )
+    _filter_options(clean, provider=False)
+    clean.add_argument(
+        "--dry-run", action="store_true", help="say what would be removed, remove nothing"
+    )
+
+    clear = command(
+        "clear",
+        "remove every cassette (or a Redis namespace)",
+        "Remove every cassette (or those of one provider); asks first unless --yes.\n"
+        "With --redis URL --namespace NS, remove that Redis namespace's entries instead\n"
+        "(and nothing else in that Redis database).",
+    )
+    clear.add_argument("--provider", metavar="P", help="only the cassettes of provider P")
+    clear.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _redis_options(clear, namespace_required=True)
+
+    verify = command(
+        "verify",
+        "check every cassette; exit 1 on any problem",
+        "Parse every cassette and check its format version, that credentials are\n"
+        "redacted, that nothing looks like a provider key (sk-..., sk-ant-..., AIza...,\n"
+        "bearer tokens, the keys set in the environment), and that no two cassettes or\n"
+        "JSON keys collide. Prints each problem with its file; exits 1 if there is any.\n"
+        "Usable as a pre-commit hook.",
+    )
+    verify.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="check only these cassette files (default: the whole cassette dir)",
+    )
+    _json_option(verify)
+
+    vcr = command(
+        "import-vcr",
+        "convert a vcrpy cassette into an exllm_py cassette",
+        "Convert vcrpy (pytest-recording) cassettes into exllm_py cassettes. Without\n"
+        "--to, a cassette at <dir>/cassettes/<module>/<test>.yaml (pytest-recording's\n"
+        "layout) goes to the cassette of the test <dir>/<module>.py::<test>.",
+    )
+    vcr.add_argument(
+        "path", metavar="PATH", help="a vcrpy cassette, or a directory of them (*.yaml, *.yml)"
+    )
+    vcr.add_argument(
+        "--to",
+        metavar="CASSETTE",
+        help="where to write it: a test id (tests/test_x.py::test_y) or a .json path "
+        "(only when PATH is one file)",
+    )
+    vcr.add_argument("--force", action="store_true", help="replace existing cassettes")
+    return parser, by_name
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv``; usage errors raise ``SystemExit(2)`` after printing the usage."""
+    parser, commands = _build()
+    options = parser.parse_args(argv)
+    if options.version:
+        return options
+    if options.command is None:
+        parser.error("a command is required (stats, list, show, clean, clear, verify, import-vcr)")
+    _check_combinations(commands[options.command], options)
+    return options
+
+
+def _check_combinations(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    command = options.command
+    if command == "clean" and not (options.orphans or options.unused or options.older_than):
+        parser.error(
+            "clean needs at least one filter: --orphans, --unused AGE or --older-than AGE "
+            "(to remove every cassette, use clear)"
+        )
+    if command == "stats" and options.namespace is not None and options.redis is None:
+        parser.error("--namespace goes with --redis URL")
+    if command == "clear":
+        if options.namespace is not None and options.redis is None:
+            parser.error("--namespace goes with --redis URL")
+        if options.redis is not None and options.namespace is None:
+            parser.error("clear --redis needs --namespace NS: only one namespace is ever cleared")
+        if options.redis is not None and options.provider is not None:
+            parser.error("--provider selects cassettes; it does not go with --redis")
+
+
+def _location_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    # Accepted before and after the command name; after it, an option only
+    # overrides the value given before it when it is present (SUPPRESS).
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--dir",
+        metavar="PATH",
+        default=default,
+        help="the cassette dir (default: $EXLLM_TEST_CACHE_DIR, else the exllm_cassette_dir "
+        "ini option, else <root>/cassettes)",
+    )
+    parser.add_argument(
+        "--root",
+        metavar="PATH",
+        default=default,
+        help="the project root, pytest's rootdir (default: found from the working directory "
+        "like pytest does)",
+    )
+
+
+def _filter_options(parser: argparse.ArgumentParser, *, provider: bool) -> None:
+    if provider:
+        parser.add_argument(
+            "--provider", metavar="P", help="only cassettes that call provider P (or host P)"
+        )
+    parser.add_argument(
+        "--older-than", type=parse_age, metavar="AGE", help="recorded longer ago than AGE"
+    )
+    parser.add_argument(
+        "--unused", type=parse_age, metavar="AGE", help="not played by any test run for AGE"
+    )
+    parser.add_argument(
+        "--orphans", action="store_true", help="the test the cassette belongs to no longer exists"
+    )
+
+
+def _redis_options(parser: argparse.ArgumentParser, *, namespace_required: bool) -> None:
+    parser.add_argument("--redis", metavar="URL", help="a Redis URL (redis://host:6379/0)")
+    parser.add_argument(
+        "--namespace",
+        metavar="NS",
+        type=_namespace,
+        help="the RedisStore namespace"
+        + (" (required with --redis)" if namespace_required else " (default: exllm)"),
+    )
+
+
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (for scripts) instead of a table"
+    )

@@ -1,0 +1,166 @@
+"""What ``verify`` checks in each cassette, and across cassettes.
+
+Per file: it parses as JSON without repeated keys (a reader silently keeps
+the last one, which hides a botched merge); its format version is the one
+this exllm_py reads; it decodes as a cassette; every ``recorded_at`` is a
+time; credential headers and key query parameters are redacted; and its text
+holds neither a configured API key's value nor anything shaped like a
+provider key. Across files: no two names differ only in case (they collide
+on macOS and Windows checkouts) and no two cassettes claim the same test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from exllm_py.cli.inventory import parse_time
+from exllm_py.cli.secret_scan import scan_text
+from exllm_py.errors import RecordingCorrupt
+from exllm_py.testing.cassette_file import FORMAT_VERSION, CassetteFile, decode_cassette
+from exllm_py.testing.paths import cassette_path_for
+from exllm_py.testing.redact import REDACTED, find_leaks, is_secret_header, redact_url
+
+__all__ = ["FileReport", "Problem", "check_file", "check_together"]
+
+_REWRITE = "re-record it (--exllm-record-mode=rewrite)"
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with one file.
+
+    ``kind`` is ``corrupt``, ``format``, ``redaction``, ``secret`` or ``duplicate``.
+    """
+
+    file: str
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.kind}: {self.message}"
+
+
+@attrs.frozen
+class FileReport:
+    """The problems of one file, and the test its metadata names (for the checks across files)."""
+
+    path: Path
+    shown: str
+    problems: tuple[Problem, ...]
+    test: str | None = None
+
+
+def check_file(path: Path, shown: str, secrets: Mapping[str, str]) -> FileReport:
+    """Every per-file check on the cassette at ``path`` (``shown`` names it in messages)."""
+    problems: list[Problem] = []
+
+    def problem(kind: str, message: str) -> None:
+        problems.append(Problem(shown, kind, message))
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problem("corrupt", f"cannot be read: {exc.strerror or exc}")
+        return FileReport(path, shown, tuple(problems))
+    text = data.decode("utf-8", errors="replace")
+    for finding in scan_text(text):
+        problem("secret", f"line {finding.line}: looks like {finding.kind}: {finding.masked}")
+    for name in find_leaks(text, secrets):
+        problem("secret", f"contains the value of {name}, the API key set in the environment")
+    repeated: list[str] = []
+    try:
+        document = json.loads(text, object_pairs_hook=_pairs_noting(repeated))
+    except ValueError:
+        document = None  # decode_cassette below says what is wrong, as the plugin would
+    for key in dict.fromkeys(repeated):
+        problem("duplicate", f"a JSON object repeats the key {key!r}; readers keep only the last")
+    version = document.get("version") if isinstance(document, dict) else None
+    if isinstance(version, int) and version != FORMAT_VERSION:
+        problem(
+            "format",
+            f"format version {version}, but this exllm_py reads version {FORMAT_VERSION}; "
+            + _REWRITE,
+        )
+        return FileReport(path, shown, tuple(problems))
+    try:
+        cassette = decode_cassette(data, shown)
+    except RecordingCorrupt as exc:
+        problem("corrupt", str(exc))
+        return FileReport(path, shown, tuple(problems))
+    for kind, message in _content_problems(cassette):
+        problem(kind, message)
+    return FileReport(path, shown, tuple(problems), cassette.metadata.get("test") or None)
+
+
+def check_together(reports: Sequence[FileReport], cassette_dir: Path) -> list[Problem]:
+    """The problems only visible across files: case collisions, two cassettes for one test."""
+    problems: list[Problem] = []
+    by_folded: dict[str, list[FileReport]] = {}
+    by_test: dict[str, list[FileReport]] = {}
+    for report in reports:
+        by_folded.setdefault(str(report.path).casefold(), []).append(report)
+        if report.test:
+            by_test.setdefault(report.test, []).append(report)
+    for group in by_folded.values():
+        for report in group[1:]:
+            problems.append(
+                Problem(
+                    report.shown,
+                    "duplicate",
+                    f"its name differs from {group[0].shown} only in case; the two collide "
+                    "on case-insensitive file systems (macOS, Windows)",
+                )
+            )
+    for test, group in by_test.items():
+        if len(group) < 2:
+            continue
+        home = cassette_path_for(cassette_dir, test)
+        for report in group:
+            if report.path == home:
+                continue
+            others = ", ".join(other.shown for other in group if other is not report)
+            problems.append(
+                Problem(
+                    report.shown,
+                    "duplicate",
+                    f"its metadata names the test {test}, as {others} does; that test's "
+                    f"cassette is {home.name} in {home.parent.name}, so this one is a copy "
+                    "(remove it, or re-record it under its own test)",
+                )
+            )
+    return problems
+
+
+def _content_problems(cassette: CassetteFile) -> Iterable[tuple[str, str]]:
+    for index, item in enumerate(cassette.interactions):
+        where = f"interactions[{index}]"
+        if parse_time(item.recorded_at) is None:
+            yield "format", f"{where}.recorded_at {item.recorded_at!r} is not an ISO 8601 time"
+        for part, headers in (
+            ("request", item.request.headers),
+            ("response", item.response.headers),
+        ):
+            for name, value in headers:
+                if is_secret_header(name) and value != REDACTED:
+                    yield "redaction", f"{where}.{part}.headers.{name} is not redacted"
+        if redact_url(item.request.url) != item.request.url:
+            yield "redaction", f"{where}.request.url carries an unredacted key parameter"
+
+
+def _pairs_noting(
+    repeated: list[str],
+) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        for key, value in items:
+            if key in document:
+                repeated.append(key)
+            document[key] = value
+        return document
+
+    return pairs

@@ -1,0 +1,58 @@
+"""A pytest plugin the orphan check loads into ``pytest --collect-only``: what was collected.
+
+``exllm-cache clean --orphans`` runs pytest on the project's test modules
+with ``-p exllm_py.cli.collector`` and the path of a report file in
+``EXLLM_CACHE_COLLECT_REPORT``. The plugin writes there, as JSON, the node
+ids pytest collected (including those that configuration deselects: they
+are tests that exist) and the outcome of every collector (``passed``,
+``failed``, ``skipped``), so that a module that failed to import, or skipped
+itself, is never mistaken for a module without tests. Without the variable
+the plugin does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+__all__ = ["REPORT_ENV", "CollectionRecorder", "pytest_configure"]
+
+REPORT_ENV = "EXLLM_CACHE_COLLECT_REPORT"
+_DETAIL_CHARS = 2000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    target = os.environ.get(REPORT_ENV)
+    if target:
+        config.pluginmanager.register(CollectionRecorder(Path(target)), "exllm-cache-collector")
+
+
+class CollectionRecorder:
+    """Keeps the collection's outcomes and node ids; writes them when collection ends."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.outcomes: dict[str, str] = {}
+        self.details: dict[str, str] = {}
+        self.deselected: list[str] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        self.outcomes[report.nodeid] = report.outcome
+        if not report.passed:
+            self.details[report.nodeid] = report.longreprtext[-_DETAIL_CHARS:]
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        self.deselected.extend(item.nodeid for item in items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        document = {
+            "items": [item.nodeid for item in session.items],
+            "deselected": self.deselected,
+            "outcomes": self.outcomes,
+            "details": self.details,
+        }
+        self.target.write_text(json.dumps(document), encoding="utf-8")

@@ -1,0 +1,172 @@
+"""``exllm-cache stats``: how much the cache holds, per provider and per test module."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from exllm_py.cli import redis_admin
+from exllm_py.cli.args import Age
+from exllm_py.cli.context import Console
+from exllm_py.cli.inventory import CassetteInfo, Inventory, scan
+from exllm_py.cli.locate import Location
+from exllm_py.cli.render import json_text, size, table, timestamp
+
+__all__ = ["LAST_RUN_WINDOW", "Stats", "Totals", "run", "summarize"]
+
+#: Plays this close to the newest one in the usage file count as the last run's:
+#: each pytest process (xdist worker) stamps its own cassettes as it finishes.
+LAST_RUN_WINDOW = timedelta(minutes=10)
+
+
+@attrs.frozen
+class Totals:
+    """Cassettes, interactions and bytes of a group of cassettes."""
+
+    cassettes: int = 0
+    interactions: int = 0
+    bytes: int = 0
+
+    def plus(self, info: CassetteInfo) -> Totals:
+        """These totals with ``info`` counted too."""
+        return Totals(
+            self.cassettes + 1, self.interactions + info.interactions, self.bytes + info.size
+        )
+
+
+@attrs.frozen
+class Stats:
+    """Everything ``stats`` reports about a cassette dir."""
+
+    cassette_dir: str
+    total: Totals
+    unreadable: tuple[str, ...]
+    oldest: datetime | None
+    newest: datetime | None
+    older_than: Age
+    older: int
+    last_run: datetime | None
+    unused_in_last_run: tuple[str, ...] | None
+    providers: Mapping[str, Totals]
+    modules: Mapping[str, Totals]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stats as a JSON document (``--json``)."""
+        return {
+            "cassette_dir": self.cassette_dir,
+            **attrs.asdict(self.total),
+            "unreadable": list(self.unreadable),
+            "oldest_recorded_at": timestamp(self.oldest),
+            "newest_recorded_at": timestamp(self.newest),
+            "older_than": {"age": str(self.older_than), "cassettes": self.older},
+            "last_run_at": timestamp(self.last_run),
+            "unused_in_last_run": (
+                None if self.unused_in_last_run is None else list(self.unused_in_last_run)
+            ),
+            "providers": {name: attrs.asdict(t) for name, t in self.providers.items()},
+            "modules": {name: attrs.asdict(t) for name, t in self.modules.items()},
+        }
+
+
+def summarize(inventory: Inventory, now: datetime, older_than: Age) -> Stats:
+    """The :class:`Stats` of ``inventory`` at ``now``."""
+    total = Totals()
+    providers: dict[str, Totals] = {}
+    modules: dict[str, Totals] = {}
+    for info in inventory.cassettes:
+        total = total.plus(info)
+        providers[info.provider] = providers.get(info.provider, Totals()).plus(info)
+        module = info.module or "(top level)"
+        modules[module] = modules.get(module, Totals()).plus(info)
+    recorded = [info for info in inventory.readable if info.newest is not None]
+    oldest = min((i.oldest for i in recorded if i.oldest is not None), default=None)
+    newest = max((i.newest for i in recorded if i.newest is not None), default=None)
+    older = sum(1 for i in recorded if i.newest is not None and now - i.newest > older_than.delta)
+    last_run = max(inventory.usage.values(), default=None)
+    unused = None
+    if last_run is not None:
+        unused = tuple(
+            info.name
+            for info in inventory.cassettes
+            if info.last_played is None or info.last_played < last_run - LAST_RUN_WINDOW
+        )
+    return Stats(
+        cassette_dir=str(inventory.cassette_dir),
+        total=total,
+        unreadable=tuple(info.name for info in inventory.unreadable),
+        oldest=oldest,
+        newest=newest,
+        older_than=older_than,
+        older=older,
+        last_run=last_run,
+        unused_in_last_run=unused,
+        providers=dict(sorted(providers.items())),
+        modules=dict(sorted(modules.items())),
+    )
+
+
+def run(options: argparse.Namespace, console: Console, where: Location) -> int:
+    """Print the stats of the cassette dir (and of a Redis namespace with ``--redis``)."""
+    stats = summarize(scan(where.cassette_dir, console.err), console.now, options.older_than)
+    redis = None
+    if options.redis is not None:
+        namespace = options.namespace or redis_admin.DEFAULT_NAMESPACE
+        redis = redis_admin.summary(options.redis, namespace)
+    if options.json:
+        document = stats.to_json()
+        if redis is not None:
+            document["redis"] = attrs.asdict(redis)
+        console.say(json_text(document))
+        return 0
+    console.say(_text(stats, console.shown(where.cassette_dir)))
+    if redis is not None:
+        memory = "" if redis.memory_bytes is None else f", {size(redis.memory_bytes)} in memory"
+        console.say(
+            f"\nredis {redis.url} namespace {redis.namespace}: {redis.entries} entries, "
+            f"{size(redis.bytes)} stored{memory}"
+        )
+    return 0
+
+
+def _text(stats: Stats, shown_dir: str) -> str:
+    unreadable = len(stats.unreadable)
+    cassettes = str(stats.total.cassettes)
+    if unreadable:
+        cassettes += f" ({unreadable} unreadable: see `exllm-cache verify`)"
+    if stats.last_run is None or stats.unused_in_last_run is None:
+        last_run = "unknown: no usage file yet (the pytest plugin writes it when tests run)"
+    else:
+        last_run = (
+            f"{timestamp(stats.last_run)}; {_count(len(stats.unused_in_last_run))} not played by it"
+        )
+    recorded = "-"
+    if stats.oldest is not None:
+        recorded = f"{timestamp(stats.oldest)} (oldest) to {timestamp(stats.newest)} (newest)"
+    rows = [
+        ("cassette dir", shown_dir),
+        ("cassettes", cassettes),
+        ("interactions", str(stats.total.interactions)),
+        ("size", size(stats.total.bytes)),
+        ("recorded", recorded),
+        (f"older than {stats.older_than}", _count(stats.older)),
+        ("last run", last_run),
+    ]
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label.ljust(width)}  {value}" for label, value in rows]
+    if stats.total.cassettes:
+        lines += ["", _group_table("provider", stats.providers.items())]
+        lines += ["", _group_table("module", stats.modules.items())]
+    return "\n".join(lines)
+
+
+def _group_table(title: str, groups: Iterable[tuple[str, Totals]]) -> str:
+    rows = [(name, str(t.cassettes), str(t.interactions), size(t.bytes)) for name, t in groups]
+    return table((title, "cassettes", "interactions", "size"), rows, right={1, 2, 3})
+
+
+def _count(cassettes: int) -> str:
+    return f"{cassettes} cassette" + ("" if cassettes == 1 else "s")

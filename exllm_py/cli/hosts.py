@@ -1,0 +1,55 @@
+"""Which provider a recorded URL belongs to, from the providers' default base URLs.
+
+``api.openai.com`` is ``openai``, ``generativelanguage.googleapis.com`` is
+``gemini``, ``localhost:11434`` is ``ollama``, and so on. A host no provider
+uses by default (a proxy, a loopback test server) is shown as itself,
+without its port, so one test server's random ports stay one "provider".
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+__all__ = ["known_hosts", "provider_for_url"]
+
+
+@functools.cache
+def known_hosts() -> Mapping[str, str]:
+    """``host[:port]`` of each provider's default base URL → the provider's name."""
+    # Imported here: the registry loads every provider adapter, which only
+    # the commands that read cassettes need.
+    from exllm_py.providers.registry import PROVIDERS
+
+    hosts: dict[str, str] = {}
+    for name, spec in PROVIDERS.items():
+        netloc = _netloc(spec.base_url)
+        if netloc:
+            hosts.setdefault(netloc, name)
+    return hosts
+
+
+def provider_for_url(url: str) -> str:
+    """The provider ``url`` was recorded from, or its host when no provider uses that host."""
+    netloc = _netloc(url)
+    if not netloc:
+        return "unknown"
+    hosts = known_hosts()
+    if netloc in hosts:
+        return hosts[netloc]
+    host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+    # A provider whose default URL has no port is recognised on any port of its host.
+    return hosts.get(host, host)
+
+
+def _netloc(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return ""
+    if ":" in hostname:
+        hostname = f"[{hostname}]"  # IPv6
+    return f"{hostname}:{port}" if port is not None else hostname

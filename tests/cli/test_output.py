@@ -1,0 +1,102 @@
+"""Tests for exllm_py.cli.render and .progress: tables, sizes, ages, and the bar's manners."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from exllm_py.cli.hosts import provider_for_url
+from exllm_py.cli.progress import Progress, track
+from exllm_py.cli.render import ago, size, table, truncate
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class TestTable:
+    """Columns line up; the right-aligned ones end under their header."""
+
+    def test_alignment(self) -> None:
+        text = table(("name", "count"), [("a", "1"), ("longer", "200")], right={1})
+        assert text.splitlines() == ["name    count", "a           1", "longer    200"]
+
+
+class TestUnits:
+    """Sizes and ages are short and exact enough to read at a glance."""
+
+    @pytest.mark.parametrize(
+        ("count", "shown"),
+        [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (5 * 1024**2, "5.0 MiB")],
+    )
+    def test_size(self, count: int, shown: str) -> None:
+        assert size(count) == shown
+
+    @pytest.mark.parametrize(
+        ("elapsed", "shown"),
+        [
+            (timedelta(seconds=45), "45s ago"),
+            (timedelta(minutes=15, seconds=3), "15m ago"),
+            (timedelta(hours=5), "5h ago"),
+            (timedelta(days=40, hours=23), "40d ago"),
+            (timedelta(seconds=-5), "just now"),
+        ],
+    )
+    def test_ago(self, elapsed: timedelta, shown: str) -> None:
+        assert ago(NOW - elapsed, NOW) == shown
+
+    def test_never(self) -> None:
+        assert ago(None, NOW) == "never"
+
+    def test_truncate_flattens_and_cuts(self) -> None:
+        assert truncate("a\n  b", 10) == "a b"
+        assert truncate("abcdefghij", 5) == "abcd…"
+
+
+class TestProviders:
+    """A recorded URL's host names its provider; unknown hosts are shown without their port."""
+
+    @pytest.mark.parametrize(
+        ("url", "provider"),
+        [
+            ("https://api.openai.com/v1/chat/completions", "openai"),
+            ("https://api.anthropic.com/v1/messages", "anthropic"),
+            ("https://generativelanguage.googleapis.com/v1beta/models/x:generate", "gemini"),
+            ("http://localhost:11434/v1/chat/completions", "ollama"),
+            ("http://localhost:1234/v1/chat/completions", "lmstudio"),
+            ("http://127.0.0.1:54321/v1/chat/completions", "127.0.0.1"),
+            ("not a url", "unknown"),
+        ],
+    )
+    def test_provider_for_url(self, url: str, provider: str) -> None:
+        assert provider_for_url(url) == provider
+
+
+class TestProgress:
+    """The bar draws only on a terminal, and erases itself when done."""
+
+    def test_silent_when_not_a_terminal(self) -> None:
+        stream = io.StringIO()
+        assert list(track(range(3), stream, "reading")) == [0, 1, 2]
+        assert stream.getvalue() == ""
+
+    def test_draws_and_erases_on_a_terminal(self) -> None:
+        stream = _Terminal()
+        assert list(track([1, 2], stream, "reading")) == [1, 2]
+        drawn = stream.getvalue()
+        assert "\rreading [" in drawn
+        assert "2/2" in drawn
+        assert drawn.endswith("\r")
+
+    def test_redraws_at_most_ten_times_a_second(self) -> None:
+        stream = _Terminal()
+        ticks = iter([0.0, 0.01, 0.02, 0.5])
+        bar = Progress(stream, "x", 10, clock=lambda: next(ticks))
+        for _ in range(4):
+            bar.advance()
+        assert stream.getvalue().count("\r") == 2  # at 0.0 and at 0.5

@@ -1,0 +1,92 @@
+"""Tests for ``exllm-cache show``: a cassette's interactions, found by path or by test id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import CassetteDir, Result, days_ago, interaction
+
+GEMINI = (
+    "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent"
+)
+LONG = "Summarise the following paragraph in one sentence, keeping the names: " + "x" * 80
+
+
+class TestShow:
+    """Each interaction's method, URL, status, model, message start, streaming and time."""
+
+    def test_rows_describe_each_interaction(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        cassettes.add(
+            "tests/test_a.py::test_chat",
+            interaction(message="What is the capital of France?", recorded=days_ago(2)),
+            interaction(message=LONG, model="gpt-4o", streamed=True),
+        )
+        result = cli("show", "tests.test_a/test_chat.json")
+        assert result.code == 0
+        lines = result.out.splitlines()
+        assert lines[0].split() == ["cassette", str(cassettes.path / "tests.test_a/test_chat.json")]
+        assert "test          tests/test_a.py::test_chat" in result.out
+        assert "interactions  2" in result.out
+        first, second = lines[-2], lines[-1]
+        assert first.split()[:6] == [
+            "1",
+            "POST",
+            "https://api.openai.com/v1/chat/completions",
+            "200",
+            "gpt-4o-mini",
+            "no",
+        ]
+        assert first.endswith("What is the capital of France?")
+        assert second.split()[4:6] == ["gpt-4o", "yes"]
+        assert second.endswith("…")  # the long message is cut
+
+    def test_a_test_id_finds_its_cassette(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        cassettes.add("tests/test_a.py::test_p[a/b c]", interaction())
+        result = cli("show", "tests/test_a.py::test_p[a/b c]", "--json")
+        assert result.code == 0
+        document = result.json()
+        assert isinstance(document, dict)
+        assert document["metadata"]["test"] == "tests/test_a.py::test_p[a/b c]"
+        assert document["interactions"][0]["last_message"] == "Hi"
+
+    def test_a_gemini_model_comes_from_the_url(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        path = cassettes.add("tests/test_g.py::test_g", interaction(GEMINI, model=None))
+        document = cli("show", str(path), "--json").json()
+        assert isinstance(document, dict)
+        assert document["interactions"][0]["model"] == "gemini-2.0-flash"
+
+    def test_a_missing_cassette_is_an_error_that_says_where_it_looked(
+        self, cli: Callable[..., Result]
+    ) -> None:
+        result = cli("show", "tests/test_a.py::test_nothing")
+        assert result.code == 1
+        assert "no cassette 'tests/test_a.py::test_nothing'" in result.err
+
+    def test_a_corrupt_cassette_is_reported_with_its_file(
+        self, cli: Callable[..., Result], cassettes: CassetteDir, tmp_path: Path
+    ) -> None:
+        broken = cassettes.path / "tests.test_a" / "test_x.json"
+        broken.parent.mkdir(parents=True)
+        broken.write_text('{"version": 1}', encoding="utf-8")
+        result = cli("show", str(broken))
+        assert result.code == 1
+        assert str(broken) in result.err
+        assert '"interactions" must be a list' in result.err
+
+    @pytest.mark.parametrize("streamed", [False, True])
+    def test_json_marks_streamed_answers(
+        self, cli: Callable[..., Result], cassettes: CassetteDir, streamed: bool
+    ) -> None:
+        path = cassettes.add("tests/test_a.py::test_s", interaction(streamed=streamed))
+        document = cli("show", str(path), "--json").json()
+        assert isinstance(document, dict)
+        assert document["interactions"][0]["streamed"] is streamed
