@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -51,11 +53,12 @@ def main() -> int:
         print(f"   {len(pieces)} chunks in {elapsed:.0f} ms: {''.join(pieces)[:70]!r}")
         _section("3. Twenty identical calls at once make one upstream call (single-flight)")
         before = upstream()
+        simulated = before is not None
         # Twenty miss/hit lines would bury the point: only warnings for this part.
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
         exllm_py.telemetry.refresh_logging()
         asyncio.run(_concurrent(client, provider, options))
-        if before is not None:
+        if simulated:
             print(f"   upstream calls made: {upstream() - before}")
         stats = client.cache_strategy.stats()
         _section("4. Cache statistics")
@@ -63,7 +66,32 @@ def main() -> int:
             f"   hits={stats.hits} misses={stats.misses} entries={stats.entries} "
             f"bytes={stats.bytes} hit_rate={stats.hit_rate:.0%}"
         )
+        client.close()
+    if simulated:  # recording against a paid API is for your own tests, not a demo
+        _record_then_replay()
     return 0
+
+
+def _record_then_replay() -> None:
+    """What a ``live_api`` test does: record once, then replay with the endpoint stopped."""
+    from exllm_py.testing.strategy import TestStrategy, use_cassette
+
+    _section("5. The test cache: record once, then replay with the endpoint stopped")
+    client = exllm_py.Client(cache_strategy=TestStrategy())
+    question = [{"role": "user", "content": "Record me, then replay me."}]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "demo" / "test_record_then_replay.json"
+        with SimulatedOpenAI(latency=0.3) as server, use_cassette(path, mode="once"):
+            options = {"base_url": server.url, "api_key": "simulated-key"}
+            _timed("recording", lambda: client.chat("openai", question, **options))
+            streamed = [c.content for c in client.stream("openai", question, **options)]
+        print(f"   cassette: {path.stat().st_size} bytes of readable JSON; endpoint stopped")
+        with use_cassette(path, mode="none"):
+            _timed("replaying", lambda: client.chat("openai", question, **options))
+            replayed = [c.content for c in client.stream("openai", question, **options)]
+        same = "the same" if replayed == streamed else "DIFFERENT"
+        print(f"   replayed stream: {len(replayed)} chunks, {same} as recorded")
+    client.close()
 
 
 async def _concurrent(client: exllm_py.Client, provider: str, options: dict[str, Any]) -> None:
