@@ -1,10 +1,11 @@
 """Cache keys: SHA-256 over the canonical JSON of everything that changes the answer.
 
-Canonical means orjson with sorted keys and no whitespace, so dict key order
-never changes a key. What goes in: the format version, the namespace, the
-provider, its base URL, the model, every field of every message (tool calls
-and images included) and every answer option. What stays out: the API key,
-the timeout and the cache controls other than the namespace.
+The document is the JSON array ``[format version, namespace, provider, base
+URL, model, messages, answer options]``: every field of every message (tool
+calls and images included) and every answer option go in; the API key, the
+timeout and the cache controls other than the namespace stay out. Canonical
+means orjson with sorted keys and no whitespace, so dict key order never
+changes a key.
 """
 
 from __future__ import annotations
@@ -63,15 +64,9 @@ def digest(
     without ``None`` values (an unset option and ``None`` mean the same).
     Messages may be dicts or :class:`~exllm_py.types.Message` objects.
     """
-    document = {
-        "v": KEY_FORMAT_VERSION,
-        "namespace": namespace,
-        "provider": provider,
-        "base_url": base_url,
-        "model": model,
-        "messages": messages,
-        "options": answer_options,
-    }
+    # A JSON array with a fixed order, not an object: nothing to sort at the
+    # top level, and orjson writes it in two thirds of the time.
+    document = (KEY_FORMAT_VERSION, namespace, provider, base_url, model, messages, answer_options)
     try:
         canonical = orjson.dumps(document, default=_message_dict, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from exllm_py.cache.keys import digest
 from exllm_py.cache.strategy import CacheLookup
 from exllm_py.pipeline.call import Call
-from exllm_py.pipeline.validate import check_messages
+from exllm_py.pipeline.validate import check_messages, check_option_values
 
 __all__ = ["derive_lookup"]
 
@@ -19,8 +19,9 @@ def derive_lookup(call: Call) -> CacheLookup:
     config, control = call.config, call.cache
     assert config is not None, "configuration runs first"
     if control.key is not None:
-        # An explicit key does not cover the messages, so a hit proves nothing.
+        # An explicit key covers neither messages nor options: a hit proves nothing.
         check_messages(call)
+        check_option_values(call)
         key = control.key if control.namespace is None else f"{control.namespace}:{control.key}"
     else:
         key = digest(

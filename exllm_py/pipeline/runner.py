@@ -8,7 +8,6 @@ cached at the response level; the test strategy records them over HTTP).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
-from functools import partial
 
 import httpx
 
@@ -20,7 +19,12 @@ from exllm_py.pipeline.exchange import asend, send, translated_errors
 from exllm_py.pipeline.parse import ParseResponse, TrackCost
 from exllm_py.pipeline.plug import CACHE, EXECUTE, Marker, Plug
 from exllm_py.pipeline.stream import ChunkDecoder
-from exllm_py.pipeline.validate import ValidateMessages, ValidateOptions, ValidateProvider
+from exllm_py.pipeline.validate import (
+    ValidateMessages,
+    ValidateOptions,
+    ValidateOptionValues,
+    ValidateProvider,
+)
 from exllm_py.types import LLMResponse, StreamChunk
 
 __all__ = ["DEFAULT_PIPELINE", "Pipeline"]
@@ -63,15 +67,17 @@ class Pipeline:
                 if halt is not None:
                     return halt.response
             if marker is CACHE:
-                # A partial, not a lambda: a closure would turn this loop's
-                # locals into cells, which costs the cache-hit path.
-                return call.strategy.fetch(
-                    derive_lookup(call), partial(self._run_from, index + 1, call, http)
-                )
+                return self._fetch(index + 1, call, http)
             if marker is EXECUTE:
                 call.http_response = send(http, call)
         assert call.response is not None, "the parse step sets the response"
         return call.response
+
+    # The cache step's closure lives in its own method: in the loop above, a
+    # closure would turn the locals into cells, and functools.partial costs
+    # more than the lambda; both would tax every cache hit.
+    def _fetch(self, rest: int, call: Call, http: httpx.Client) -> LLMResponse:
+        return call.strategy.fetch(derive_lookup(call), lambda: self._run_from(rest, call, http))
 
     async def arun(self, call: Call, http: httpx.AsyncClient) -> LLMResponse:
         return await self._arun_from(0, call, http)
@@ -85,13 +91,16 @@ class Pipeline:
                 if halt is not None:
                     return halt.response
             if marker is CACHE:
-                return await call.strategy.afetch(
-                    derive_lookup(call), partial(self._arun_from, index + 1, call, http)
-                )
+                return await self._afetch(index + 1, call, http)
             if marker is EXECUTE:
                 call.http_response = await asend(http, call)
         assert call.response is not None, "the parse step sets the response"
         return call.response
+
+    async def _afetch(self, rest: int, call: Call, http: httpx.AsyncClient) -> LLMResponse:
+        return await call.strategy.afetch(
+            derive_lookup(call), lambda: self._arun_from(rest, call, http)
+        )
 
     def prepare_stream(self, call: Call) -> None:
         """Run the pure steps before the exchange, so a stream validates before iteration."""
@@ -133,6 +142,7 @@ DEFAULT_PIPELINE = Pipeline(
         FetchConfiguration(),
         CACHE,
         ValidateMessages(),
+        ValidateOptionValues(),
         BuildRequest(),
         EXECUTE,
         ParseResponse(),

@@ -19,7 +19,14 @@ from exllm_py.request import (
     CacheControl,
 )
 
-__all__ = ["ValidateMessages", "ValidateOptions", "ValidateProvider", "check_messages"]
+__all__ = [
+    "ValidateMessages",
+    "ValidateOptionValues",
+    "ValidateOptions",
+    "ValidateProvider",
+    "check_messages",
+    "check_option_values",
+]
 
 _ANSWER_WITHOUT_MODEL = ANSWER_OPTIONS - {"model"}
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -116,27 +123,34 @@ def _check_message(index: int, message: Mapping[str, Any]) -> None:
 
 
 class ValidateOptions:
-    """Checks every option's name and value; sets the model, answer options and cache controls."""
+    """Checks option names, the model and the call controls; sets the cache controls.
+
+    The values of the options sent to the provider (temperature, max_tokens,
+    ...) are checked by :class:`ValidateOptionValues`, after the cache step,
+    for the reason given in :mod:`exllm_py.pipeline`.
+    """
 
     __slots__ = ()
 
     def __call__(self, call: Call) -> Halt | None:
         options = call.options
-        if not options.keys() <= KNOWN_OPTIONS:
-            unknown = sorted(options.keys() - KNOWN_OPTIONS)
-            raise ValidationError(_unknown_option_message(unknown[0]))
         answer: dict[str, Any] = {}
         model = None
+        controls = False
         for name, value in options.items():
+            if name in _ANSWER_WITHOUT_MODEL:
+                if value is not None:
+                    answer[name] = value  # values checked by ValidateOptionValues
+                continue
+            if name not in KNOWN_OPTIONS:
+                raise ValidationError(_unknown_option_message(name))
+            if name in CACHE_OPTIONS:
+                controls = True  # even when None: cache_ttl=None means "never expires"
             if value is None:
                 continue
-            if name in _ANSWER_WITHOUT_MODEL:
-                answer[name] = value
-            elif name == "model":
+            _CONTROL_CHECKS[name](name, value)
+            if name == "model":
                 model = value
-            check = _CHECKS.get(name)
-            if check is not None:
-                check(name, value)
         if model is None:
             spec = call.spec
             assert spec is not None, "ValidateProvider runs first"
@@ -147,9 +161,27 @@ class ValidateOptions:
                 )
         call.model = model
         call.answer_options = answer
-        if not CACHE_OPTIONS.isdisjoint(options):
+        if controls:
             call.cache = _cache_control(options)
         return None
+
+
+class ValidateOptionValues:
+    """Checks the values of the options sent to the provider: ranges and types."""
+
+    __slots__ = ()
+
+    def __call__(self, call: Call) -> Halt | None:
+        check_option_values(call)
+        return None
+
+
+def check_option_values(call: Call) -> None:
+    """Validate ``call.answer_options`` (see :class:`ValidateOptionValues`)."""
+    for name, value in call.answer_options.items():
+        check = _ANSWER_CHECKS.get(name)
+        if check is not None:
+            check(name, value)
 
 
 def _unknown_option_message(name: str) -> str:
@@ -239,8 +271,7 @@ def _check_cache_ttl(name: str, value: Any) -> None:
     _positive_seconds(name, value)
 
 
-_CHECKS: dict[str, Callable[[str, Any], None]] = {
-    "model": _check_model,
+_ANSWER_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "temperature": _temperature,
     "top_p": lambda name, value: _number(name, value, 0.0, 1.0),
     "frequency_penalty": lambda name, value: _number(name, value, -2.0, 2.0),
@@ -251,6 +282,9 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "seed": _check_seed,
     "tools": _check_tools,
     "system": _check_string,
+}
+_CONTROL_CHECKS: dict[str, Callable[[str, Any], None]] = {
+    "model": _check_model,
     "api_key": _check_non_empty_string,
     "base_url": _check_non_empty_string,
     "timeout": _positive_seconds,

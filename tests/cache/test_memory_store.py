@@ -112,6 +112,18 @@ class TestBounds:
         assert "c" in store
         assert evictions[-1][1] == {"key": "b", "reason": "lru", "store": "memory"}
 
+    def test_expired_entries_go_before_live_ones(self, clock: FakeClock, evictions: Any) -> None:
+        store = MemoryStore(max_entries=2, clock=clock, cleanup_interval=None)
+        store.set("live", entry(clock, ttl=None))
+        store.set("stale", entry(clock, ttl=5))
+        clock.tick(10)
+        store.set("new", entry(clock, ttl=None))
+        assert "live" in store
+        assert "stale" not in store
+        assert evictions[-1][1]["reason"] == "ttl"
+        assert store.stats().expirations == 1
+        assert store.stats().evictions == 0
+
     def test_max_bytes_evicts_until_the_total_fits(self, clock: FakeClock, evictions: Any) -> None:
         one = entry(clock, "x" * 500)
         store = MemoryStore(max_bytes=one.size * 2 + 10, clock=clock, cleanup_interval=None)

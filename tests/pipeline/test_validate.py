@@ -221,6 +221,20 @@ class TestValidationAroundTheCache:
         with pytest.raises(ValidationError, match="messages is empty"):
             client.chat("mock", [], cache_key="greeting")
 
+    def test_an_explicit_key_checks_option_values_too(self) -> None:
+        client = Client(mock=MockProvider("cached"))
+        client.chat("mock", USER, cache_key="greeting")
+        with pytest.raises(ValidationError, match="temperature must be between 0 and 2"):
+            client.chat("mock", USER, cache_key="greeting", temperature=7)
+
+    def test_a_bad_option_value_on_a_miss_is_caught_before_sending(
+        self, network: NetworkSpy
+    ) -> None:
+        client = Client(transport=network, env={"OPENAI_API_KEY": "sk-test"})
+        with pytest.raises(ValidationError, match="max_tokens must be a positive integer"):
+            client.chat("openai", USER, max_tokens=-3)
+        assert network.requests == []
+
     def test_message_objects_hit_the_entry_their_dicts_made(self) -> None:
         client = Client(mock=MockProvider("cached"))
         client.chat("mock", USER)

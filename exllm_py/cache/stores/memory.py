@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -23,10 +25,11 @@ class MemoryStore:
     Expired entries are dropped when read (lazy expiry) and by a periodic
     sweep every ``cleanup_interval`` seconds (one shared daemon thread for all
     stores, which never keeps the process alive; ``None`` turns it off).
-    After each ``set``, least recently used entries are evicted until the
-    store holds at most ``max_entries`` entries and ``max_bytes`` bytes
-    (serialized size); an entry larger than ``max_bytes`` on its own is not
-    kept at all.
+    When a ``set`` crosses a bound, expired entries go first (a heap of
+    deadlines finds them without a scan), then least recently used ones,
+    until the store holds at most ``max_entries`` entries and ``max_bytes``
+    bytes (serialized size); an entry larger than ``max_bytes`` on its own
+    is not kept at all.
     """
 
     def __init__(
@@ -45,6 +48,10 @@ class MemoryStore:
         self.default_ttl = default_ttl
         self.clock = clock
         self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        # (expires_at, tie-breaker, key, entry); items whose entry was replaced
+        # or removed since are skipped when they come up.
+        self._deadlines: list[tuple[float, int, str, CacheEntry]] = []
+        self._pushed = itertools.count()
         self._lock = threading.Lock()
         self._bytes = 0
         self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
@@ -78,11 +85,15 @@ class MemoryStore:
             self._entries[key] = entry
             self._bytes += entry.size
             self._puts += 1
+            if entry.expires_at is not None:
+                heapq.heappush(self._deadlines, (entry.expires_at, next(self._pushed), key, entry))
+            if len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                evicted += ((k, e, "ttl") for k, e in self._expire_due(self.clock()))
             while len(self._entries) > self.max_entries:
                 evicted.append((*self._pop_oldest(), "lru"))
             while self._bytes > self.max_bytes:
                 evicted.append((*self._pop_oldest(), "bytes"))
-            self._evictions += len(evicted)
+            self._evictions += sum(reason != "ttl" for _, _, reason in evicted)
         for old_key, old_entry, reason in evicted:
             _report_evicted(old_key, old_entry, reason)
 
@@ -104,6 +115,7 @@ class MemoryStore:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._deadlines.clear()
             self._bytes = 0
 
     async def aget(self, key: str) -> CacheEntry | None:
@@ -117,16 +129,8 @@ class MemoryStore:
 
     def sweep(self) -> int:
         """Drop every expired entry now; returns how many. The sweeper calls this."""
-        now = self.clock()
         with self._lock:
-            expired = [
-                (key, entry)
-                for key, entry in self._entries.items()
-                if entry.expires_at is not None and entry.expires_at <= now
-            ]
-            for key, entry in expired:
-                self._drop(key, entry)
-            self._expirations += len(expired)
+            expired = self._expire_due(self.clock())
         for key, entry in expired:
             _report_evicted(key, entry, "ttl")
         return len(expired)
@@ -152,6 +156,21 @@ class MemoryStore:
     def _drop(self, key: str, entry: CacheEntry) -> None:
         del self._entries[key]
         self._bytes -= entry.size
+
+    def _expire_due(self, now: float) -> list[tuple[str, CacheEntry]]:
+        """Drop the entries whose deadline has passed (lock held)."""
+        deadlines, expired = self._deadlines, []
+        while deadlines and deadlines[0][0] <= now:
+            _, _, key, entry = heapq.heappop(deadlines)
+            if self._entries.get(key) is entry:
+                self._drop(key, entry)
+                expired.append((key, entry))
+        self._expirations += len(expired)
+        if len(deadlines) > 2 * len(self._entries) + 64:
+            # Replaced entries left their deadlines behind: rebuild from the live ones.
+            self._deadlines = [item for item in deadlines if self._entries.get(item[2]) is item[3]]
+            heapq.heapify(self._deadlines)
+        return expired
 
     def _pop_oldest(self) -> tuple[str, CacheEntry]:
         key, entry = self._entries.popitem(last=False)
