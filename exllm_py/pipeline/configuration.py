@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
 from exllm_py.providers.config import ProviderConfig
@@ -9,6 +11,7 @@ from exllm_py.providers.config import ProviderConfig
 __all__ = ["FetchConfiguration"]
 
 _MAX_CONFIGS = 256
+_UNREAD: Any = object()  # an env var this client has not looked up yet
 
 
 class FetchConfiguration:
@@ -36,7 +39,10 @@ class FetchConfiguration:
         options = call.options
         base_url = options.get("base_url")
         if not base_url and spec.base_url_env is not None:
-            base_url = _endpoint_from_env(call, spec.base_url_env)
+            memo = call.endpoint_env
+            base_url = memo.get(spec.base_url_env, _UNREAD)
+            if base_url is _UNREAD:
+                base_url = memo[spec.base_url_env] = call.env.get(spec.base_url_env) or None
         timeout = options.get("timeout")
         if timeout is None:
             timeout = call.default_timeout
@@ -56,12 +62,3 @@ class FetchConfiguration:
             self._configs[identity] = config
         call.config = config
         return None
-
-
-def _endpoint_from_env(call: Call, name: str) -> str | None:
-    memo = call.endpoint_env
-    try:
-        return memo[name]
-    except KeyError:
-        value = memo[name] = call.env.get(name) or None
-        return value

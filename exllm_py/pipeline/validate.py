@@ -40,7 +40,10 @@ class ValidateProvider:
     __slots__ = ()
 
     def __call__(self, call: Call) -> Halt | None:
-        spec = PROVIDERS.get(call.provider) if isinstance(call.provider, str) else None
+        try:
+            spec = PROVIDERS.get(call.provider)
+        except TypeError:  # unhashable: not a name at all
+            spec = None
         if spec is None:
             raise ConfigurationError(
                 f"unknown provider {call.provider!r}; known providers: {known_providers()}"
