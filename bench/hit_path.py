@@ -8,11 +8,13 @@ response cache must do per call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 
 import orjson
 import structlog
@@ -50,16 +52,33 @@ def main() -> list[Row]:
     exllm_py.telemetry.refresh_logging()
     print("\nProduction cache (MemoryStore)")
     rows: list[Row] = []
-    with SimulatedOpenAI(latency=0.0) as server:
-        os.environ["OPENAI_API_KEY"] = "bench-key"
-        os.environ["OPENAI_BASE_URL"] = server.url
+    with (
+        SimulatedOpenAI(latency=0.0) as server,
+        _environment(OPENAI_API_KEY="bench-key", OPENAI_BASE_URL=server.url),
+    ):
         exllm_py.configure(cache_strategy=ProductionStrategy(MemoryStore()))
         rows += _hit_ratios()
+        exllm_py.client.reset_default_client()
     with SimulatedOpenAI(latency=0.3) as slow:
         rows.append(_single_flight(slow))
     rows += _memory_bound()
     rows.append(_threads())
     return rows
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set env vars for a block; the benchmarks that follow must not see them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def _floor() -> float:

@@ -7,6 +7,7 @@ from it). Validation of raw user input lives in :mod:`exllm_py.pipeline.validate
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -16,11 +17,13 @@ __all__ = [
     "ANSWER_OPTIONS",
     "CACHE_OPTIONS",
     "DEFAULT_CACHE_CONTROL",
+    "DEFAULT_TTL",
     "KNOWN_OPTIONS",
     "TRANSPORT_OPTIONS",
     "CacheControl",
     "CacheMode",
     "ChatRequest",
+    "UseDefault",
 ]
 
 #: Options that change the model's answer: all of them enter the cache key.
@@ -50,21 +53,14 @@ KNOWN_OPTIONS = ANSWER_OPTIONS | TRANSPORT_OPTIONS | CACHE_OPTIONS
 CacheMode = bool | Literal["refresh"]
 
 
-class _UseDefault:
-    """Sentinel type: the store's default TTL applies (``None`` means "never expires")."""
+class UseDefault(enum.Enum):
+    """The type of :data:`DEFAULT_TTL`: the store's default TTL applies."""
 
-    _instance: _UseDefault | None = None
-
-    def __new__(cls) -> _UseDefault:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "DEFAULT_TTL"
+    DEFAULT_TTL = "default"
 
 
-DEFAULT_TTL = _UseDefault()
+#: ``cache_ttl`` was not given (``None`` would mean "never expires").
+DEFAULT_TTL = UseDefault.DEFAULT_TTL
 
 
 @attrs.frozen
@@ -72,7 +68,7 @@ class CacheControl:
     """A call's cache options: ``cache``, ``cache_ttl``, ``cache_key``, ``cache_namespace``."""
 
     mode: CacheMode = True
-    ttl: float | _UseDefault | None = DEFAULT_TTL
+    ttl: float | UseDefault | None = DEFAULT_TTL
     key: str | None = None
     namespace: str | None = None
 

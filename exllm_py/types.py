@@ -57,7 +57,8 @@ class LLMResponse:
     ``saved_cost``). ``cost`` is what this call cost in USD (``None`` for
     models missing from the pricing table), so a cache hit costs ``0.0``.
     Neither takes part in equality: a hit equals the response that was
-    stored. ``raw`` is the provider's JSON body.
+    stored. ``raw`` is the provider's JSON body. A cached response is shared
+    by every hit: its metadata is read-only, and ``raw`` must be treated so.
     """
 
     content: str

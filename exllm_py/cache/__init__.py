@@ -10,7 +10,8 @@ with single-flight), :mod:`~exllm_py.cache.nocache`,
 and lives in :mod:`exllm_py.testing`; it is reachable from here by name only.
 
 May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``; never
-the pipeline, providers or testing (``TestStrategy`` is looked up lazily).
+the pipeline or testing (``TestStrategy`` is looked up lazily). The providers'
+registry is read, lazily, only by ``cache_key`` for a provider's defaults.
 """
 
 from typing import Any

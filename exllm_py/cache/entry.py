@@ -9,6 +9,7 @@ what :class:`~exllm_py.cache.stores.redis.RedisStore` stores.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -45,12 +46,16 @@ def make_entry(response: LLMResponse, key: str, now: float, ttl: float | None) -
 
 def served_from_cache(response: LLMResponse, key: str, cached_at: float) -> LLMResponse:
     """``response`` as a hit returns it: marked, and costing nothing (the saved cost is noted)."""
-    metadata = {
-        "from_cache": True,
-        "cache_key": key,
-        "cached_at": cached_at,
-        "saved_cost": response.cost,
-    }
+    # Read-only: every hit returns this same object, so a caller writing to its
+    # metadata would change what later hits see.
+    metadata = MappingProxyType(
+        {
+            "from_cache": True,
+            "cache_key": key,
+            "cached_at": cached_at,
+            "saved_cost": response.cost,
+        }
+    )
     return attrs.evolve(
         response, cost=0.0 if response.cost is not None else None, metadata=metadata
     )
@@ -69,7 +74,7 @@ def dump_entry_fields(response: LLMResponse, stored_at: float, ttl: float | None
         "ttl": ttl,
         "response": attrs.asdict(response, recurse=True),
     }
-    return orjson.dumps(document)
+    return orjson.dumps(document, default=dict)  # dict(): read-only metadata mappings
 
 
 def load_entry(payload: bytes) -> CacheEntry:

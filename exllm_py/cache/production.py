@@ -1,7 +1,8 @@
 """``ProductionStrategy``: a read-through response cache with single-flight.
 
-The decision is written once; ``fetch`` and ``afetch`` are thin shells that
-differ only in how they reach the store and wait for a flight:
+The decision is written once, as a generator that yields what to do
+(``_flow``); ``fetch`` and ``afetch`` are thin shells that do it, sync or
+async, and keep only the hit path inline:
 
 1. ``cache=False``: compute, store nothing. ``cache="refresh"``: compute
    and store, without reading.
@@ -10,14 +11,16 @@ differ only in how they reach the store and wait for a flight:
    (and counts as a hit: it made no provider call). The leader, a miss,
    checks the store once more (an identical call may have just landed),
    computes, stores the result unless it is empty, and wakes the followers.
-   Errors are never stored: they wake the followers and propagate.
+   Errors are never stored: they wake the followers and propagate. A leader
+   that is cancelled or interrupted wakes them to join again instead.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -25,12 +28,13 @@ import httpx
 
 from exllm_py import telemetry
 from exllm_py.cache.entry import CacheEntry, make_entry, served_from_cache
-from exllm_py.cache.singleflight import Flights
+from exllm_py.cache.singleflight import Flight, Flights, LeaderGone
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.cache.stores.tiered import TIER_KEY
 from exllm_py.cache.strategy import CacheLookup
-from exllm_py.request import DEFAULT_TTL
+from exllm_py.request import UseDefault
 from exllm_py.types import LLMResponse
 
 if TYPE_CHECKING:
@@ -52,95 +56,136 @@ class ProductionStrategy:
         self.store: CacheStore = MemoryStore() if store is None else store
         self.lock = lock
         self._flights: Flights[LLMResponse] = Flights()
-        # The store counts a hit or a miss per read, which is right for hits and
-        # costs the hit path nothing more. Off the hit path, these correct it:
-        # a follower's read missed but it was served (a hit), and a leader reads
-        # twice for one call.
+        # Hits are counted by the store (it counts every read, and counting here
+        # too would cost the hit path a lock); followers are hits it saw as
+        # misses. Misses are the calls that went to the provider.
         self._counts_lock = threading.Lock()
-        self._followers = self._rechecks = 0
+        self._followers = self._misses = 0
+
+    # The shells: the hit path inline (it is most calls), the rest in _flow.
 
     def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
-        if lookup.control.mode is not True:
-            return self._store_fresh(lookup, compute()) if lookup.control.writes else compute()
         started = _perf_ns()
-        entry = self.store.get(lookup.key)
-        if entry is not None:
-            if not telemetry.wanted(telemetry.CACHE_HIT):
-                return entry.response  # the common hit, without one more call
-            return self._hit(lookup, entry, started)
-        flight, leader = self._flights.join(lookup.key)
-        if not leader:
-            return self._followed(flight.wait(lookup.timeout), lookup, started)
-        self._miss(lookup, started)
-        try:
+        if lookup.control.mode is True:
             entry = self.store.get(lookup.key)
-            response = entry.response if entry is not None else self._lead(lookup, compute)
-        except BaseException as exc:
-            self._flights.fail(flight, exc)
-            raise
-        self._flights.resolve(flight, response)
-        return response
+            if entry is not None:
+                if not telemetry.wanted(telemetry.CACHE_HIT):
+                    return entry.response  # the common hit, without one more call
+                return self._hit(lookup, entry, started)
+        flow = self._flow(lookup, started)
+        effect: object = next(flow)
+        while True:
+            try:
+                if effect is _PRODUCE:
+                    result: Any = self._produce(lookup, compute)
+                elif effect is _COMPUTE:
+                    result = compute()
+                elif isinstance(effect, Flight):
+                    result = effect.wait(lookup.timeout)
+                else:
+                    result = self.store.get(lookup.key)
+            except BaseException as exc:  # handed to the flow, which decides
+                effect = _throw(flow, exc)
+            else:
+                effect = _send(flow, result)
+            if isinstance(effect, _Done):
+                return effect.response
 
     async def afetch(
         self, lookup: CacheLookup, compute: Callable[[], Awaitable[LLMResponse]]
     ) -> LLMResponse:
-        if lookup.control.mode is not True:
-            response = await compute()
-            return await self._astore_fresh(lookup, response) if lookup.control.writes else response
         started = _perf_ns()
-        entry = await self.store.aget(lookup.key)
-        if entry is not None:
-            return self._hit(lookup, entry, started)
-        flight, leader = self._flights.join(lookup.key)
-        if not leader:
-            return self._followed(await flight.await_(lookup.timeout), lookup, started)
-        self._miss(lookup, started)
-        try:
+        if lookup.control.mode is True:
             entry = await self.store.aget(lookup.key)
             if entry is not None:
-                response = entry.response
+                return self._hit(lookup, entry, started)
+        flow = self._flow(lookup, started)
+        effect: object = next(flow)
+        while True:
+            try:
+                if effect is _PRODUCE:
+                    result: Any = await self._aproduce(lookup, compute)
+                elif effect is _COMPUTE:
+                    result = await compute()
+                elif isinstance(effect, Flight):
+                    result = await effect.await_(lookup.timeout)
+                else:
+                    result = await self.store.aget(lookup.key)
+            except BaseException as exc:  # handed to the flow, which decides
+                effect = _throw(flow, exc)
             else:
-                response = await self._alead(lookup, compute)
-        except BaseException as exc:
+                effect = _send(flow, result)
+            if isinstance(effect, _Done):
+                return effect.response
+
+    def _flow(self, lookup: CacheLookup, started: int) -> Generator[object, Any, LLMResponse]:
+        """Everything but the hit path, once, without I/O: it yields what to do.
+
+        Yields ``_READ`` (read the key; send the entry or None), a ``Flight``
+        (wait for its leader; send the response), ``_COMPUTE`` (call the
+        provider) or ``_PRODUCE`` (call it and store the answer, under the
+        cross-process lock if there is one). Errors are thrown in.
+        """
+        control = lookup.control
+        response: LLMResponse
+        if control.mode is not True:
+            response = yield _PRODUCE if control.writes else _COMPUTE
+            return response
+        while True:
+            flight, leader = self._flights.join(lookup.key)
+            if leader:
+                break
+            try:
+                response = yield flight
+            except LeaderGone:
+                continue  # its leader was cancelled: join again, perhaps to lead
+            return self._followed(response, lookup, started)
+        try:
+            # An identical call may have landed between our read and our join.
+            entry: CacheEntry | None = yield _READ
+            if entry is not None:
+                response = self._hit(lookup, entry, started)
+            else:
+                self._miss(lookup, started)
+                response = yield _PRODUCE
+        except Exception as exc:
             self._flights.fail(flight, exc)
+            raise
+        except BaseException:
+            self._flights.abandon(flight)
             raise
         self._flights.resolve(flight, response)
         return response
 
-    def _lead(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
+    def _produce(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
         """Compute and store; under ``lock``, unless another process has the answer first."""
-        if self.lock is None:
-            return self._store_fresh(lookup, compute())
 
         def produce() -> LLMResponse:
-            return self._store_fresh(lookup, compute())
+            response = compute()
+            entry = self._entry_for(lookup, response)
+            if entry is not None:
+                self.store.set(lookup.key, entry)
+                _report_put(lookup, entry)
+            return response
 
+        if self.lock is None or lookup.control.mode is not True:
+            return produce()
         return self.lock.run(lookup.key, self.store, produce, lookup.timeout)
 
-    async def _alead(
+    async def _aproduce(
         self, lookup: CacheLookup, compute: Callable[[], Awaitable[LLMResponse]]
     ) -> LLMResponse:
-        if self.lock is None:
-            return await self._astore_fresh(lookup, await compute())
-
         async def produce() -> LLMResponse:
-            return await self._astore_fresh(lookup, await compute())
+            response = await compute()
+            entry = self._entry_for(lookup, response)
+            if entry is not None:
+                await self.store.aset(lookup.key, entry)
+                _report_put(lookup, entry)
+            return response
 
+        if self.lock is None or lookup.control.mode is not True:
+            return await produce()
         return await self.lock.arun(lookup.key, self.store, produce, lookup.timeout)
-
-    def _store_fresh(self, lookup: CacheLookup, response: LLMResponse) -> LLMResponse:
-        entry = self._entry_for(lookup, response)
-        if entry is not None:
-            self.store.set(lookup.key, entry)
-            _report_put(lookup, entry)
-        return response
-
-    async def _astore_fresh(self, lookup: CacheLookup, response: LLMResponse) -> LLMResponse:
-        entry = self._entry_for(lookup, response)
-        if entry is not None:
-            await self.store.aset(lookup.key, entry)
-            _report_put(lookup, entry)
-        return response
 
     def _entry_for(self, lookup: CacheLookup, response: LLMResponse) -> CacheEntry | None:
         if not response.content and not response.tool_calls:
@@ -150,7 +195,7 @@ class ProductionStrategy:
             response,
             lookup.key,
             self.store.clock(),
-            self.store.default_ttl if ttl is DEFAULT_TTL else ttl,  # type: ignore[arg-type]
+            self.store.default_ttl if isinstance(ttl, UseDefault) else ttl,
         )
 
     def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
@@ -163,9 +208,9 @@ class ProductionStrategy:
         if telemetry.wanted(telemetry.CACHE_HIT):
             saved = entry.response.metadata.get("saved_cost")
             labels = _labels(lookup)
-            tier = entry.response.metadata.get("tier")
+            tier = entry.response.metadata.get(TIER_KEY)
             if tier is not None:
-                labels["tier"] = tier  # which tier of a TieredStore answered
+                labels[TIER_KEY] = tier  # which tier of a TieredStore answered
             telemetry.emit(
                 telemetry.CACHE_HIT,
                 {"duration_ns": _perf_ns() - started, "saved_cost_usd": saved},
@@ -177,7 +222,7 @@ class ProductionStrategy:
         """A follower's copy of the leader's answer: a hit, marked, costing nothing."""
         if not response.metadata.get("from_cache"):
             served = served_from_cache(response, lookup.key, self.store.clock())
-            metadata = {**served.metadata, "single_flight": True}
+            metadata = MappingProxyType({**served.metadata, "single_flight": True})
             response = attrs.evolve(served, metadata=metadata)
         entry = CacheEntry(response=response, size=0, stored_at=response.metadata["cached_at"])
         with self._counts_lock:
@@ -186,24 +231,47 @@ class ProductionStrategy:
 
     def _miss(self, lookup: CacheLookup, started: int) -> None:
         with self._counts_lock:
-            self._rechecks += 1  # the leader reads the store once more, below
+            self._misses += 1
         if telemetry.wanted(telemetry.CACHE_MISS):
             telemetry.emit(
                 telemetry.CACHE_MISS, {"duration_ns": _perf_ns() - started}, _labels(lookup)
             )
 
     def stats(self) -> CacheStats:
-        """The store's counters, with hits and misses counted per call."""
+        """The store's counters; hits include single-flight followers, misses are provider calls."""
         with self._counts_lock:
-            followers, rechecks = self._followers, self._rechecks
+            followers, misses = self._followers, self._misses
         stats = self.store.stats()
-        return attrs.evolve(
-            stats, hits=stats.hits + followers, misses=stats.misses - followers - rechecks
-        )
+        return attrs.evolve(stats, hits=stats.hits + followers, misses=misses)
 
     def in_flight(self) -> int:
         """How many distinct calls are being computed right now."""
         return len(self._flights)
+
+
+@attrs.frozen
+class _Done:
+    response: LLMResponse
+
+
+#: What the flow asks its shell for (besides a Flight to wait on).
+_READ = "read"
+_COMPUTE = "compute"
+_PRODUCE = "produce"
+
+
+def _send(flow: Generator[object, Any, LLMResponse], value: Any) -> object:
+    try:
+        return flow.send(value)
+    except StopIteration as stop:
+        return _Done(stop.value)
+
+
+def _throw(flow: Generator[object, Any, LLMResponse], exc: BaseException) -> object:
+    try:
+        return flow.throw(exc)
+    except StopIteration as stop:
+        return _Done(stop.value)
 
 
 def _report_put(lookup: CacheLookup, entry: CacheEntry) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import copy
 import threading
 from typing import Generic, TypeVar
 
 from exllm_py.errors import TimeoutError
 
-__all__ = ["Flight", "Flights"]
+__all__ = ["Flight", "Flights", "LeaderGone"]
 
 T = TypeVar("T")
 
@@ -67,8 +68,9 @@ class Flight(Generic[T]):
         return self._outcome()
 
     def _outcome(self) -> T:
-        if self._error is not None:
-            raise self._error
+        error = self._error
+        if error is not None:
+            raise _for_follower(error)
         assert self._result is not None
         return self._result
 
@@ -93,9 +95,18 @@ class Flights(Generic[T]):
         self._land(flight)
         flight._finish(result, None)
 
-    def fail(self, flight: Flight[T], error: BaseException) -> None:
+    def fail(self, flight: Flight[T], error: Exception) -> None:
         self._land(flight)
         flight._finish(None, error)
+
+    def abandon(self, flight: Flight[T]) -> None:
+        """The leader stopped without an outcome (cancelled, interrupted): followers retry.
+
+        A cancelled leader's ``CancelledError`` is about the leader, not the
+        call: handing it to followers would cancel tasks nobody cancelled.
+        """
+        self._land(flight)
+        flight._finish(None, LeaderGone(flight.key))
 
     def __len__(self) -> int:
         return len(self._flights)
@@ -104,6 +115,23 @@ class Flights(Generic[T]):
         with self._lock:
             if self._flights.get(flight.key) is flight:
                 del self._flights[flight.key]
+
+
+class LeaderGone(Exception):
+    """Raised to a follower whose leader stopped without an outcome; it should join again."""
+
+
+def _for_follower(error: BaseException) -> BaseException:
+    # Each follower raises its own copy: one exception object raised in many
+    # threads and tasks would collect all their tracebacks.
+    if isinstance(error, LeaderGone):
+        return error
+    try:
+        copied = copy.copy(error)
+    except Exception:
+        return error
+    copied.__cause__ = error.__cause__
+    return copied
 
 
 def _wake(future: asyncio.Future[None]) -> None:

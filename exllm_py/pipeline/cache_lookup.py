@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exllm_py.cache.keys import digest
+from exllm_py.cache.keys import digest, explicit_key
 from exllm_py.cache.strategy import CacheLookup
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.validate import check_messages, check_option_values
@@ -13,8 +13,8 @@ __all__ = ["derive_lookup"]
 def derive_lookup(call: Call) -> CacheLookup:
     """The key from provider, base URL, model, messages and answer options, plus labels.
 
-    An explicit ``cache_key`` replaces the derived one; a namespace still
-    separates it from the same key in other namespaces.
+    An explicit ``cache_key`` replaces the derived one (hashed with its
+    namespace, so it stays inside it).
     """
     config, control = call.config, call.cache
     assert config is not None, "configuration runs first"
@@ -22,7 +22,7 @@ def derive_lookup(call: Call) -> CacheLookup:
         # An explicit key covers neither messages nor options: a hit proves nothing.
         check_messages(call)
         check_option_values(call)
-        key = control.key if control.namespace is None else f"{control.namespace}:{control.key}"
+        key = explicit_key(control.key, control.namespace)
     else:
         key = digest(
             call.provider,

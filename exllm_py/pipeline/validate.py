@@ -104,14 +104,16 @@ def _check_message(index: int, message: Mapping[str, Any]) -> None:
             f"messages[{index}] has unknown role {role!r}; "
             f"expected one of {', '.join(sorted(ROLES))}"
         )
+    # What the cache key treats as equal must validate alike (a hit skips these
+    # checks): str subclasses are strings, tuples are lists, as orjson writes them.
     content = message.get("content")
-    if type(content) is str:
+    if isinstance(content, str):
         return
     if content is None:
         if role == "assistant" and message.get("tool_calls"):
             return
         raise ValidationError(f"messages[{index}] ({role}) has no content")
-    if isinstance(content, list) and role not in _TEXT_ONLY_ROLES:
+    if isinstance(content, (list, tuple)) and role not in _TEXT_ONLY_ROLES:
         for part_index, part in enumerate(content):
             if not isinstance(part, dict) or "type" not in part:
                 raise ValidationError(

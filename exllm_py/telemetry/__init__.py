@@ -103,9 +103,10 @@ def emit(event: Event, measurements: dict[str, Any], metadata: dict[str, Any]) -
     for handler_id, handler in _by_event.get(event, ()):
         try:
             handler(event, measurements, metadata)
-        except Exception as exc:
+        except Exception as exc:  # a handler must never break the call
             detach(handler_id)
-            structlog_sink.handler_failed(handler_id, event, exc)
+            with contextlib.suppress(Exception):
+                structlog_sink.handler_failed(handler_id, event, exc)
     # Logging is the application's; a broken log setup must not break the call either.
     with contextlib.suppress(Exception):
         structlog_sink.log(event, measurements, metadata)

@@ -1,8 +1,9 @@
 """Logs every telemetry event through structlog (logger name ``exllm_py``).
 
 The library never configures structlog: it logs through whatever the
-application set up. Measurements and metadata are logged as they are; the
-emitters put keys, names and sizes in them, never prompt text or secrets.
+application set up (and, until it sets something up, only warnings).
+Measurements and metadata are logged as they are; the emitters put keys,
+names and sizes in them, never prompt text or secrets.
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ def level_of(event: Event) -> int:
 
 
 def enabled_for(event: Event) -> bool:
-    """Whether structlog, as configured (at most a second ago), would emit ``event``'s line."""
+    """Whether structlog, as configured (at most a second ago), would emit ``event``'s line.
+
+    Until the application configures structlog, only warnings and errors are
+    logged: structlog's defaults print everything, debug included, to stdout,
+    which is no place for a library's cache chatter.
+    """
+    if not structlog.is_configured():
+        return _LEVELS.get(event, logging.DEBUG) >= logging.WARNING
     now = time.monotonic()
     if now - _current[1] >= _RECHECK_SECONDS:
         refresh(now)
@@ -57,7 +65,8 @@ def refresh(now: float | None = None) -> None:
 
 def log(event: Event, measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
     if enabled_for(event):
-        _logger.log(level_of(event), ".".join(event), **measurements, **metadata)
+        fields = {**measurements, **metadata}  # one dict: a name in both must not raise
+        _logger.log(level_of(event), ".".join(event), **fields)
 
 
 def handler_failed(handler_id: str, event: Event, exc: BaseException) -> None:

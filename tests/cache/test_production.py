@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from exllm_py import Client, MockProvider, telemetry
+from exllm_py.cache.keys import cache_key
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import RateLimitError
@@ -59,6 +60,13 @@ class TestReadThrough:
         assert second.metadata["from_cache"] is True
         assert second == first
         assert len(second.metadata["cache_key"]) == 64
+
+    def test_a_hits_metadata_cannot_be_changed_for_later_hits(self, client: Client) -> None:
+        client.chat("mock", USER)
+        hit = client.chat("mock", USER)
+        with pytest.raises(TypeError):
+            hit.metadata["from_cache"] = False  # type: ignore[index]
+        assert client.chat("mock", USER).metadata["from_cache"] is True
 
     def test_a_hit_records_when_it_was_cached(self, client: Client, clock: FakeClock) -> None:
         client.chat("mock", USER)
@@ -174,7 +182,9 @@ class TestControls:
         client.chat("mock", USER, cache_key="capital-fr")
         other_prompt = [{"role": "user", "content": "Capital of France, please"}]
         response = client.chat("mock", other_prompt, cache_key="capital-fr")
-        assert response.metadata["cache_key"] == "capital-fr"
+        assert response.metadata["cache_key"] == cache_key(
+            "mock", other_prompt, {"cache_key": "capital-fr"}
+        )
         assert response.content == "Paris."
         assert mock.calls == 1
 
@@ -184,6 +194,28 @@ class TestControls:
         assert response.metadata["from_cache"] is False
         assert client.chat("mock", USER, cache_namespace="tenant-a").metadata["from_cache"]
         assert mock.calls == 2
+
+    def test_an_explicit_key_cannot_reach_into_a_namespace(
+        self, client: Client, mock: MockProvider
+    ) -> None:
+        client.chat("mock", USER, cache_key="x", cache_namespace="tenant-a")
+        response = client.chat("mock", USER, cache_key="tenant-a:x")
+        assert response.metadata["from_cache"] is False
+        assert mock.calls == 2
+
+    def test_the_public_cache_key_is_the_key_calls_use(
+        self, client: Client, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        client.chat("mock", USER, temperature=0.2)
+        response = client.chat("mock", USER, temperature=0.2)
+        assert cache_key("mock", USER, {"temperature": 0.2}) == response.metadata["cache_key"]
+        with ProviderServer() as server:
+            monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/")
+            with Client(cache_strategy=ProductionStrategy()) as fresh:
+                fresh.chat("openai", USER, api_key="k")
+                hit = fresh.chat("openai", USER, api_key="k")
+        assert hit.metadata["from_cache"] is True
+        assert cache_key("openai", USER, {}) == hit.metadata["cache_key"]
 
     def test_explicit_keys_are_namespaced_too(self, client: Client, mock: MockProvider) -> None:
         client.chat("mock", USER, cache_key="k", cache_namespace="a")

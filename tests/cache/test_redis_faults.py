@@ -14,6 +14,7 @@ import redis
 import exllm_py
 from exllm_py import telemetry
 from exllm_py.cache.entry import make_entry
+from exllm_py.cache.keys import explicit_key
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.redis import RedisStore
@@ -340,13 +341,14 @@ class TestGarbage:
         self, store: RedisStore, raw: redis.Redis
     ) -> None:
         """The call succeeds, and its answer replaces the garbage."""
-        raw.set("app:greeting", b"\xff\xfe garbage")
+        name = "app:" + explicit_key("greeting", None)
+        raw.set(name, b"\xff\xfe garbage")
         with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
             first = client.chat("mock", ask("Hi"), cache_key="greeting")
             second = client.chat("mock", ask("Hi"), cache_key="greeting")
             assert client.mock.calls == 1
         assert first.content == second.content == "mock response to: Hi"
-        assert (raw.get("app:greeting") or b"")[:1] == b"{"
+        assert (raw.get(name) or b"")[:1] == b"{"
 
     def test_an_error_reply_is_a_miss_without_tripping_the_breaker(
         self, store: RedisStore, raw: redis.Redis, errors: list[dict[str, Any]]

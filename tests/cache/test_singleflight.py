@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -35,12 +36,21 @@ def client(strategy: ProductionStrategy, slow_mock: MockProvider) -> Iterator[Cl
         yield client
 
 
-def run_in_threads(count: int, target: object) -> None:
-    threads = [threading.Thread(target=target) for _ in range(count)]  # type: ignore[arg-type]
+def run_in_threads(count: int, target: Callable[[], object]) -> None:
+    threads = [threading.Thread(target=target) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
+        assert not thread.is_alive(), "a thread is still waiting after 10 s"
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait for ``condition``, polling: what the test waits on happens in another thread."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
 
 
 class TestThreads:
@@ -86,15 +96,28 @@ class TestAsyncio:
         assert all(answer.cost in (0.0, None) for answer in followers)
 
     async def test_threads_and_tasks_share_one_flight(
-        self, client: Client, slow_mock: MockProvider
+        self, client: Client, slow_mock: MockProvider, strategy: ProductionStrategy
     ) -> None:
         thread = threading.Thread(target=lambda: client.chat("mock", USER))
         thread.start()
-        await asyncio.sleep(0.05)  # let the thread lead the flight
+        await until(lambda: strategy.in_flight() == 1)  # the thread leads
         answers = await asyncio.gather(*(client.achat("mock", USER) for _ in range(5)))
         thread.join()
         assert slow_mock.calls == 1
         assert all(answer.metadata["from_cache"] for answer in answers)
+
+    async def test_a_cancelled_leader_does_not_cancel_its_followers(
+        self, client: Client, slow_mock: MockProvider, strategy: ProductionStrategy
+    ) -> None:
+        leader = asyncio.create_task(client.achat("mock", USER))
+        await until(lambda: strategy.in_flight() == 1)
+        follower = asyncio.create_task(client.achat("mock", USER))
+        await asyncio.sleep(0.05)  # the follower joins the flight (or, if late, leads)
+        leader.cancel()
+        answer = await follower
+        assert leader.cancelled()
+        assert answer.content == "All quiet."
+        assert strategy.in_flight() == 0
 
 
 class TestFailures:
@@ -130,6 +153,26 @@ class TestFailures:
             run_in_threads(4, lambda: ask(client, server.url))
             assert len(server.requests) == 1
         assert len(errors) == 4
+
+
+class TestErrorsPerFollower:
+    """Each follower raises its own copy of the leader's error."""
+
+    def test_followers_do_not_share_one_exception_object(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k")
+        cause = ValueError("socket closed")
+        error = ServerError("boom", status=500, provider="openai")
+        error.__cause__ = cause
+        flights.fail(flight, error)
+        raised = []
+        for _ in range(2):
+            with pytest.raises(ServerError) as caught:
+                flight.wait(0.01)
+            raised.append(caught.value)
+        assert raised[0] is not raised[1]
+        assert raised[0].status == 500
+        assert raised[0].__cause__ is cause
 
 
 class TestBoundedWait:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from typing import Any
 
@@ -241,3 +242,19 @@ class TestValidationAroundTheCache:
         response = client.chat("mock", [Message(role="user", content="Hi")])
         assert response.metadata["from_cache"] is True
         assert client.mock.calls == 1
+
+
+class TestWarmAndColdAgree:
+    """Input the cache key treats as equal validates alike, cache warm or cold."""
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            pytest.param(enum.StrEnum("Text", {"HI": "Hi"}).HI, id="str-subclass"),
+            pytest.param(({"type": "text", "text": "Hi"},), id="tuple-of-parts"),
+        ],
+    )
+    def test_a_cold_call_accepts_what_a_warm_one_would_serve(self, content: Any) -> None:
+        client = Client(mock=MockProvider("ok"))
+        response = client.chat("mock", [{"role": "user", "content": content}])
+        assert response.content == "ok"

@@ -105,3 +105,21 @@ class TestLogging:
     def test_errors_log_at_warning(self) -> None:
         assert structlog_sink.level_of(telemetry.CACHE_ERROR) == logging.WARNING
         assert structlog_sink.level_of(HIT) == logging.DEBUG
+
+
+class TestUnconfiguredStructlog:
+    """Until the application configures structlog, only warnings are logged."""
+
+    def test_cache_chatter_stays_out_of_stdout(self, capsys: pytest.CaptureFixture[str]) -> None:
+        structlog.reset_defaults()
+        client = Client(cache_strategy=ProductionStrategy(MemoryStore()), mock=MockProvider("ok"))
+        client.chat("mock", [{"role": "user", "content": "Hi"}])
+        client.chat("mock", [{"role": "user", "content": "Hi"}])
+        assert "exllm.cache" not in capsys.readouterr().out
+        assert telemetry.wanted(HIT) is False
+        assert structlog_sink.enabled_for(telemetry.CACHE_ERROR) is True
+
+    def test_an_event_whose_fields_share_a_name_is_still_logged(self) -> None:
+        with capture_logs() as logs:
+            telemetry.emit(HIT, {"key": "from-measurements"}, {"key": "k", "provider": "p"})
+        assert logs[-1]["key"] == "k"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -48,10 +47,10 @@ class MemoryStore:
         self.default_ttl = default_ttl
         self.clock = clock
         self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
-        # (expires_at, tie-breaker, key, entry); items whose entry was replaced
-        # or removed since are skipped when they come up.
-        self._deadlines: list[tuple[float, int, str, CacheEntry]] = []
-        self._pushed = itertools.count()
+        # (expires_at, key): an item whose key has since been removed, or given
+        # another deadline, is skipped when it comes up. No entry is held here,
+        # so evicted entries are freed at once.
+        self._deadlines: list[tuple[float, str]] = []
         self._lock = threading.Lock()
         self._bytes = 0
         self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
@@ -76,6 +75,9 @@ class MemoryStore:
 
     def set(self, key: str, entry: CacheEntry) -> None:
         if entry.size > self.max_bytes:
+            # Not kept, and neither is the previous answer: after a refresh, the
+            # stale one must not go on being served.
+            self.delete(key)
             return
         evicted: list[tuple[str, CacheEntry, str]] = []
         with self._lock:
@@ -86,7 +88,7 @@ class MemoryStore:
             self._bytes += entry.size
             self._puts += 1
             if entry.expires_at is not None:
-                heapq.heappush(self._deadlines, (entry.expires_at, next(self._pushed), key, entry))
+                heapq.heappush(self._deadlines, (entry.expires_at, key))
             if len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 evicted += ((k, e, "ttl") for k, e in self._expire_due(self.clock()))
             while len(self._entries) > self.max_entries:
@@ -161,14 +163,20 @@ class MemoryStore:
         """Drop the entries whose deadline has passed (lock held)."""
         deadlines, expired = self._deadlines, []
         while deadlines and deadlines[0][0] <= now:
-            _, _, key, entry = heapq.heappop(deadlines)
-            if self._entries.get(key) is entry:
+            deadline, key = heapq.heappop(deadlines)
+            entry = self._entries.get(key)
+            if entry is not None and entry.expires_at == deadline:
                 self._drop(key, entry)
                 expired.append((key, entry))
         self._expirations += len(expired)
         if len(deadlines) > 2 * len(self._entries) + 64:
-            # Replaced entries left their deadlines behind: rebuild from the live ones.
-            self._deadlines = [item for item in deadlines if self._entries.get(item[2]) is item[3]]
+            # Replaced and evicted entries left their deadlines behind: keep the live ones.
+            entries = self._entries
+            self._deadlines = [
+                (deadline, key)
+                for deadline, key in deadlines
+                if (entry := entries.get(key)) is not None and entry.expires_at == deadline
+            ]
             heapq.heapify(self._deadlines)
         return expired
 
