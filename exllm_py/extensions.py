@@ -10,6 +10,7 @@ __all__ = ["FROM_CACHE", "MISSING_KEY"]
 
 #: Request: set by the pipeline when no API key was found: ``(provider, env var to set)``.
 MISSING_KEY = "exllm.missing_key"
-#: Response: set by an HTTP-level cache on a replayed response: a dict of metadata
-#: (at least ``{"cassette": path}``) that ends up in ``LLMResponse.metadata``.
+#: Response: set by an HTTP-level cache on a replayed response: the metadata that
+#: ends up in ``LLMResponse.metadata`` (a replay sets ``from_cache``,
+#: ``cache_key``, ``cached_at`` in epoch seconds, ``recorded_at`` and ``cassette``).
 FROM_CACHE = "exllm.from_cache"

@@ -29,7 +29,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -38,10 +37,11 @@ import httpx
 from exllm_py import telemetry
 from exllm_py.errors import RecordingCorrupt
 from exllm_py.testing.cassette_file import CassetteFile, Interaction, read_cassette, write_cassette
+from exllm_py.testing.files import utc_timestamp
 from exllm_py.testing.matching import Matcher, MatchKey, canonical_url, closest_diff
-from exllm_py.testing.redact import RecordingRefused, key_values
+from exllm_py.testing.redact import RecordingRefused, add_secrets, key_values
 
-__all__ = ["Cassette", "RecordMode", "utc_timestamp"]
+__all__ = ["Cassette", "RecordMode"]
 
 T = TypeVar("T")
 
@@ -54,11 +54,6 @@ class RecordMode(enum.StrEnum):
     NEW_EPISODES = "new_episodes"
     ALL = "all"
     REWRITE = "rewrite"
-
-
-def utc_timestamp() -> str:
-    """Now, in UTC, to the second: ``2025-01-31T12:00:00Z``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Cassette:
@@ -89,6 +84,9 @@ class Cassette:
         self.metadata: Mapping[str, str] = loaded.metadata if loaded is not None else {}
         self._loaded = loaded.interactions if loaded is not None else ()
         self._secrets = dict(secrets or {})
+        # Credentials the recorded requests carried (what → value): a key passed
+        # as api_key= on the call is in no environment variable.
+        self._sent_secrets: dict[str, str] = {}
         self._clock = clock
         self.replays = self.mode in (RecordMode.NONE, RecordMode.NEW_EPISODES) or (
             self.mode is RecordMode.ONCE and self.existed
@@ -174,6 +172,15 @@ class Cassette:
         with self._lock:
             self.recorded.append(interaction)
 
+    def add_secrets(self, secrets: Mapping[str, str]) -> None:
+        """Also refuse to save the values of ``secrets`` (what they are → value).
+
+        The recorder hands over the credentials of each request it forwards
+        (:func:`~exllm_py.testing.redact.request_secrets`), before redacting it.
+        """
+        with self._lock:
+            add_secrets(self._sent_secrets, secrets.items())
+
     def prepared(self, interaction: Interaction, build: Callable[[Interaction], T]) -> T:
         """``build(interaction)``, computed once per interaction (replays reuse it)."""
         ready = self._prepared.get(id(interaction))
@@ -224,16 +231,18 @@ class Cassette:
         """Write the cassette if anything was recorded; returns the bytes written.
 
         Raises :class:`~exllm_py.testing.redact.RecordingRefused` (and writes
-        nothing) when a configured API key's value would reach the file.
+        nothing) when the value of a configured API key, or of a credential a
+        recorded request carried, would reach the file.
         """
         interactions = self.interactions
         with self._lock:
             if not self.recorded:
                 return None
             sources = sorted({item.source for item in interactions if item.source})
+            sent = dict(self._sent_secrets)
         metadata = {"test": self.test_id} if self.test_id else {}
         metadata["source"] = "; ".join(sources)
-        secrets = {**self._secrets, **key_values(os.environ)}
+        secrets = add_secrets({**self._secrets, **key_values(os.environ)}, sent.items())
         started = time.perf_counter_ns()
         try:
             size = write_cassette(self.path, CassetteFile(interactions, metadata), secrets=secrets)

@@ -33,15 +33,15 @@ value, or to a list when repeated. Bodies are stored decompressed, so no
 ``content-encoding`` is ever recorded.
 
 Every write redacts credentials (:mod:`exllm_py.testing.redact`), refuses
-to write a configured API key's value, and replaces the file atomically
-(temporary file + ``os.replace``), so parallel workers never see half a file.
+to write the value of a configured API key or of a credential a recorded
+request sent, and replaces the file atomically
+(:func:`~exllm_py.testing.files.write_atomically`), so parallel workers
+never see half a file.
 """
 
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +50,7 @@ import attrs
 import orjson
 
 from exllm_py.errors import RecordingCorrupt
+from exllm_py.testing.files import write_atomically
 from exllm_py.testing.redact import RecordingRefused, find_leaks, redact_headers, redact_url
 
 __all__ = [
@@ -381,9 +382,10 @@ def read_cassette(path: Path) -> CassetteFile:
 def write_cassette(path: Path, cassette: CassetteFile, *, secrets: Mapping[str, str]) -> int:
     """Write ``cassette`` atomically; returns its size in bytes.
 
-    ``secrets`` maps names (env vars) to values that must never reach disk:
-    if any value occurs in the encoded cassette, nothing is written and
-    :class:`~exllm_py.testing.redact.RecordingRefused` names the variables.
+    ``secrets`` maps what each secret is (an environment variable, a
+    request's credential) to a value that must never reach disk: if any
+    value occurs in the encoded cassette, nothing is written and
+    :class:`~exllm_py.testing.redact.RecordingRefused` names what leaked.
     """
     data = encode_cassette(cassette)
     leaks = find_leaks(data.decode("utf-8"), secrets)
@@ -393,21 +395,5 @@ def write_cassette(path: Path, cassette: CassetteFile, *, secrets: Mapping[str, 
             "A recorded body or header echoes the API key; make the request without it "
             "(or add the header to exllm_ignore_headers) and re-record"
         )
-    _replace_atomically(path, data)
+    write_atomically(path, data)
     return len(data)
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary file lives beside the target: os.replace is only atomic
-    # within one file system. Its name starts with a dot and ends in .tmp, so
-    # cassette listings skip it should a crash leave it behind.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; cassettes are shared files
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -22,6 +22,7 @@ explains the miss as a diff against the closest recorded request.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import urlencode
@@ -39,6 +40,7 @@ __all__ = [
     "canonical_url",
     "closest_diff",
     "header_pairs",
+    "key_digest",
 ]
 
 #: Headers that say how a request travelled, not what it asks: never matched nor recorded.
@@ -66,6 +68,8 @@ DEFAULT_IGNORED_HEADERS = frozenset(
 MatchKey: TypeAlias = tuple[str, str, tuple[tuple[str, str], ...], bytes]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Part of every key digest: bumped if what a digest covers ever changes.
+_DIGEST_VERSION = 1
 _SORTED = orjson.OPT_SORT_KEYS
 _PRETTY = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2
 
@@ -155,6 +159,20 @@ class Matcher:
             lines.append("")
             lines.extend(_pretty(body).splitlines())
         return lines
+
+
+def key_digest(key: MatchKey) -> str:
+    """A stable hex digest (SHA-256) of ``key``: the same request always gets the same one.
+
+    It names a recording the way production's ``cache_key`` names an entry.
+    The method, URL and headers go in as JSON, then a NUL byte (JSON text
+    never holds one, so nothing can shift across it), then the body's bytes.
+    """
+    method, url, headers, body = key
+    digest = hashlib.sha256(orjson.dumps([_DIGEST_VERSION, method, url, headers]))
+    digest.update(b"\0")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def header_pairs(headers: httpx.Headers) -> list[tuple[str, str]]:

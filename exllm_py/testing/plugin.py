@@ -9,14 +9,19 @@ What it does:
 - registers the ``live_api`` marker, the ``--exllm-record-mode`` option and
   the ini options ``exllm_cassette_dir``, ``exllm_ignore_headers`` and
   ``exllm_ignore_body_paths``;
-- sets ``EXLLM_CACHE_STRATEGY=test`` for the run, so the default client and
-  every ``Client`` created without an explicit strategy use the
-  :class:`~exllm_py.testing.strategy.TestStrategy` (production caching
-  outside ``live_api`` tests);
+- sets ``EXLLM_CACHE_STRATEGY=test`` for the run when the user left it
+  unset, so the default client and every ``Client`` created without an
+  explicit strategy use the :class:`~exllm_py.testing.strategy.TestStrategy`
+  (production caching outside ``live_api`` tests);
 - gives each test a fresh production cache behind that strategy;
 - opens each ``live_api`` test's cassette before the test and saves it
-  after (the ``exllm_cassette`` fixture);
+  after (the ``exllm_cassette`` fixture), and routes the test's calls
+  through the recorder whatever strategy the user chose;
 - merges the cassettes the run used into the usage file at the end.
+
+What the user configured is kept: an ``EXLLM_CACHE_STRATEGY`` they set,
+and a strategy they gave ``exllm_py.configure()`` (in a conftest, say).
+:mod:`exllm_py.testing.isolation` holds the rules.
 """
 
 from __future__ import annotations
@@ -38,16 +43,17 @@ __all__ = [
     "pytest_configure",
     "pytest_recording_configure",
     "pytest_report_header",
+    "pytest_runtest_call",
     "pytest_sessionfinish",
     "pytest_unconfigure",
 ]
 
 _MARKER = "live_api"
-_STRATEGY_ENV = "EXLLM_CACHE_STRATEGY"
 _RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 _settings_key: pytest.StashKey[TestCacheSettings] = pytest.StashKey()
 _used_key: pytest.StashKey[set[Path]] = pytest.StashKey()
+# Present only when the plugin set EXLLM_CACHE_STRATEGY: the value to restore (None: unset).
 _strategy_env_key: pytest.StashKey[str | None] = pytest.StashKey()
 
 
@@ -106,20 +112,31 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[_settings_key] = settings
     config.stash[_used_key] = set()
-    config.stash[_strategy_env_key] = os.environ.get(_STRATEGY_ENV)
-    os.environ[_STRATEGY_ENV] = "test"
-    _reset_default_client()
+    from exllm_py.testing.isolation import STRATEGY_ENV, choose_strategy_env
+
+    # Only when unset: a strategy the user named is theirs. The default client
+    # is left alone too: one that exists now was configured before the run
+    # (a conftest calling exllm_py.configure()), and one created later reads
+    # the variable.
+    previous = os.environ.get(STRATEGY_ENV)
+    if choose_strategy_env(os.environ):
+        config.stash[_strategy_env_key] = previous
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _strategy_env_key not in config.stash:
         return
+    from exllm_py.client import reset_default_client
+    from exllm_py.testing.isolation import STRATEGY_ENV
+
     previous = config.stash[_strategy_env_key]
     if previous is None:
-        os.environ.pop(_STRATEGY_ENV, None)
+        os.environ.pop(STRATEGY_ENV, None)
     else:
-        os.environ[_STRATEGY_ENV] = previous
-    _reset_default_client()
+        os.environ[STRATEGY_ENV] = previous
+    # The run is over: a default client created from the variable set for it
+    # is dropped, so the next one reads the restored environment.
+    reset_default_client()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -137,6 +154,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from exllm_py.testing.usage import record_usage
 
         record_usage(session.config.stash[_settings_key].cassette_dir, used)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    # The exllm_cassette fixture already routes the default client through the
+    # recorder, but a fixture set up after it (a conftest's autouse fixture
+    # calling exllm_py.configure()) may have replaced the strategy since: check
+    # again once every fixture is in place, just before the test body runs.
+    if item.get_closest_marker(_MARKER) is None:
+        return (yield)
+    from exllm_py.testing.isolation import recording_default_client
+
+    with recording_default_client():
+        return (yield)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -162,13 +193,14 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
             pytrace=False,
         )
     from exllm_py.testing.cassette import Cassette
+    from exllm_py.testing.isolation import recording_default_client
     from exllm_py.testing.paths import cassette_path_for
     from exllm_py.testing.redact import RecordingRefused
     from exllm_py.testing.strategy import recording
 
     settings = request.config.stash[_settings_key]
     if not settings.enabled:
-        with recording(None):
+        with recording_default_client(), recording(None):
             yield None
         return
     cassette = Cassette.open(
@@ -178,7 +210,7 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
         test_id=node.nodeid,
         secrets=settings.secrets,
     )
-    with recording(cassette):
+    with recording_default_client(), recording(cassette):
         yield cassette
     try:
         cassette.save()
@@ -191,11 +223,12 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
 
 @pytest.fixture(autouse=True)
 def _exllm_test_strategy(request: pytest.FixtureRequest) -> None:
-    # The module-level functions' default client lives for the session: give
-    # each test a fresh one, so no test is answered from another's cache.
-    from exllm_py.client import reset_default_client
+    # The module-level functions' default client lives for the session: start
+    # its test cache afresh, so no test is answered from another's cache. Only
+    # the cache a TestStrategy made for itself; never the user's strategy.
+    from exllm_py.testing.isolation import start_test
 
-    reset_default_client()
+    start_test()
     # Autouse so that marking a test is enough; unmarked tests only pay this check.
     if request.node.get_closest_marker(_MARKER) is not None:
         request.getfixturevalue("exllm_cassette")
@@ -227,11 +260,3 @@ def _recording_mode(config: pytest.Config) -> str | None:
     except ValueError:
         return None  # pytest-recording is not installed
     return value if isinstance(value, str) else None
-
-
-def _reset_default_client() -> None:
-    # The default client picks its strategy from the environment when created:
-    # drop it so the next use sees the variable we set or restored.
-    from exllm_py.client import reset_default_client
-
-    reset_default_client()

@@ -9,13 +9,17 @@ Two lines of defence, both applied on every path that writes a cassette:
    key can also be echoed in an error body or sit in a header nobody
    thought of. So before a cassette is written, its serialized text is
    searched for the value of every API key the providers read from the
-   environment; a hit refuses the save (:class:`RecordingRefused`).
+   environment (:func:`key_values`) and of every credential the recorded
+   requests carried (:func:`request_secrets`: a key given as ``api_key=``
+   on the call is in no variable); a hit refuses the save
+   (:class:`RecordingRefused`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from exllm_py.errors import RecordingRefused
@@ -25,12 +29,14 @@ __all__ = [
     "SECRET_HEADERS",
     "SECRET_PARAMS",
     "RecordingRefused",
+    "add_secrets",
     "find_leaks",
     "is_secret_header",
     "key_env_vars",
     "key_values",
     "redact_headers",
     "redact_url",
+    "request_secrets",
 ]
 
 #: What a secret is replaced with on disk.
@@ -56,6 +62,7 @@ SECRET_PARAMS = frozenset({"key", "api_key"})
 # would otherwise refuse every cassette that contains the word "test". Real
 # keys are far longer; short ones are still redacted from headers and URLs.
 _MIN_KEY_LENGTH = 8
+_BEARER = "bearer "
 
 
 def is_secret_header(name: str) -> bool:
@@ -108,6 +115,63 @@ def key_values(env: Mapping[str, str] | None = None) -> dict[str, str]:
         for name in key_env_vars()
         if len(value := source.get(name, "").strip()) >= _MIN_KEY_LENGTH
     }
+
+
+def request_secrets(headers: Iterable[tuple[str, str]], url: str) -> dict[str, str]:
+    """The credentials a request carries, before redaction: what they are → value.
+
+    The values of its secret headers (a ``Bearer`` prefix stripped; each
+    cookie's value as well as the whole header) and of its secret query
+    parameters. Empty values, placeholders (:data:`REDACTED`) and values too
+    short to search for are left out.
+    """
+    found: list[tuple[str, str]] = []
+    for header, value in headers:
+        lowered = header.lower()
+        if lowered not in SECRET_HEADERS:
+            continue
+        found.append((f"the {lowered} header of a recorded request", value))
+        if lowered == "cookie":
+            found.extend(
+                (f"the {cookie} cookie of a recorded request", morsel)
+                for cookie, morsel in _cookies(value)
+            )
+    query = urlsplit(url).query
+    for name, value in parse_qsl(query, keep_blank_values=True) if query else ():
+        if name.lower() in SECRET_PARAMS:
+            found.append((f"the {name.lower()} query parameter of a recorded request", value))
+    return add_secrets({}, found)
+
+
+def add_secrets(secrets: dict[str, str], found: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Add the ``(what, value)`` pairs of ``found`` to ``secrets`` (what → value); returns it.
+
+    Values are cleaned as :func:`request_secrets` describes, and each is kept
+    once; two different values of one kind (two requests, two keys) are both
+    kept, the second named ``... (#2)``.
+    """
+    known = set(secrets.values())
+    for what, raw in found:
+        value = raw.strip()
+        if value.lower().startswith(_BEARER):
+            value = value[len(_BEARER) :].strip()
+        if len(value) < _MIN_KEY_LENGTH or value == REDACTED or value in known:
+            continue
+        name, number = what, 2
+        while name in secrets:
+            name, number = f"{what} (#{number})", number + 1
+        secrets[name] = value
+        known.add(value)
+    return secrets
+
+
+def _cookies(header: str) -> list[tuple[str, str]]:
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(header)
+    except CookieError:
+        return []  # a malformed header: its whole value is still searched for
+    return [(name, morsel.value) for name, morsel in cookies.items()]
 
 
 def find_leaks(text: str, secrets: Mapping[str, str]) -> list[str]:

@@ -116,6 +116,9 @@ class TestStrategy:
 
     def __init__(self, delegate: CacheStrategy | None = None) -> None:
         self._delegate = delegate
+        # Given no delegate, this strategy makes its own production cache, and
+        # may start it afresh (reset); a delegate given here is the caller's.
+        self._owns_delegate = delegate is None
         self._lock = threading.Lock()
 
     @property
@@ -132,6 +135,22 @@ class TestStrategy:
                     self._delegate = ProductionStrategy()
                 delegate = self._delegate
         return delegate
+
+    def reset(self) -> bool:
+        """Start a fresh production cache, when the delegate is the one this strategy made.
+
+        The pytest plugin calls this before each test, so no test is answered
+        from another's cache. A delegate given to the constructor belongs to
+        the caller and is never touched. Returns whether the cache was reset.
+        """
+        if not self._owns_delegate:
+            return False
+        # Dropping the delegate is enough: the next call creates a new one. The
+        # production cache wraps no transport, so clients already built over
+        # this strategy hold nothing of the old one.
+        with self._lock:
+            self._delegate = None
+        return True
 
     def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
         if _active.live:

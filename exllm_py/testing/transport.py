@@ -31,7 +31,7 @@ import httpx
 import orjson
 
 from exllm_py import telemetry
-from exllm_py.errors import RecordingNotFound
+from exllm_py.errors import RecordingCorrupt, RecordingNotFound
 from exllm_py.extensions import FROM_CACHE
 from exllm_py.providers.sse import SSEDecoder
 from exllm_py.testing.cassette import Cassette
@@ -42,8 +42,9 @@ from exllm_py.testing.cassette_file import (
     RecordedResponse,
     recorded_response_headers,
 )
-from exllm_py.testing.matching import header_pairs
-from exllm_py.testing.redact import redact_headers, redact_url
+from exllm_py.testing.files import parse_timestamp
+from exllm_py.testing.matching import MatchKey, header_pairs, key_digest
+from exllm_py.testing.redact import redact_headers, redact_url, request_secrets
 
 __all__ = [
     "SOURCE_EXTENSION",
@@ -95,7 +96,15 @@ class RecordingCore:
         key = cassette.matcher.request_key(request)
         interaction = cassette.play(key) if cassette.replays else None
         if interaction is not None:
-            response = _replayed(cassette, interaction)
+            try:
+                response = _replayed(cassette, interaction, key)
+            except RecordingCorrupt as exc:
+                telemetry.emit(
+                    telemetry.TEST_CACHE_ERROR,
+                    {},
+                    {**_labels(cassette, request), "error": f"RecordingCorrupt: {exc}"},
+                )
+                raise
             if telemetry.wanted(telemetry.TEST_CACHE_HIT):
                 _report(telemetry.TEST_CACHE_HIT, cassette, request, started)
             return response
@@ -123,12 +132,15 @@ class Recorder:
 
     def __init__(self, cassette: Cassette, request: httpx.Request) -> None:
         self._cassette = cassette
+        headers = header_pairs(request.headers)
+        url = str(request.url)
+        # Taken before redaction, so the save can refuse a body or header that
+        # echoes them: a key passed as api_key= on the call is in no variable.
+        cassette.add_secrets(request_secrets(headers, url))
         self._request = RecordedRequest(
             method=request.method,
-            url=redact_url(str(request.url)),
-            headers=tuple(
-                redact_headers(cassette.matcher.recorded_headers(header_pairs(request.headers)))
-            ),
+            url=redact_url(url),
+            headers=tuple(redact_headers(cassette.matcher.recorded_headers(headers))),
             body=Body.from_bytes(request.content),
         )
         self._origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
@@ -272,8 +284,11 @@ class _RecordingStream(httpx.SyncByteStream):
     def close(self) -> None:
         try:
             if not (self._failed or self._recorder.finished):
-                # The caller stopped early: read the rest, so the cassette holds
-                # the whole answer and a test reading further still replays.
+                # The caller stopped early (a test that checks the first chunk).
+                # Read the rest anyway, though it makes this close wait for the
+                # live stream to end: the cassette must hold the whole answer,
+                # or a later run whose test reads further would find the
+                # recording cut short where this run happened to stop.
                 for chunk in self._chunks:
                     self._recorder.feed(chunk)
                 self._recorder.finish()
@@ -305,6 +320,8 @@ class _AsyncRecordingStream(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         try:
             if not (self._failed or self._recorder.finished):
+                # As in the sync twin: record the whole answer, so a later run
+                # that reads further than this one replays it too.
                 async for chunk in self._chunks:
                     self._recorder.feed(chunk)
                 self._recorder.finish()
@@ -342,21 +359,46 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield chunk
 
 
-def _prepare(cassette: Cassette) -> Callable[[Interaction], _Replay]:
+def _prepare(cassette: Cassette, key: MatchKey) -> Callable[[Interaction], _Replay]:
     def build(interaction: Interaction) -> _Replay:
         response = interaction.response
         chunks = tuple(response.body.chunks())
         headers = response.headers
         if response.body.kind != "sse":
             headers = (*headers, ("content-length", str(sum(map(len, chunks)))))
-        metadata = {"cassette": str(cassette.path), "cached_at": interaction.recorded_at}
+        # What a hit carries, as production's do: the key (here the digest of
+        # the request's match key, the same on every run) and when it was
+        # cached (epoch seconds), plus the recording's own time and file. The
+        # cost is deliberately not zeroed, as a production hit's is: the
+        # replayed response is priced from its recorded usage like a live
+        # one, so a test sees the same cost live and replayed.
+        metadata = {
+            "from_cache": True,
+            "cache_key": key_digest(key),
+            "cached_at": _epoch_seconds(cassette, interaction.recorded_at),
+            "recorded_at": interaction.recorded_at,
+            "cassette": str(cassette.path),
+        }
         return _Replay(response.status, httpx.Headers(headers), chunks, metadata)
 
     return build
 
 
-def _replayed(cassette: Cassette, interaction: Interaction) -> httpx.Response:
-    replay = cassette.prepared(interaction, _prepare(cassette))
+def _epoch_seconds(cassette: Cassette, recorded_at: str) -> float:
+    try:
+        return parse_timestamp(recorded_at).timestamp()
+    except ValueError as exc:
+        raise RecordingCorrupt(
+            f"cassette {cassette.path} is not a valid exllm_py cassette: an interaction's "
+            f"recorded_at {recorded_at!r} is not an ISO 8601 time like 2025-01-31T12:00:00Z; "
+            "fix it by hand, or delete it and re-record (--exllm-record-mode=rewrite)"
+        ) from exc
+
+
+def _replayed(cassette: Cassette, interaction: Interaction, key: MatchKey) -> httpx.Response:
+    # Matching requests share a key, so whichever request prepares an
+    # interaction first, its digest is the interaction's own.
+    replay = cassette.prepared(interaction, _prepare(cassette, key))
     return httpx.Response(
         replay.status,
         headers=replay.headers,

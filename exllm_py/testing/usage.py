@@ -24,21 +24,20 @@ the file. Both names start with a dot, so cassette listings skip them.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
+from exllm_py.testing.files import parse_timestamp, utc_timestamp, write_atomically
+
 __all__ = ["LOCK_FILE", "USAGE_FILE", "read_usage", "record_usage", "usage_path"]
 
 USAGE_FILE = ".exllm-usage.json"
 LOCK_FILE = ".exllm-usage.lock.json"
 _VERSION = 1
-_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def usage_path(cassette_dir: Path) -> Path:
@@ -61,8 +60,8 @@ def read_usage(cassette_dir: Path) -> dict[str, datetime]:
         return {}
     usage: dict[str, datetime] = {}
     for name, stamp in entries.items():
-        with contextlib.suppress(TypeError, ValueError):
-            usage[name] = datetime.strptime(stamp, _FORMAT).replace(tzinfo=UTC)
+        with contextlib.suppress(ValueError):
+            usage[name] = parse_timestamp(stamp)
     return usage
 
 
@@ -92,17 +91,10 @@ def _relative(cassette_dir: Path, path: Path) -> str:
 def _write(cassette_dir: Path, usage: Mapping[str, datetime]) -> None:
     document = {
         "version": _VERSION,
-        "cassettes": {name: usage[name].strftime(_FORMAT) for name in sorted(usage)},
+        "cassettes": {name: utc_timestamp(usage[name]) for name in sorted(usage)},
     }
-    fd, temporary = tempfile.mkstemp(dir=cassette_dir, prefix=f"{USAGE_FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; the file is shared like the cassettes
-        os.replace(temporary, usage_path(cassette_dir))
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    write_atomically(usage_path(cassette_dir), data)
 
 
 @contextlib.contextmanager

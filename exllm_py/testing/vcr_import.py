@@ -32,8 +32,15 @@ from exllm_py.testing.cassette_file import (
     recorded_response_headers,
     write_cassette,
 )
+from exllm_py.testing.files import utc_timestamp
 from exllm_py.testing.matching import Matcher
-from exllm_py.testing.redact import key_values, redact_headers, redact_url
+from exllm_py.testing.redact import (
+    add_secrets,
+    key_values,
+    redact_headers,
+    redact_url,
+    request_secrets,
+)
 
 __all__ = ["import_vcr_cassette", "read_vcr_cassette"]
 
@@ -45,8 +52,8 @@ def import_vcr_cassette(source: Path, destination: Path, *, overwrite: bool = Fa
     as ``<source stem>.json``. An existing file is replaced only when
     ``overwrite`` is true (``FileExistsError`` otherwise). Raises
     ``RecordingCorrupt`` when vcrpy cannot read ``source``, and
-    :class:`~exllm_py.testing.redact.RecordingRefused` when a configured API
-    key's value appears in it.
+    :class:`~exllm_py.testing.redact.RecordingRefused` when the value of a
+    configured API key, or of a credential its requests carried, appears in it.
     """
     source, destination = Path(source), Path(destination)
     if destination.is_dir():
@@ -55,22 +62,36 @@ def import_vcr_cassette(source: Path, destination: Path, *, overwrite: bool = Fa
         raise FileExistsError(
             f"{destination} exists; choose another destination or pass overwrite=True"
         )
-    cassette = read_vcr_cassette(source)
-    write_cassette(destination, cassette, secrets=key_values(os.environ))
+    cassette, sent = _convert(source)
+    # vcrpy keeps credentials as sent (unless filtered): a key passed on the
+    # call is in no variable, so the requests' own are searched for as well.
+    write_cassette(destination, cassette, secrets=add_secrets(key_values(os.environ), sent))
     return destination
 
 
 def read_vcr_cassette(source: Path) -> CassetteFile:
     """The vcrpy cassette at ``source`` as exllm_py values (nothing written)."""
-    requests, responses = _load(Path(source))
-    recorded_at = datetime.fromtimestamp(source.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _convert(Path(source))[0]
+
+
+def _convert(source: Path) -> tuple[CassetteFile, list[tuple[str, str]]]:
+    """The cassette, and the credentials its requests carried (what, value)."""
+    requests, responses = _load(source)
+    recorded_at = utc_timestamp(datetime.fromtimestamp(source.stat().st_mtime, UTC))
     matcher = Matcher()
     interactions = tuple(
         _interaction(request, response, recorded_at, source.name, matcher)
         for request, response in zip(requests, responses, strict=True)
     )
+    sent = [
+        found
+        for request in requests
+        for found in request_secrets(
+            [(str(k), str(v)) for k, v in request.headers.items()], str(request.uri)
+        ).items()
+    ]
     sources = sorted({item.source for item in interactions})
-    return CassetteFile(interactions, {"source": "; ".join(sources)})
+    return CassetteFile(interactions, {"source": "; ".join(sources)}), sent
 
 
 def _load(source: Path) -> tuple[Sequence[Any], Sequence[Any]]:

@@ -46,8 +46,8 @@ _REAL_KEYS = {
 
 @pytest.fixture
 def live(request: pytest.FixtureRequest, exllm_cassette: Cassette | None) -> Iterator[Live]:
-    """The client the test module's ``PROVIDER`` is called through (see the module docstring)."""
-    provider: str = request.module.PROVIDER
+    """The client the test class's ``PROVIDER`` is called through (see the module docstring)."""
+    provider: str = request.cls.PROVIDER
     key_envs = PROVIDERS[provider].key_envs
     has_key = any(name in _REAL_KEYS for name in key_envs)
     if exllm_cassette is not None and exllm_cassette.records and not has_key:

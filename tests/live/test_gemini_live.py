@@ -1,81 +1,34 @@
-"""Google's Gemini generateContent API, live: chat, stream, tool call and an error.
+"""Google's Gemini generateContent API, live: the :class:`~tests.live.contract.LiveContract` tests.
 
 Replayed from ``cassettes/tests.live.test_gemini_live/``, which were recorded
 against the loopback server speaking Gemini's wire format (no keys, no
 internet where they were made). Re-record them against the real API with::
 
     GEMINI_API_KEY=... pytest tests/live/test_gemini_live.py --exllm-record-mode=rewrite
-
-The ``script`` calls only shape the loopback server's answers; the real API
-answers these prompts the same way, so the assertions hold for both.
 """
 
 from __future__ import annotations
 
-import pytest
-
-from exllm_py.errors import ProviderError
 from exllm_py.types import ToolCall
 from tests.fakes import gemini_error, gemini_response, gemini_stream_events, json_reply, sse_reply
-from tests.live.loopback import Live
-
-pytestmark = pytest.mark.live_api
-
-PROVIDER = "gemini"
-MODEL = "gemini-2.0-flash"
-QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
+from tests.live.contract import LiveContract
 
 
-class TestGeminiLive:
-    """Each call replays the provider's recorded answer, marked as coming from the cassette."""
-
-    def test_chat(self, live: Live) -> None:
-        live.script(json_reply(gemini_response("Paris", model=MODEL)))
-        response = live.client.chat(PROVIDER, QUESTION, model=MODEL, temperature=0, max_tokens=10)
-        assert "Paris" in response.content
-        assert response.usage.total_tokens > 0
-        assert response.metadata["from_cache"] is live.replaying
-
-    def test_stream(self, live: Live) -> None:
-        live.script(sse_reply(gemini_stream_events("The capital is Paris.", model=MODEL)))
-        chunks = list(
-            live.client.stream(PROVIDER, QUESTION, model=MODEL, temperature=0, max_tokens=20)
+class TestGeminiLive(LiveContract):
+    PROVIDER = "gemini"
+    MODEL = "gemini-2.0-flash"
+    CHAT_REPLY = json_reply(gemini_response("Paris", model=MODEL))
+    STREAM_REPLY = sse_reply(gemini_stream_events("The capital is Paris.", model=MODEL))
+    TOOL_REPLY = json_reply(
+        gemini_response(
+            None, model=MODEL, tool_calls=[ToolCall("", "get_weather", {"city": "Paris"})]
         )
-        assert len(chunks) > 1
-        assert "Paris" in "".join(chunk.content for chunk in chunks)
-        assert any(chunk.finish_reason for chunk in chunks)
-
-    def test_tool_call(self, live: Live) -> None:
-        call = ToolCall("", "get_weather", {"city": "Paris"})
-        live.script(json_reply(gemini_response(None, model=MODEL, tool_calls=[call])))
-        response = live.client.chat(
-            PROVIDER,
-            [{"role": "user", "content": "What is the weather in Paris?"}],
-            model=MODEL,
-            temperature=0,
-            tools=[WEATHER_TOOL],
-            tool_choice="required",
-        )
-        [tool_call] = response.tool_calls
-        assert tool_call.name == "get_weather"
-        assert tool_call.arguments == {"city": "Paris"}
-
-    def test_unknown_model_error(self, live: Live) -> None:
-        message = "models/no-such-model is not found for API version v1beta"
-        live.script(json_reply(gemini_error(message, code=404, status="NOT_FOUND"), status=404))
-        with pytest.raises(ProviderError) as caught:
-            live.client.chat(PROVIDER, QUESTION, model="no-such-model")
-        assert caught.value.status == 404
-        assert "no-such-model" in str(caught.value)
+    )
+    ERROR_REPLY = json_reply(
+        gemini_error(
+            "models/no-such-model is not found for API version v1beta",
+            code=404,
+            status="NOT_FOUND",
+        ),
+        status=404,
+    )

@@ -1,83 +1,33 @@
-"""OpenAI's chat completions API, live: chat, stream, tool call and an error.
+"""OpenAI's chat completions API, live: the :class:`~tests.live.contract.LiveContract` tests.
 
 Replayed from ``cassettes/tests.live.test_openai_live/``, which were recorded
 against the loopback server speaking OpenAI's wire format (no keys, no
 internet where they were made). Re-record them against the real API with::
 
     OPENAI_API_KEY=sk-... pytest tests/live/test_openai_live.py --exllm-record-mode=rewrite
-
-The ``script`` calls only shape the loopback server's answers; the real API
-answers these prompts the same way, so the assertions hold for both.
 """
 
 from __future__ import annotations
 
-import pytest
-
-from exllm_py.errors import ProviderError
 from exllm_py.types import ToolCall
 from tests.fakes import json_reply, openai_completion, openai_error, openai_stream_events, sse_reply
-from tests.live.loopback import Live
-
-pytestmark = pytest.mark.live_api
-
-PROVIDER = "openai"
-MODEL = "gpt-4o-mini"
-QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
+from tests.live.contract import LiveContract
 
 
-class TestOpenAILive:
-    """Each call replays the provider's recorded answer, marked as coming from the cassette."""
-
-    def test_chat(self, live: Live) -> None:
-        live.script(json_reply(openai_completion("Paris", model="gpt-4o-mini-2024-07-18")))
-        response = live.client.chat(PROVIDER, QUESTION, model=MODEL, temperature=0, max_tokens=10)
-        assert "Paris" in response.content
-        assert response.finish_reason == "stop"
-        assert response.usage.total_tokens > 0
-        assert response.metadata["from_cache"] is live.replaying
-
-    def test_stream(self, live: Live) -> None:
-        live.script(sse_reply(openai_stream_events("The capital is Paris.", include_usage=True)))
-        chunks = list(
-            live.client.stream(PROVIDER, QUESTION, model=MODEL, temperature=0, max_tokens=20)
+class TestOpenAILive(LiveContract):
+    PROVIDER = "openai"
+    MODEL = "gpt-4o-mini"
+    CHAT_REPLY = json_reply(openai_completion("Paris", model="gpt-4o-mini-2024-07-18"))
+    STREAM_REPLY = sse_reply(openai_stream_events("The capital is Paris.", include_usage=True))
+    TOOL_REPLY = json_reply(
+        openai_completion(
+            None, tool_calls=[ToolCall("call_weather_1", "get_weather", {"city": "Paris"})]
         )
-        assert len(chunks) > 1
-        assert "Paris" in "".join(chunk.content for chunk in chunks)
-        assert any(chunk.finish_reason == "stop" for chunk in chunks)
-
-    def test_tool_call(self, live: Live) -> None:
-        call = ToolCall("call_weather_1", "get_weather", {"city": "Paris"})
-        live.script(json_reply(openai_completion(None, tool_calls=[call])))
-        response = live.client.chat(
-            PROVIDER,
-            [{"role": "user", "content": "What is the weather in Paris?"}],
-            model=MODEL,
-            temperature=0,
-            tools=[WEATHER_TOOL],
-            tool_choice="required",
-        )
-        [tool_call] = response.tool_calls
-        assert tool_call.name == "get_weather"
-        assert tool_call.arguments == {"city": "Paris"}
-        assert response.finish_reason == "tool_calls"
-
-    def test_unknown_model_error(self, live: Live) -> None:
-        message = "The model `no-such-model` does not exist or you do not have access to it."
-        live.script(json_reply(openai_error(message, code="model_not_found"), status=404))
-        with pytest.raises(ProviderError) as caught:
-            live.client.chat(PROVIDER, QUESTION, model="no-such-model")
-        assert caught.value.status == 404
-        assert "no-such-model" in str(caught.value)
+    )
+    ERROR_REPLY = json_reply(
+        openai_error(
+            "The model `no-such-model` does not exist or you do not have access to it.",
+            code="model_not_found",
+        ),
+        status=404,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,6 +209,191 @@ class TestRecordThenReplay:
         )
         assert "sk-live-echoed-42" not in result.stdout.str()
         assert _cassettes(pytester.path / "cassettes") == []
+
+
+CONFIGURED_CONFTESTS = {
+    "at import": """
+import pytest
+import exllm_py
+from exllm_py.cache.nocache import NoCache
+
+STRATEGY = NoCache()
+exllm_py.configure(cache_strategy=STRATEGY)
+
+
+@pytest.fixture
+def suite_strategy():
+    return STRATEGY
+""",
+    "in an autouse fixture": """
+import pytest
+import exllm_py
+from exllm_py.cache.nocache import NoCache
+
+STRATEGY = NoCache()
+
+
+@pytest.fixture(autouse=True)
+def _configured():
+    exllm_py.configure(cache_strategy=STRATEGY)
+
+
+@pytest.fixture
+def suite_strategy():
+    return STRATEGY
+""",
+    "in a session fixture": """
+import pytest
+import exllm_py
+from exllm_py.cache.nocache import NoCache
+
+STRATEGY = NoCache()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _configured():
+    exllm_py.configure(cache_strategy=STRATEGY)
+
+
+@pytest.fixture
+def suite_strategy():
+    return STRATEGY
+""",
+}
+
+CONFIGURED_TESTS = """
+import os
+
+import pytest
+
+import exllm_py
+from exllm_py.client import default_client
+from exllm_py.testing.strategy import TestStrategy
+
+MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def ask(client=exllm_py):
+    return client.chat(
+        "openai", MESSAGES, base_url=os.environ["LOOPBACK_URL"], api_key="sk-loopback"
+    )
+
+
+def test_first(suite_strategy):
+    assert default_client().cache_strategy is suite_strategy
+    answers = [exllm_py.chat("mock", MESSAGES).metadata["from_cache"] for _ in range(2)]
+    assert answers == [False, False]  # the configured NoCache, not a production cache
+
+
+@pytest.mark.live_api
+def test_live(suite_strategy, exllm_cassette):
+    strategy = default_client().cache_strategy
+    assert isinstance(strategy, TestStrategy)
+    assert strategy.delegate is suite_strategy
+    assert ask().metadata["from_cache"] is exllm_cassette.replays
+
+
+def test_after_the_live_test(suite_strategy):
+    assert default_client().cache_strategy is suite_strategy
+"""
+
+CHOSEN_NONE_TESTS = """
+import os
+
+import pytest
+
+import exllm_py
+from exllm_py.cache.nocache import NoCache
+from exllm_py.client import default_client
+
+MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def ask(client=exllm_py):
+    return client.chat(
+        "openai", MESSAGES, base_url=os.environ["LOOPBACK_URL"], api_key="sk-loopback"
+    )
+
+
+def test_plain():
+    assert os.environ["EXLLM_CACHE_STRATEGY"] == "none"
+    assert isinstance(default_client().cache_strategy, NoCache)
+    answers = [exllm_py.chat("mock", MESSAGES).metadata["from_cache"] for _ in range(2)]
+    assert answers == [False, False]
+
+
+@pytest.mark.live_api
+def test_live(exllm_cassette):
+    assert ask().metadata["from_cache"] is exllm_cassette.replays
+    with exllm_py.Client() as own:
+        assert ask(own).metadata["from_cache"] is exllm_cassette.replays
+
+
+def test_plain_after_the_live_test():
+    assert os.environ["EXLLM_CACHE_STRATEGY"] == "none"
+    assert isinstance(default_client().cache_strategy, NoCache)
+"""
+
+
+class TestUserConfiguration:
+    """The plugin keeps the strategy the user chose, and still records live_api tests."""
+
+    @pytest.mark.parametrize("conftest", sorted(CONFIGURED_CONFTESTS))
+    def test_configured_strategy_is_kept(
+        self, pytester: pytest.Pytester, server: ProviderServer, conftest: str
+    ) -> None:
+        pytester.makeconftest(CONFIGURED_CONFTESTS[conftest])
+        pytester.makepyfile(test_configured=CONFIGURED_TESTS)
+        pytester.runpytest("--exllm-record-mode=once").assert_outcomes(passed=3)
+        assert len(server.requests) == 1
+        server.stop()
+        pytester.runpytest("--exllm-record-mode=none").assert_outcomes(passed=3)
+
+    def test_strategy_named_in_the_environment_is_kept(
+        self, pytester: pytest.Pytester, server: ProviderServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("EXLLM_CACHE_STRATEGY", "none")
+        pytester.makepyfile(test_none=CHOSEN_NONE_TESTS)
+        pytester.runpytest("--exllm-record-mode=once").assert_outcomes(passed=3)
+        assert len(server.requests) == 2
+        server.stop()
+        pytester.runpytest("--exllm-record-mode=none").assert_outcomes(passed=3)
+        assert os.environ["EXLLM_CACHE_STRATEGY"] == "none"
+
+    def test_unset_strategy_is_test_for_the_run_then_unset(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("EXLLM_CACHE_STRATEGY", raising=False)
+        pytester.makepyfile(
+            """
+            import os
+            from exllm_py.client import default_client
+            from exllm_py.testing.strategy import TestStrategy
+
+            def test_strategy():
+                assert os.environ["EXLLM_CACHE_STRATEGY"] == "test"
+                assert isinstance(default_client().cache_strategy, TestStrategy)
+            """
+        )
+        pytester.runpytest().assert_outcomes(passed=1)
+        assert "EXLLM_CACHE_STRATEGY" not in os.environ
+
+    def test_tests_do_not_share_a_cache(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(
+            """
+            import exllm_py
+
+            MESSAGES = [{"role": "user", "content": "Hi"}]
+
+            def test_first():
+                assert exllm_py.chat("mock", MESSAGES).metadata["from_cache"] is False
+                assert exllm_py.chat("mock", MESSAGES).metadata["from_cache"] is True
+
+            def test_second():
+                assert exllm_py.chat("mock", MESSAGES).metadata["from_cache"] is False
+            """
+        )
+        pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
 
 class TestConfiguration:

@@ -8,11 +8,13 @@ from exllm_py.testing.redact import (
     REDACTED,
     SECRET_HEADERS,
     SECRET_PARAMS,
+    add_secrets,
     find_leaks,
     key_env_vars,
     key_values,
     redact_headers,
     redact_url,
+    request_secrets,
 )
 
 
@@ -87,3 +89,49 @@ class TestKeyValues:
         secrets = {"OPENAI_API_KEY": "sk-abcdefgh1234", "GEMINI_API_KEY": "AIza-never-seen"}
         assert find_leaks('{"echo": "sk-abcdefgh1234"}', secrets) == ["OPENAI_API_KEY"]
         assert find_leaks("nothing here", secrets) == []
+
+
+class TestRequestSecrets:
+    """A request's own credentials are searched for too: a per-call key is in no variable."""
+
+    def test_secret_headers_and_parameters_are_taken_without_bearer(self) -> None:
+        headers = [
+            ("Authorization", "Bearer sk-live-per-call-0001"),
+            ("x-goog-api-key", "AIza-per-call-0002"),
+            ("content-type", "application/json"),
+        ]
+        url = "https://api.example.com/v1/x?alt=sse&KEY=AIza-in-the-url-0003"
+        assert request_secrets(headers, url) == {
+            "the authorization header of a recorded request": "sk-live-per-call-0001",
+            "the x-goog-api-key header of a recorded request": "AIza-per-call-0002",
+            "the key query parameter of a recorded request": "AIza-in-the-url-0003",
+        }
+
+    def test_placeholders_empty_and_short_values_are_ignored(self) -> None:
+        headers = [("authorization", "Bearer REDACTED"), ("x-api-key", ""), ("api-key", "k")]
+        assert request_secrets(headers, "https://example.com/x?api_key=REDACTED") == {}
+
+    def test_each_cookie_value_is_searched_for(self) -> None:
+        found = request_secrets([("cookie", "session=sess-0123456789; theme=dark")], "https://e.x")
+        assert found["the session cookie of a recorded request"] == "sess-0123456789"
+        assert "dark" not in found.values()
+
+    def test_two_values_of_one_kind_are_both_kept(self) -> None:
+        headers = [("authorization", "Bearer sk-first-0001"), ("authorization", "sk-second-0002")]
+        assert sorted(request_secrets(headers, "https://e.x").values()) == [
+            "sk-first-0001",
+            "sk-second-0002",
+        ]
+
+    def test_secrets_of_several_requests_are_named_apart(self) -> None:
+        known = {"OPENAI_API_KEY": "sk-from-the-env-0001"}
+        found = [
+            ("the authorization header of a recorded request", "Bearer sk-from-the-env-0001"),
+            ("the authorization header of a recorded request", "Bearer sk-per-call-0002"),
+            ("the authorization header of a recorded request", "Bearer sk-per-call-0003"),
+        ]
+        assert add_secrets(known, found) == {
+            "OPENAI_API_KEY": "sk-from-the-env-0001",
+            "the authorization header of a recorded request": "sk-per-call-0002",
+            "the authorization header of a recorded request (#2)": "sk-per-call-0003",
+        }

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.strategy import CacheLookup
@@ -22,30 +23,25 @@ LOOKUP = CacheLookup("key", CacheControl(), "openai", "gpt-4o-mini")
 ANSWER = LLMResponse(content="hi", model="m", provider="openai")
 
 
-class RecordingDelegate:
-    """A strategy that notes each decision it was asked for."""
+class SpyNoCache(NoCache):
+    """The real NoCache, noting each decision it was asked for."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
 
     def fetch(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
         self.calls.append("fetch")
-        return compute()
+        return super().fetch(lookup, compute)
 
     async def afetch(
         self, lookup: CacheLookup, compute: Callable[[], Awaitable[LLMResponse]]
     ) -> LLMResponse:
         self.calls.append("afetch")
-        return await compute()
-
-    def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
-        return transport
-
-    def wrap_async_transport(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
-        return transport
+        return await super().afetch(lookup, compute)
 
     def stats(self) -> CacheStats:
-        return CacheStats(hits=7)
+        self.calls.append("stats")
+        return super().stats()
 
 
 async def _answer() -> LLMResponse:
@@ -56,18 +52,18 @@ class TestDelegation:
     """Outside a recording test the delegate decides; inside one, every call computes."""
 
     def test_outside_a_test_the_delegate_decides(self) -> None:
-        delegate = RecordingDelegate()
+        delegate = SpyNoCache()
         assert TestStrategy(delegate).fetch(LOOKUP, lambda: ANSWER) is ANSWER
         assert delegate.calls == ["fetch"]
 
     def test_inside_a_test_the_response_cache_is_bypassed(self) -> None:
-        delegate = RecordingDelegate()
+        delegate = SpyNoCache()
         with recording(None):
             assert TestStrategy(delegate).fetch(LOOKUP, lambda: ANSWER) is ANSWER
         assert delegate.calls == []
 
     async def test_async_twin(self) -> None:
-        delegate = RecordingDelegate()
+        delegate = SpyNoCache()
         strategy = TestStrategy(delegate)
         assert await strategy.afetch(LOOKUP, _answer) is ANSWER
         with recording(None):
@@ -75,10 +71,35 @@ class TestDelegation:
         assert delegate.calls == ["afetch"]
 
     def test_stats_are_the_delegates(self) -> None:
-        assert TestStrategy(RecordingDelegate()).stats().hits == 7
+        delegate = SpyNoCache()
+        assert TestStrategy(delegate).stats() == CacheStats()
+        assert delegate.calls == ["stats"]
 
     def test_default_delegate_is_the_production_strategy(self) -> None:
         assert isinstance(TestStrategy().delegate, ProductionStrategy)
+
+
+class TestReset:
+    """reset() starts afresh the production cache a strategy made, never a given delegate."""
+
+    def test_own_production_cache_starts_afresh(self) -> None:
+        strategy = TestStrategy()
+        before = strategy.delegate
+        assert strategy.reset() is True
+        assert isinstance(strategy.delegate, ProductionStrategy)
+        assert strategy.delegate is not before
+
+    def test_given_delegate_is_kept(self) -> None:
+        delegate = ProductionStrategy()
+        strategy = TestStrategy(delegate)
+        assert strategy.reset() is False
+        assert strategy.delegate is delegate
+
+    def test_clients_need_no_rebuild(self) -> None:
+        # reset() relies on it: a client built over the strategy keeps no part
+        # of the dropped production cache in its transports.
+        transport = httpx.MockTransport(lambda _: httpx.Response(200))
+        assert ProductionStrategy().wrap_transport(transport) is transport
 
 
 class TestActivation:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,19 +15,27 @@ import pytest
 import exllm_py
 from exllm_py import telemetry
 from exllm_py.cache.nocache import NoCache
-from exllm_py.errors import ConfigurationError, ProviderError, RecordingNotFound
+from exllm_py.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ProviderError,
+    RecordingCorrupt,
+    RecordingNotFound,
+)
 from exllm_py.extensions import FROM_CACHE
 from exllm_py.testing.cassette import Cassette
 from exllm_py.testing.cassette_file import read_cassette
+from exllm_py.testing.files import parse_timestamp
+from exllm_py.testing.matching import key_digest
 from exllm_py.testing.redact import RecordingRefused
-from exllm_py.testing.strategy import TestStrategy, recording, use_cassette
+from exllm_py.testing.strategy import TestStrategy, active_cassette, recording, use_cassette
 from exllm_py.testing.transport import (
     SOURCE_EXTENSION,
     AsyncRecordingTransport,
     RecordingTransport,
     is_forwarding,
 )
-from exllm_py.types import StreamChunk
+from exllm_py.types import LLMResponse, StreamChunk
 from tests.fakes import (
     ProviderServer,
     anthropic_stream_events,
@@ -102,7 +111,7 @@ class TestRecordThenReplay:
         assert replayed.raw == live.raw
         assert replayed.metadata["from_cache"] is True
         assert replayed.metadata["cassette"] == str(cassette_path)
-        assert replayed.metadata["cached_at"] == cassette.played[0].recorded_at
+        assert replayed.metadata["recorded_at"] == cassette.played[0].recorded_at
         assert len(network.requests) == 1
 
     def test_recorded_file_holds_the_exchange_redacted(
@@ -236,6 +245,66 @@ class TestRecordThenReplay:
         assert network.forwarding == [True]
 
 
+class TestReplayMetadata:
+    """A replay carries what a production hit does: from_cache, cache_key and cached_at."""
+
+    def _replay(self, client: exllm_py.Client, path: Path, question: str) -> LLMResponse:
+        with use_cassette(path, mode="none"):
+            return client.chat("openai", [{"role": "user", "content": question}])
+
+    def test_replay_metadata(self, make_client: ClientFactory, cassette_path: Path) -> None:
+        with use_cassette(cassette_path, mode="once"):
+            make_client(transport=CountingTransport(), env=KEYED).chat("openai", MESSAGES)
+        with use_cassette(cassette_path, mode="none") as cassette:
+            replayed = make_client(transport=Unreachable()).chat("openai", MESSAGES)
+        [interaction] = cassette.played
+        assert dict(replayed.metadata) == {
+            "from_cache": True,
+            "cache_key": key_digest(cassette.key_of(interaction)),
+            "cached_at": parse_timestamp(interaction.recorded_at).timestamp(),
+            "recorded_at": interaction.recorded_at,
+            "cassette": str(cassette_path),
+        }
+        assert isinstance(replayed.metadata["cached_at"], float)
+        assert re.fullmatch(r"[0-9a-f]{64}", replayed.metadata["cache_key"])
+
+    def test_the_same_request_always_reports_the_same_key(
+        self, make_client: ClientFactory, cassette_path: Path
+    ) -> None:
+        with use_cassette(cassette_path, mode="once"):
+            recorder = make_client(transport=CountingTransport(), env=KEYED)
+            for question in ("a", "b"):
+                recorder.chat("openai", [{"role": "user", "content": question}])
+        first = self._replay(make_client(transport=Unreachable()), cassette_path, "a")
+        again = self._replay(make_client(transport=Unreachable()), cassette_path, "a")
+        other = self._replay(make_client(transport=Unreachable()), cassette_path, "b")
+        assert first.metadata["cache_key"] == again.metadata["cache_key"]
+        assert first.metadata["cache_key"] != other.metadata["cache_key"]
+
+    def test_cost_is_priced_as_live(self, make_client: ClientFactory, cassette_path: Path) -> None:
+        with use_cassette(cassette_path, mode="once"):
+            live = make_client(transport=CountingTransport(), env=KEYED).chat("openai", MESSAGES)
+        with use_cassette(cassette_path, mode="none"):
+            replayed = make_client(transport=Unreachable()).chat("openai", MESSAGES)
+        assert live.cost is not None
+        assert replayed.cost == live.cost
+
+    def test_unreadable_recording_time_is_corrupt(self, cassette_path: Path) -> None:
+        with use_cassette(cassette_path, mode="once"):
+            http = httpx.Client(transport=RecordingTransport(CountingTransport(), active_cassette))
+            with http:
+                http.post("https://api.example.com/v1/x", json={"q": 1})
+        document = orjson.loads(cassette_path.read_bytes())
+        document["interactions"][0]["recorded_at"] = "yesterday"
+        cassette_path.write_bytes(orjson.dumps(document))
+        cassette = Cassette.open(cassette_path, mode="none")
+        with (
+            httpx.Client(transport=RecordingTransport(Unreachable(), lambda: cassette)) as http,
+            pytest.raises(RecordingCorrupt, match=r"recorded_at 'yesterday' is not an ISO 8601"),
+        ):
+            http.post("https://api.example.com/v1/x", json={"q": 1})
+
+
 class TestModesThroughTheTransport:
     """Each record mode decides between the cassette and the network as documented."""
 
@@ -319,6 +388,54 @@ class TestModesThroughTheTransport:
         with pytest.raises(RecordingRefused, match="OPENAI_API_KEY"):
             self._record(make_client(transport=echo), cassette_path, "once", "a")
         assert not cassette_path.exists()
+
+
+class TestPerCallKeys:
+    """A key given as api_key= on the call never reaches disk, though no variable holds it."""
+
+    def test_per_call_key_echoed_by_a_401_refuses_the_save(
+        self, make_client: ClientFactory, cassette_path: Path
+    ) -> None:
+        key = "sk-live-per-call-0123456789"
+
+        def echo(request: httpx.Request) -> httpx.Response:
+            # Some gateways echo the credential they rejected.
+            message = f"Incorrect API key provided: {request.headers['authorization']}"
+            return httpx.Response(401, json=openai_error(message))
+
+        errors: list[tuple[Any, ...]] = []
+        telemetry.attach("t", [telemetry.TEST_CACHE_ERROR], lambda *e: errors.append(e))
+        try:
+            # The call fails with the 401; the save, when the block ends, is refused.
+            with (
+                pytest.raises(RecordingRefused) as refused,
+                use_cassette(cassette_path, mode="once", test_id="t::per_call"),
+                pytest.raises(AuthenticationError),
+            ):
+                make_client(transport=CountingTransport(echo), env={}).chat(
+                    "openai", MESSAGES, api_key=key
+                )
+        finally:
+            telemetry.detach("t")
+        assert not cassette_path.exists()
+        assert "the authorization header of a recorded request" in str(refused.value)
+        assert key not in str(refused.value)
+        [(event, _, metadata)] = errors
+        assert event == telemetry.TEST_CACHE_ERROR
+        assert metadata["test_id"] == "t::per_call"
+        assert metadata["error"].startswith("RecordingRefused: ")
+        assert key not in metadata["error"]
+
+    def test_per_call_key_not_echoed_is_recorded_redacted(
+        self, make_client: ClientFactory, cassette_path: Path
+    ) -> None:
+        with use_cassette(cassette_path, mode="once"):
+            make_client(transport=CountingTransport(), env={}).chat(
+                "openai", MESSAGES, api_key="sk-live-per-call-0123456789"
+            )
+        assert "sk-live-per-call" not in cassette_path.read_text()
+        [interaction] = read_cassette(cassette_path).interactions
+        assert ("authorization", "REDACTED") in interaction.request.headers
 
 
 def _collect(

@@ -11,8 +11,9 @@ import pytest
 import vcr  # type: ignore[import-untyped]  # vcrpy ships no type information
 
 import exllm_py
-from exllm_py.errors import RecordingCorrupt
+from exllm_py.errors import AuthenticationError, RecordingCorrupt
 from exllm_py.testing.cassette_file import read_cassette
+from exllm_py.testing.redact import RecordingRefused
 from exllm_py.testing.strategy import TestStrategy, use_cassette
 from exllm_py.testing.vcr_import import import_vcr_cassette
 from tests.fakes import openai_completion, openai_stream_events
@@ -99,3 +100,26 @@ class TestImportVcrCassette:
         source.write_text("interactions: [ {request: }")
         with pytest.raises(RecordingCorrupt, match=r"bad\.yaml"):
             import_vcr_cassette(source, tmp_path / "out.json")
+
+    def test_per_call_key_echoed_in_the_source_refuses_the_import(self, tmp_path: Path) -> None:
+        key = "sk-vcr-per-call-0123456789"
+
+        def echo(request: httpx.Request) -> httpx.Response:
+            message = f"Incorrect API key provided: {request.headers['authorization']}"
+            return httpx.Response(401, json={"error": {"message": message}})
+
+        source = tmp_path / "echo.yaml"
+        client = exllm_py.Client(
+            cache_strategy=TestStrategy(), transport=httpx.MockTransport(echo), env={}
+        )
+        with (
+            client,
+            vcr.use_cassette(str(source), record_mode="all"),
+            pytest.raises(AuthenticationError),
+        ):
+            client.chat("openai", MESSAGES, api_key=key)
+        destination = tmp_path / "imported.json"
+        with pytest.raises(RecordingRefused, match="authorization header") as refused:
+            import_vcr_cassette(source, destination)
+        assert key not in str(refused.value)
+        assert not destination.exists()

@@ -1,0 +1,96 @@
+"""Keeping tests apart, and ``live_api`` tests recorded, without undoing the user's choices.
+
+The pytest plugin calls these around each test; they are plain functions so
+the rules are readable (and testable) in one place:
+
+- :func:`choose_strategy_env`: at the start of the run, ``EXLLM_CACHE_STRATEGY``
+  becomes ``test`` only if the user left it unset. ``none`` or ``production``
+  stays as the user set it.
+- :func:`start_test`: before each test, the default client's cache is
+  started afresh, only when it is a :class:`TestStrategy`'s own production
+  cache (what the environment made). Neither the default client nor a
+  strategy the user passed to ``exllm_py.configure()`` is ever replaced.
+- :func:`recording_default_client`: a ``live_api`` test must record or replay
+  whatever strategy the user chose, or CI (replay only, no keys) would reach
+  the network. The recorder is installed by ``TestStrategy.wrap_transport``,
+  so for the test's duration:
+
+  * a default client whose strategy is not a ``TestStrategy`` (the user's
+    ``none`` / ``production``, or a strategy given to ``configure()``) gets
+    that same strategy wrapped as a ``TestStrategy``'s delegate: it still
+    wraps the transport as it did, and the test's calls go through the
+    recorder. When the test ends the user's strategy is put back, unchanged;
+  * ``EXLLM_CACHE_STRATEGY`` reads ``test``, so a ``Client()`` the test
+    creates records too. The user's value is restored when the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+
+from exllm_py.testing.strategy import TestStrategy
+
+__all__ = ["STRATEGY_ENV", "choose_strategy_env", "recording_default_client", "start_test"]
+
+#: The variable ``exllm_py.Client`` picks its default strategy from.
+STRATEGY_ENV = "EXLLM_CACHE_STRATEGY"
+_TEST = "test"
+
+
+def choose_strategy_env(env: MutableMapping[str, str]) -> bool:
+    """Set ``EXLLM_CACHE_STRATEGY=test`` in ``env`` unless the user chose a strategy.
+
+    Returns whether it was set (the caller restores the previous state at
+    the end of the run). Empty counts as unset, as it does for the client.
+    """
+    if env.get(STRATEGY_ENV, "").strip():
+        return False
+    env[STRATEGY_ENV] = _TEST
+    return True
+
+
+def start_test() -> None:
+    """Give the coming test a fresh cache, if the default client's is a TestStrategy's own."""
+    import exllm_py.client
+
+    # The module global, not default_client(): nothing to reset if no client exists yet.
+    client = exllm_py.client._default
+    if client is not None:
+        strategy = client.cache_strategy
+        if isinstance(strategy, TestStrategy):
+            strategy.reset()
+
+
+@contextmanager
+def recording_default_client(env: MutableMapping[str, str] | None = None) -> Iterator[None]:
+    """For a ``live_api`` test: route the default client and new clients through the recorder.
+
+    See the module docstring; what the user configured is back when the block ends.
+    """
+    import exllm_py.client
+
+    env = os.environ if env is None else env
+    # Created first (if need be) from the user's own environment, so that the
+    # strategy restored afterwards is the one the user chose.
+    client = exllm_py.client.default_client()
+    chosen = client.cache_strategy
+    wrapper = None if isinstance(chosen, TestStrategy) else TestStrategy(chosen)
+    if wrapper is not None:
+        client.cache_strategy = wrapper
+    previous = env.get(STRATEGY_ENV)
+    overridden = (previous or "").strip().lower() != _TEST
+    if overridden:
+        env[STRATEGY_ENV] = _TEST
+    try:
+        yield
+    finally:
+        if overridden:
+            if previous is None:
+                env.pop(STRATEGY_ENV, None)
+            else:
+                env[STRATEGY_ENV] = previous
+        # Unless the test configured a strategy of its own meanwhile.
+        if wrapper is not None and client.cache_strategy is wrapper:
+            client.cache_strategy = chosen
