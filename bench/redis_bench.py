@@ -30,7 +30,8 @@ from exllm_py.cache.entry import dump_entry, make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.memory import MemoryStore
-from exllm_py.cache.stores.redis import RedisStore, encode_value
+from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.cache.stores.redis_codec import encode_value
 from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.providers.mock import MockProvider
 from exllm_py.types import LLMResponse

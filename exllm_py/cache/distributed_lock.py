@@ -35,7 +35,8 @@ import attrs
 
 from exllm_py.cache.entry import CacheEntry
 from exllm_py.cache.stores.base import CacheStore
-from exllm_py.cache.stores.redis import FAULT, RedisStore
+from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.cache.stores.redis_faults import FAULT
 from exllm_py.types import LLMResponse
 
 __all__ = ["FlightLock", "RedisFlightLock", "lock_name"]

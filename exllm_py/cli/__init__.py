@@ -11,13 +11,13 @@ What lives here:
   environment and time a command runs with; where the root and cassettes are;
 - :mod:`~exllm_py.cli.inventory`, :mod:`~exllm_py.cli.hosts`,
   :mod:`~exllm_py.cli.summary`: what the cassette dir holds;
-- :mod:`~exllm_py.cli.filters`, :mod:`~exllm_py.cli.orphans`,
-  :mod:`~exllm_py.cli.collect`, :mod:`~exllm_py.cli.collector`: choosing
-  cassettes, and asking pytest which tests still exist;
-- :mod:`~exllm_py.cli.checks`, :mod:`~exllm_py.cli.secret_scan`: ``verify``;
-- :mod:`~exllm_py.cli.removal`, :mod:`~exllm_py.cli.leftovers`,
-  :mod:`~exllm_py.cli.confirm`: removing files, safely;
-- :mod:`~exllm_py.cli.redis_admin`: the Redis store's housekeeping functions;
+- :mod:`~exllm_py.cli.filters`, :mod:`~exllm_py.cli.orphans`: choosing
+  cassettes; :mod:`~exllm_py.cli.pytest_collection` asks pytest which tests
+  still exist, and :mod:`~exllm_py.cli.collection_report_plugin` is the
+  plugin it loads into that pytest;
+- :mod:`~exllm_py.cli.checks`: what ``verify`` checks;
+- :mod:`~exllm_py.cli.removal`: asking first, and removing files safely;
+- :mod:`~exllm_py.cli.redis_admin`: the ``--redis`` calls into the store;
 - :mod:`~exllm_py.cli.render`, :mod:`~exllm_py.cli.progress`: output.
 
 The work is all in :mod:`exllm_py.testing` and the Redis store; nothing here
@@ -31,8 +31,8 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``exllm-cache`` with ``argv`` (default: the process's arguments); the exit status."""
-    # Imported here so that `pytest -p exllm_py.cli.collector`, which imports
-    # this package, loads only the collection plugin.
+    # Imported here so that `pytest -p exllm_py.cli.collection_report_plugin`,
+    # which imports this package, loads only the plugin.
     from exllm_py.cli.app import run
     from exllm_py.cli.context import Console
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import attrs
 
-__all__ = ["Age", "build_parser", "parse_age", "parse_args"]
+__all__ = ["Age", "parse_age", "parse_args"]
 
 _AGE = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -62,17 +62,12 @@ def parse_age(text: str) -> Age:
 
 def _namespace(text: str) -> str:
     # The Redis store's own rule, so that a bad name is a usage error before connecting.
-    from exllm_py.cache.stores.redis import check_namespace
+    from exllm_py.cache.stores.redis_connect import check_namespace
 
     try:
         return check_namespace(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``exllm-cache`` parser with every command."""
-    return _build()[0]
 
 
 def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -173,9 +168,9 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "check every cassette; exit 1 on any problem",
         "Parse every cassette and check its format version, that credentials are\n"
         "redacted, that nothing looks like a provider key (sk-..., sk-ant-..., AIza...,\n"
-        "bearer tokens, the keys set in the environment), and that no two cassettes or\n"
-        "JSON keys collide. Prints each problem with its file; exits 1 if there is any.\n"
-        "Usable as a pre-commit hook.",
+        "gsk_..., xai-..., bearer tokens, the keys set in the environment), and that no\n"
+        "two cassettes or JSON keys collide. Prints each problem with its file; exits 1\n"
+        "if there is any. Usable as a pre-commit hook.",
     )
     verify.add_argument(
         "files",

@@ -5,8 +5,12 @@ the last one, which hides a botched merge); its format version is the one
 this exllm_py reads; it decodes as a cassette; every ``recorded_at`` is a
 time; credential headers and key query parameters are redacted; and its text
 holds neither a configured API key's value nor anything shaped like a
-provider key. Across files: no two names differ only in case (they collide
-on macOS and Windows checkouts) and no two cassettes claim the same test.
+provider key (:data:`~exllm_py.secret_patterns.PATTERNS`): redaction only
+knows where keys usually travel, and a key can also be pasted into a prompt
+or echoed in an error body. A key-shaped finding is reported masked, so that
+the report itself (a CI log) never carries the secret. Across files: no two
+names differ only in case (they collide on macOS and Windows checkouts) and
+no two cassettes claim the same test.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from typing import Any
 import attrs
 
 from exllm_py.cli.inventory import parse_time
-from exllm_py.cli.secret_scan import scan_text
 from exllm_py.errors import RecordingCorrupt
+from exllm_py.secret_patterns import find_secrets, mask
 from exllm_py.testing.cassette_file import FORMAT_VERSION, CassetteFile, decode_cassette
 from exllm_py.testing.paths import cassette_path_for
 from exllm_py.testing.redact import REDACTED, find_leaks, is_secret_header, redact_url
@@ -68,8 +72,9 @@ def check_file(path: Path, shown: str, secrets: Mapping[str, str]) -> FileReport
         problem("corrupt", f"cannot be read: {exc.strerror or exc}")
         return FileReport(path, shown, tuple(problems))
     text = data.decode("utf-8", errors="replace")
-    for finding in scan_text(text):
-        problem("secret", f"line {finding.line}: looks like {finding.kind}: {finding.masked}")
+    for kind, match in find_secrets(text):
+        line = text.count("\n", 0, match.start()) + 1
+        problem("secret", f"line {line}: looks like {kind}: {mask(match[0])}")
     for name in find_leaks(text, secrets):
         problem("secret", f"contains the value of {name}, the API key set in the environment")
     repeated: list[str] = []

@@ -24,10 +24,10 @@ from typing import TextIO
 import attrs
 
 from exllm_py.cli.args import Age
-from exllm_py.cli.collect import Collector, collect_tests
 from exllm_py.cli.context import CommandFailed
 from exllm_py.cli.inventory import CassetteInfo, Inventory
 from exllm_py.cli.orphans import find_orphans
+from exllm_py.cli.pytest_collection import Collector, collect_tests
 from exllm_py.cli.render import ago
 from exllm_py.testing.usage import usage_path
 

@@ -21,6 +21,7 @@ from exllm_py.cli.hosts import provider_for_url
 from exllm_py.cli.progress import track
 from exllm_py.errors import RecordingCorrupt
 from exllm_py.testing.cassette_file import CassetteFile, read_cassette
+from exllm_py.testing.files import parse_timestamp
 from exllm_py.testing.paths import iter_cassettes, nodeid_for
 from exllm_py.testing.usage import read_usage, usage_path
 
@@ -125,12 +126,14 @@ def describe(cassette_dir: Path, path: Path, usage: Mapping[str, datetime]) -> C
 
 
 def parse_time(text: str) -> datetime | None:
-    """A recorded ``2025-01-31T12:00:00Z`` as an aware UTC datetime; ``None`` if it is not one."""
+    """A recorded ``2025-01-31T12:00:00Z`` as an aware UTC datetime; ``None`` if it is not one.
+
+    Whatever the test cache reads back as a time is one here, too.
+    """
     try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
+        return parse_timestamp(text)
+    except ValueError:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _providers(cassette: CassetteFile) -> tuple[str, ...]:

@@ -27,9 +27,9 @@ from typing import TextIO
 
 import attrs
 
-from exllm_py.cli.collect import Collected, Collector, collect_tests
 from exllm_py.cli.context import CommandFailed
 from exllm_py.cli.inventory import CassetteInfo
+from exllm_py.cli.pytest_collection import Collected, Collector, collect_tests
 from exllm_py.testing.paths import cassette_path_for
 
 __all__ = ["ModuleFinder", "OrphanReport", "find_orphans"]

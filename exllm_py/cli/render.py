@@ -8,10 +8,12 @@ both work.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+
+from exllm_py.testing.files import utc_timestamp
 
 __all__ = ["ago", "json_text", "size", "table", "timestamp", "truncate"]
 
@@ -61,10 +63,8 @@ def ago(moment: datetime | None, now: datetime) -> str:
 
 
 def timestamp(moment: datetime | None) -> str | None:
-    """``moment`` in UTC to the second (``2025-01-31T12:00:00Z``), as cassettes write it."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``moment`` as the test cache writes times, ``2025-01-31T12:00:00Z``; ``None`` stays."""
+    return None if moment is None else utc_timestamp(moment)
 
 
 def truncate(text: str, width: int) -> str:

@@ -4,14 +4,14 @@
 :class:`~exllm_py.errors.RateLimitError` (with ``retry_after``), 5xx →
 :class:`~exllm_py.errors.ServerError`, anything else → ``ProviderError``.
 Messages read like ``openai answered 401 Unauthorized: Incorrect API key
-provided`` and never carry anything shaped like an API key. Errors that
-arrive as events inside a streamed 200 answer go through :func:`stream_error`.
+provided`` and never carry anything shaped like an API key
+(:func:`~exllm_py.secret_patterns.redact_secrets`). Errors that arrive as
+events inside a streamed 200 answer go through :func:`stream_error`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -22,20 +22,15 @@ import httpx
 from exllm_py.errors import AuthenticationError, ProviderError, RateLimitError, ServerError
 from exllm_py.providers.adapter import ProviderAdapter
 from exllm_py.providers.wire import decode_body, error_detail
+from exllm_py.secret_patterns import redact_secrets
 
 __all__ = [
     "error_class_for",
     "error_for_response",
-    "redact_secrets",
     "retry_after_seconds",
     "stream_error",
 ]
 
-# Key shapes of the providers exllm_py speaks to (OpenAI and OpenRouter ``sk-``,
-# Anthropic ``sk-ant-``, Groq ``gsk_``, xAI ``xai-``, Google ``AIza``) and bearer
-# tokens. Providers echo keys in error messages, sometimes only half masked.
-_SECRET = re.compile(r"\b(?:sk-|gsk_|xai-|AIza)[A-Za-z0-9_\-*]{6,}|(?<=Bearer )[^\s\"']+")
-_REDACTED = "[redacted]"
 # Gemini states the delay in its body: {"@type": "...RetryInfo", "retryDelay": "13s"}.
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 
@@ -99,11 +94,6 @@ def retry_after_seconds(
             return None
         return max(moment.timestamp() - now(), 0.0)
     return _gemini_retry_delay(body)
-
-
-def redact_secrets(text: str) -> str:
-    """``text`` with everything shaped like an API key or bearer token replaced."""
-    return _SECRET.sub(_REDACTED, text)
 
 
 def _gemini_retry_delay(body: Any) -> float | None:

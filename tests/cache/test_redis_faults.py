@@ -18,6 +18,7 @@ from exllm_py.cache.keys import explicit_key
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.cache.stores.redis_faults import FAULT, FaultGuard
 from exllm_py.types import LLMResponse
 from tests.clocks import FakeClock
 from tests.redis_server import RedisServer
@@ -138,6 +139,225 @@ class TestCircuitBreaker:
         """A threshold below 1 or a cooldown of zero is a ValueError."""
         with pytest.raises(ValueError, match=next(iter(options))):
             CircuitBreaker(**options)  # type: ignore[arg-type]
+
+
+def bug(*_args: object) -> object:
+    """A command with a programming error in it."""
+    raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+
+def refused(*_args: object) -> object:
+    raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+
+def timed_out(*_args: object) -> object:
+    raise redis.TimeoutError("Timeout reading from socket")
+
+
+def error_reply(*_args: object) -> object:
+    raise redis.ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+async def abug(*_args: object) -> object:
+    return bug()
+
+
+async def arefused(*_args: object) -> object:
+    return refused()
+
+
+class TestFaultGuard:
+    """Redis faults become FAULT and count for the breaker; programming errors propagate."""
+
+    @pytest.fixture
+    def guard(self) -> FaultGuard:
+        return FaultGuard(CircuitBreaker(failure_threshold=2, cooldown=10, clock=FakeClock()))
+
+    def test_a_success_returns_the_result(self, guard: FaultGuard) -> None:
+        """The command's own answer comes back untouched."""
+        assert guard.run("k", lambda: b"value") == b"value"
+
+    @pytest.mark.parametrize(
+        ("command", "reason"), [(refused, "connection"), (timed_out, "timeout")]
+    )
+    def test_a_redis_fault_is_a_fault_and_a_breaker_failure(
+        self, guard: FaultGuard, errors: list[dict[str, Any]], command: Any, reason: str
+    ) -> None:
+        """Refused or timed out: FAULT, one failure counted, the reason reported."""
+        assert guard.run("k", command) is FAULT
+        assert guard.breaker.consecutive_failures == 1
+        assert reasons(errors) == [reason]
+
+    def test_an_os_error_is_a_connection_fault(
+        self, guard: FaultGuard, errors: list[dict[str, Any]]
+    ) -> None:
+        """An OSError from the socket layer counts as a connection failure."""
+
+        def reset() -> object:
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+        assert guard.run("k", reset) is FAULT
+        assert reasons(errors) == ["connection"]
+
+    def test_an_error_reply_is_a_fault_but_no_breaker_failure(
+        self, guard: FaultGuard, errors: list[dict[str, Any]]
+    ) -> None:
+        """Redis answered (WRONGTYPE): FAULT for the caller, nothing for the breaker."""
+        for _ in range(5):
+            assert guard.run("k", error_reply) is FAULT
+        assert guard.breaker.state == "closed"
+        assert guard.breaker.consecutive_failures == 0
+        assert not guard.spared("k")
+        assert reasons(errors) == ["redis_error"] * 5
+
+    def test_a_type_error_propagates_and_leaves_the_breaker_alone(
+        self, guard: FaultGuard, errors: list[dict[str, Any]]
+    ) -> None:
+        """A bug is not an outage: it raises, counts no failure and spares no key."""
+        for _ in range(3):
+            with pytest.raises(TypeError, match="unsupported operand"):
+                guard.run("k", bug)
+        assert guard.breaker.state == "closed"
+        assert guard.breaker.consecutive_failures == 0
+        assert not guard.spared("k")
+        assert errors == []
+
+    def test_a_data_error_propagates(self, guard: FaultGuard) -> None:
+        """redis-py's DataError (arguments it cannot encode) is a programming error too."""
+
+        def bad_argument() -> object:
+            raise redis.DataError("Invalid input of type: 'object'.")
+
+        with pytest.raises(redis.DataError):
+            guard.run("k", bad_argument)
+        assert guard.breaker.consecutive_failures == 0
+
+    async def test_async_bugs_propagate_and_faults_do_not(
+        self, guard: FaultGuard, errors: list[dict[str, Any]]
+    ) -> None:
+        """arun: the same line between a bug and a Redis fault."""
+        with pytest.raises(TypeError):
+            await guard.arun("k", abug)
+        assert guard.breaker.consecutive_failures == 0
+        assert await guard.arun("k", arefused) is FAULT
+        assert guard.breaker.consecutive_failures == 1
+        assert reasons(errors) == ["connection"]
+
+    def test_a_failed_key_is_spared_until_a_success_or_a_minute(self, guard: FaultGuard) -> None:
+        """After its failure, the key skips Redis; any success, or 60 s, ends that."""
+        clock = guard.breaker.clock
+        assert isinstance(clock, FakeClock)
+        calls: list[str] = []
+        assert guard.run("k", refused) is FAULT
+        assert guard.run("k", calls.append, "tried") is FAULT
+        assert guard.refusing("k")
+        assert calls == []
+        assert guard.run("other", calls.append, "other") is None  # a success elsewhere
+        assert not guard.spared("k")
+        guard.run("k", refused)
+        clock.tick(60)
+        assert not guard.spared("k")
+
+
+class TestProgrammingErrorsInTheStore:
+    """A bug inside a RedisStore operation raises instead of turning into a miss."""
+
+    @pytest.fixture
+    def store(self, redis_url: str) -> Iterator[RedisStore]:
+        breaker = CircuitBreaker(failure_threshold=1, cooldown=60, clock=FakeClock())
+        store = RedisStore(redis_url, namespace="app", timeout=2.0, breaker=breaker)
+        yield store
+        store.close()
+
+    def test_an_argument_redis_py_cannot_encode_raises(
+        self, store: RedisStore, errors: list[dict[str, Any]]
+    ) -> None:
+        """execute() with an unencodable argument: DataError, breaker still closed."""
+        with pytest.raises(redis.DataError):
+            store.execute("k", "GET", object())
+        assert store.breaker.state == "closed"
+        assert errors == []
+        assert store.execute("k", "SET", "app:k", "v") is True
+
+    async def test_async_arguments_redis_py_cannot_encode_raise(self, store: RedisStore) -> None:
+        """aexecute() the same."""
+        with pytest.raises(redis.DataError):
+            await store.aexecute("k", "GET", object())
+        assert store.breaker.state == "closed"
+        await store.aclose()
+
+    def test_a_type_error_while_decoding_raises(
+        self,
+        store: RedisStore,
+        redis_server: RedisServer,
+        errors: list[dict[str, Any]],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Only the codec's ValueError means a corrupt value; a bug in decoding raises."""
+        store.set("k", make_entry(LLMResponse("a", "m", "mock"), "k", store.clock(), 60))
+        monkeypatch.setattr("exllm_py.cache.stores.redis.decode_entry", bug)
+        with pytest.raises(TypeError, match="unsupported operand"):
+            store.get("k")
+        assert errors == []
+        with redis_server.client() as raw:
+            assert raw.exists("app:k") == 1  # not deleted as corrupt
+
+
+class TestStatsOutsideTheBreaker:
+    """stats() never counts for the breaker: a slow or failing size scan cannot open it."""
+
+    def test_failing_stats_calls_do_not_open_the_breaker(
+        self, errors: list[dict[str, Any]]
+    ) -> None:
+        """With a threshold of 1, three failed stats() leave it closed; one failed get opens it."""
+        breaker = CircuitBreaker(failure_threshold=1, cooldown=60, clock=FakeClock())
+        store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0", timeout=0.5, breaker=breaker)
+        for _ in range(3):
+            stats = store.stats()
+            assert (stats.entries, stats.bytes) == (0, 0)
+        assert breaker.state == "closed"
+        assert breaker.consecutive_failures == 0
+        assert reasons(errors) == ["stats_failed"] * 3
+        assert "Connection refused" in errors[0]["error"]
+        assert store.get("k") is None
+        assert breaker.state == "open"
+        store.close()
+
+    def test_a_slow_stats_call_spares_live_traffic(
+        self, private_redis: RedisServer, errors: list[dict[str, Any]]
+    ) -> None:
+        """A stats() that times out leaves the breaker closed and no key spared."""
+        breaker = CircuitBreaker(failure_threshold=1, cooldown=60, clock=FakeClock())
+        store = RedisStore(private_redis.url, namespace="app", timeout=0.2, breaker=breaker)
+        entry = make_entry(LLMResponse("a", "m", "mock"), "k", store.clock(), 60)
+        store.set("k", entry)
+        private_redis.pause(0.5)
+        assert store.stats().entries == 0
+        assert reasons(errors) == ["stats_failed"]
+        assert breaker.state == "closed"
+        assert not store.guard.refusing("k")
+        store.close()
+
+    def test_while_the_breaker_refuses_stats_does_not_try(
+        self, errors: list[dict[str, Any]]
+    ) -> None:
+        """An open breaker: counters only, no scan, nothing reported."""
+        breaker = CircuitBreaker(failure_threshold=1, cooldown=60, clock=FakeClock())
+        store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0", timeout=0.5, breaker=breaker)
+        store.get("k")
+        assert breaker.state == "open"
+        reported = len(errors)
+        stats = store.stats()
+        assert (stats.misses, stats.entries) == (1, 0)
+        assert len(errors) == reported
+        store.close()
+
+    def test_stats_max_scans_zero_never_touches_redis(self, errors: list[dict[str, Any]]) -> None:
+        """stats_max_scans=0: the counters alone, even with Redis unreachable."""
+        store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0", stats_max_scans=0)
+        assert store.stats().entries == 0
+        assert errors == []
+        store.close()
 
 
 class TestUnreachableRedis:

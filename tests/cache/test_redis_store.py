@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
 
 import exllm_py
+from exllm_py import telemetry
 from exllm_py.cache.entry import CacheEntry, dump_entry, make_entry
 from exllm_py.cache.production import ProductionStrategy
-from exllm_py.cache.stores.redis import (
-    NamespaceStats,
-    RedisStore,
-    check_namespace,
-    clear_namespace,
-    decode_value,
-    encode_value,
-    import_redis,
-    namespace_stats,
-    redact,
-)
+from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.cache.stores.redis_admin import NamespaceStats, clear_namespace, namespace_stats
+from exllm_py.cache.stores.redis_codec import decode_value, encode_value
+from exllm_py.cache.stores.redis_connect import check_namespace, import_redis, redact_url_password
 from exllm_py.errors import ConfigurationError
 from exllm_py.types import LLMResponse
 from tests.clocks import FakeClock
@@ -257,6 +253,93 @@ class TestStats:
         assert (stats.evictions, stats.expirations, stats.entries) == (1, 1, 1)
         assert stats.bytes == len(dump_entry(entry(clock, ttl=10)))
 
+    def test_the_size_scan_is_bounded(self, redis_url: str, clock: FakeClock) -> None:
+        """stats_max_scans caps the SCAN calls: one call sees part of 1,200 entries, 20 all."""
+        bounded = RedisStore(redis_url, namespace="app", clock=clock, stats_max_scans=1)
+        for index in range(1200):
+            bounded.set(f"k{index}", entry(clock))
+        assert 0 < bounded.stats().entries < 1200
+        assert bounded.stats().puts == 1200
+        whole = RedisStore(redis_url, namespace="app", clock=clock)
+        assert whole.stats().entries == 1200
+        bounded.close()
+        whole.close()
+
+    @pytest.mark.parametrize("bad", [-1, -20])
+    def test_a_negative_bound_is_refused(self, bad: int) -> None:
+        """stats_max_scans is 0 (never scan) or more."""
+        with pytest.raises(ValueError, match="stats_max_scans"):
+            RedisStore("redis://localhost:6379/0", stats_max_scans=bad)
+
+
+class TestEvictEvents:
+    """A delete reports ("exllm", "cache", "evict") with the bytes the value took in Redis."""
+
+    @pytest.fixture
+    def evictions(self) -> Iterator[list[tuple[dict[str, Any], dict[str, Any]]]]:
+        seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        telemetry.attach(
+            "test-redis-evictions",
+            [telemetry.CACHE_EVICT],
+            lambda _event, measurements, metadata: seen.append((measurements, metadata)),
+        )
+        yield seen
+        telemetry.detach("test-redis-evictions")
+
+    @pytest.mark.parametrize("words", [3, 800], ids=["plain", "compressed"])
+    def test_delete_reports_the_stored_size(
+        self,
+        store: RedisStore,
+        raw: redis.Redis,
+        clock: FakeClock,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+        words: int,
+    ) -> None:
+        """size_bytes is the value's length as stored (compressed where compressed)."""
+        store.set("k", entry(clock, wordy(words)))
+        stored = raw.strlen("app:k")
+        assert store.delete("k") is True
+        assert evictions == [
+            ({"size_bytes": stored}, {"key": "k", "reason": "explicit", "store": "redis"})
+        ]
+        assert stored > 0
+
+    async def test_adelete_reports_the_stored_size(
+        self,
+        store: RedisStore,
+        raw: redis.Redis,
+        clock: FakeClock,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """The async twin reports the same event."""
+        await store.aset("k", entry(clock))
+        stored = raw.strlen("app:k")
+        assert await store.adelete("k") is True
+        assert evictions == [
+            ({"size_bytes": stored}, {"key": "k", "reason": "explicit", "store": "redis"})
+        ]
+        await store.aclose()
+
+    def test_deleting_nothing_reports_nothing(
+        self, store: RedisStore, evictions: list[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """A missing key: False, no event, no eviction counted."""
+        assert store.delete("missing") is False
+        assert evictions == []
+        assert store.stats().evictions == 0
+
+    def test_a_key_of_another_type_is_deleted_with_size_zero(
+        self,
+        store: RedisStore,
+        raw: redis.Redis,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """A list under the key has no string length: it goes, reported with size 0."""
+        raw.rpush("app:k", b"not an entry")
+        assert store.delete("k") is True
+        assert raw.exists("app:k") == 0
+        assert evictions[0][0] == {"size_bytes": 0}
+
 
 class TestHousekeeping:
     """namespace_stats and clear_namespace serve ``exllm-cache stats|clear --redis``."""
@@ -301,8 +384,19 @@ class TestHousekeeping:
 
     def test_redact_hides_only_the_password(self) -> None:
         """URLs without a password are unchanged."""
-        assert redact("redis://localhost:6379/0") == "redis://localhost:6379/0"
-        assert redact("rediss://:pw@h:1/2") == "rediss://:***@h:1/2"
+        assert redact_url_password("redis://localhost:6379/0") == "redis://localhost:6379/0"
+        assert redact_url_password("rediss://:pw@h:1/2") == "rediss://:***@h:1/2"
+
+
+class TestModules:
+    """The store's modules import without redis-py (the CLI imports them at start-up)."""
+
+    def test_importing_the_store_modules_needs_no_redis_package(self) -> None:
+        """Only building a client imports redis, so the CLI works without the extra."""
+        modules = ["redis", "redis_admin", "redis_codec", "redis_connect", "redis_faults"]
+        imports = "; ".join(f"import exllm_py.cache.stores.{name}" for name in modules)
+        script = f"import sys; sys.modules['redis'] = None; {imports}"
+        subprocess.run([sys.executable, "-c", script], check=True)
 
 
 class TestConstruction:

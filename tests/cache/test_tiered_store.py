@@ -13,7 +13,7 @@ from exllm_py.cache.entry import CacheEntry, make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.redis import RedisStore
-from exllm_py.cache.stores.tiered import TieredStore
+from exllm_py.cache.stores.tiered import TIER_KEY, TieredStore
 from exllm_py.types import LLMResponse
 from tests.clocks import FakeClock
 
@@ -64,7 +64,7 @@ class TestReads:
         tiered.set("k", entry(clock))
         got = tiered.get("k")
         assert got is not None
-        assert got.response.metadata["tier"] == "l1"
+        assert got.response.metadata[TIER_KEY] == "l1"
         assert l2.stats().hits == l2.stats().misses == 0
 
     def test_an_l2_hit_is_tagged_l2_and_promoted(
@@ -75,14 +75,14 @@ class TestReads:
         got = tiered.get("k")
         assert got is not None
         assert got.response.content == "from l2"
-        assert got.response.metadata["tier"] == "l2"
+        assert got.response.metadata[TIER_KEY] == "l2"
         assert got.response.metadata["from_cache"] is True
         promoted = l1.get("k")
         assert promoted is not None
-        assert promoted.response.metadata["tier"] == "l1"
+        assert promoted.response.metadata[TIER_KEY] == "l1"
         again = tiered.get("k")
         assert again is not None
-        assert again.response.metadata["tier"] == "l1"
+        assert again.response.metadata[TIER_KEY] == "l1"
 
     def test_a_miss_in_both_tiers_is_a_miss(self, tiered: TieredStore) -> None:
         """Nothing anywhere reads as None and counts one miss."""
@@ -112,14 +112,14 @@ class TestPromotion:
         clock.tick(60)
         got = tiered.get("k")
         assert got is not None
-        assert got.response.metadata["tier"] == "l2"
+        assert got.response.metadata[TIER_KEY] == "l2"
         promoted = l1.get("k")
         assert promoted is not None
         assert promoted.expires_at == original.expires_at
         clock.tick(39.9)
         again = tiered.get("k")
         assert again is not None
-        assert again.response.metadata["tier"] == "l1"
+        assert again.response.metadata[TIER_KEY] == "l1"
         clock.tick(0.1)
         assert l1.get("k") is None
         assert tiered.get("k") is None
@@ -133,7 +133,7 @@ class TestPromotion:
         clock.tick(5)
         got = tiered.get("k")
         assert got is not None
-        assert got.response.metadata["tier"] == "l2"
+        assert got.response.metadata[TIER_KEY] == "l2"
         promoted = l1.get("k")
         assert promoted is not None
         assert promoted.expires_at == clock() + 5
@@ -160,7 +160,7 @@ class TestPromotion:
         clock.tick(60)
         got = TieredStore(l1, l2).get("k")
         assert got is not None
-        assert got.response.metadata["tier"] == "l2"
+        assert got.response.metadata[TIER_KEY] == "l2"
         promoted = l1.get("k")
         assert promoted is not None
         assert promoted.expires_at == pytest.approx(original.expires_at)
@@ -178,7 +178,7 @@ class TestWrites:
         in_l1, in_l2 = l1.get("k"), l2.get("k")
         assert in_l1 is not None
         assert in_l2 is not None
-        assert "tier" not in in_l2.response.metadata
+        assert TIER_KEY not in in_l2.response.metadata
         assert tiered.stats().puts == 1
 
     def test_delete_removes_from_both(
@@ -222,9 +222,9 @@ class TestAsync:
         first = await tiered.aget("k")
         second = await tiered.aget("k")
         assert first is not None
-        assert first.response.metadata["tier"] == "l2"
+        assert first.response.metadata[TIER_KEY] == "l2"
         assert second is not None
-        assert second.response.metadata["tier"] == "l1"
+        assert second.response.metadata[TIER_KEY] == "l1"
         assert await tiered.aget("missing") is None
 
     async def test_aset_and_adelete_reach_both(
@@ -256,7 +256,7 @@ class TestTelemetry:
             from_l2 = client.chat("mock", HI)
             from_l1 = client.chat("mock", HI)
             assert client.mock.calls == 0
-        assert [event["tier"] for event in hits] == ["l1", "l2", "l1"]
-        assert from_l2.metadata["tier"] == "l2"
-        assert from_l1.metadata["tier"] == "l1"
+        assert [event[TIER_KEY] for event in hits] == ["l1", "l2", "l1"]
+        assert from_l2.metadata[TIER_KEY] == "l2"
+        assert from_l1.metadata[TIER_KEY] == "l1"
         l2.close()

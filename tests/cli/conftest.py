@@ -25,6 +25,7 @@ from exllm_py.testing.cassette_file import (
     RecordedResponse,
     write_cassette,
 )
+from exllm_py.testing.files import utc_timestamp
 from exllm_py.testing.paths import cassette_path_for
 from exllm_py.testing.usage import record_usage
 from tests.redis_server import redis_server, redis_url
@@ -46,10 +47,6 @@ OPENAI = "https://api.openai.com/v1/chat/completions"
 def days_ago(days: float) -> datetime:
     """A moment ``days`` before now, in UTC, to the second (as cassettes record it)."""
     return (datetime.now(UTC) - timedelta(days=days)).replace(microsecond=0)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def interaction(
@@ -77,7 +74,7 @@ def interaction(
             Body.from_bytes(orjson.dumps(request)),
         ),
         response=RecordedResponse(200, (("content-type", "application/json"),), body),
-        recorded_at=stamp(recorded or days_ago(1)),
+        recorded_at=utc_timestamp(recorded or days_ago(1)),
         source="loopback",
     )
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import CassetteDir, Result, interaction
+from tests.cli.conftest import CassetteDir, Result, days_ago, interaction
 
 ANTHROPIC = "https://api.anthropic.com/v1/messages"
 
@@ -107,3 +110,46 @@ class TestClearProvider:
         notes.write_text('["not a cassette"]', encoding="utf-8")
         assert cli("clear", "--yes").code == 0
         assert cassettes.files() == [".exllm-usage.json", ".exllm-usage.lock.json", "README.json"]
+
+
+class TestClearLeftovers:
+    """Clear also removes stale temporary files, and says so when one cannot be removed."""
+
+    def test_a_stale_temporary_goes_with_the_cassettes(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        path = cassettes.add("tests/test_a.py::test_a")
+        leftover = _stale_leftover(path)
+        result = cli("clear", "--yes")
+        assert result.code == 0
+        assert not leftover.exists()
+        assert not path.parent.exists()
+        assert result.out.splitlines() == ["removed tests.test_a/test_a.json"]
+
+    def test_a_temporary_that_cannot_be_removed_is_an_error(
+        self, cli: Callable[..., Result], cassettes: CassetteDir, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path = cassettes.add("tests/test_a.py::test_a")
+        leftover = _stale_leftover(path)
+        unlink = Path.unlink
+
+        def refuse_temporaries(self: Path, missing_ok: bool = False) -> None:
+            if self.suffix == ".tmp":
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            unlink(self, missing_ok)
+
+        monkeypatch.setattr(Path, "unlink", refuse_temporaries)
+        result = cli("clear", "--yes")
+        assert result.code == 1
+        assert not path.exists()
+        assert leftover.exists()
+        assert f"error: could not remove {leftover}: Permission denied" in result.err
+        assert "removed 1 of 1 cassettes" in result.err
+
+
+def _stale_leftover(cassette: Path) -> Path:
+    leftover = cassette.parent / f".{cassette.name}.k3j2.tmp"
+    leftover.write_text("{", encoding="utf-8")
+    moment = days_ago(1).timestamp()
+    os.utime(leftover, (moment, moment))
+    return leftover

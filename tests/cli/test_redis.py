@@ -51,6 +51,7 @@ class TestRedisStats:
         document = result.json()
         assert isinstance(document, dict)
         stored = sum(raw.strlen(name) for name in raw.scan_iter(match="tenant-a:*"))
+        assert document["redis"]["url"] == redis_url
         assert document["redis"]["namespace"] == "tenant-a"
         assert document["redis"]["entries"] == 3
         assert document["redis"]["bytes"] == stored
@@ -102,3 +103,23 @@ class TestRedisClear:
         assert result.code == 1
         assert "stdin is not a terminal" in result.err
         assert len(list(raw.scan_iter(match="tenant-a:*"))) == 1
+
+
+class TestWithoutTheRedisPackage:
+    """Without the redis package, --redis fails with what to install, not a traceback."""
+
+    @pytest.mark.parametrize(
+        "command",
+        [
+            ("stats", "--redis", "redis://127.0.0.1:1/0"),
+            ("clear", "--redis", "redis://127.0.0.1:1/0", "--namespace", "app", "--yes"),
+        ],
+    )
+    def test_it_says_what_to_install(
+        self, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+    ) -> None:
+        monkeypatch.setitem(sys.modules, "redis", None)  # `import redis` now fails
+        result = cli(*command)
+        assert result.code == 1
+        assert f"exllm-cache {command[0]}: error: " in result.err
+        assert "pip install 'exllm_py[redis]'" in result.err

@@ -14,7 +14,10 @@ from tests.cli.conftest import CassetteDir, Result, interaction
 # Built at run time so that no key-shaped literal sits in the repository.
 ANTHROPIC_KEY = "sk-ant-" + "api03-" + "Qw3rTy9" * 5
 OPENAI_KEY = "sk-" + "proj-" + "A1b2C3d4" * 4
+OPENAI_LEGACY_KEY = "sk-" + "9fK2mQ7x" * 6
 GOOGLE_KEY = "AIza" + "SyD" + "x" * 32
+GROQ_KEY = "gsk_" + "aB3dE6fG9h" * 5 + "J2"
+XAI_KEY = "xai-" + "Zx9Wv8Ut7S" * 8
 BEARER = "Bearer " + "eyJhbGciOi" + "J9" * 10
 
 
@@ -54,6 +57,18 @@ class TestVerifyClean:
             "problems": [],
         }
 
+    @pytest.mark.parametrize(
+        "recorded_at",
+        ["2025-01-31T12:00:00Z", "2025-01-31T14:00:00.250+02:00", " 2025-01-31T12:00:00Z\n"],
+    )
+    def test_every_time_the_test_cache_reads_back_passes(
+        self, cli: Callable[..., Result], cassettes: CassetteDir, recorded_at: str
+    ) -> None:
+        path = cassettes.add("tests/test_a.py::test_a")
+        _edit(path, lambda d: d["interactions"][0].update(recorded_at=recorded_at))
+        result = cli("verify")
+        assert result.code == 0, result.out
+
 
 class TestVerifyFindsProblems:
     """Corrupt files, old formats, unredacted credentials, secrets and duplicates fail the run."""
@@ -87,12 +102,26 @@ class TestVerifyFindsProblems:
             "it (--exllm-record-mode=rewrite)"
         ]
 
+    def test_a_recorded_at_that_is_not_a_time(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        path = cassettes.add("tests/test_a.py::test_a")
+        _edit(path, lambda d: d["interactions"][0].update(recorded_at="yesterday"))
+        result = cli("verify")
+        assert result.code == 1
+        assert result.out.splitlines() == [
+            f"{path}: format: interactions[0].recorded_at 'yesterday' is not an ISO 8601 time"
+        ]
+
     @pytest.mark.parametrize(
         ("secret", "kind"),
         [
             (ANTHROPIC_KEY, "an Anthropic API key"),
-            (OPENAI_KEY, "an OpenAI-style API key"),
+            (OPENAI_KEY, "an OpenAI project API key"),
+            (OPENAI_LEGACY_KEY, "an OpenAI-style API key"),
             (GOOGLE_KEY, "a Google API key"),
+            (GROQ_KEY, "a Groq API key"),
+            (XAI_KEY, "an xAI API key"),
             (BEARER, "a bearer token"),
         ],
     )

@@ -2,9 +2,13 @@
 
 ``base`` (the protocol), ``memory`` (``MemoryStore``: TTL + LRU in process),
 ``redis`` (``RedisStore``: shared across processes; needs the ``redis``
-extra, imported only when a store is created), ``tiered`` (``TieredStore``:
-memory in front of Redis), ``breaker`` (the circuit breaker that keeps a
-failing Redis from slowing calls) and ``sweeper`` (expiry sweeps).
+extra, imported only when a store is created) with its parts
+``redis_codec`` (value encoding), ``redis_faults`` (every Redis fault turns
+into a miss), ``redis_connect`` (clients per process and event loop) and
+``redis_admin`` (namespace statistics and clearing, for housekeeping),
+``tiered`` (``TieredStore``: memory in front of Redis), ``breaker`` (the
+circuit breaker that keeps a failing Redis from slowing calls) and
+``sweeper`` (expiry sweeps).
 
 May import: ``exllm_py.cache.entry``, ``cache.stats``, ``telemetry``,
 ``errors``; never the pipeline, providers or testing.

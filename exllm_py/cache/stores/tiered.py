@@ -7,16 +7,17 @@ serving an entry that other processes have since replaced. Writes and
 deletes go to both tiers.
 
 Which tier answered is told by the entry itself: a hit's
-``response.metadata["tier"]`` is ``"l1"`` or ``"l2"``. Entries are tagged
-``"l1"`` when they are written into L1, so an L1 hit costs nothing extra; an
-L2 hit is tagged on the way out (it already paid a round trip). The
-production strategy copies the tag into its ``("exllm", "cache", "hit")``
-telemetry.
+``response.metadata[TIER_KEY]`` (``"tier"``) is ``"l1"`` or ``"l2"``.
+Entries are tagged ``"l1"`` when they are written into L1, so an L1 hit
+costs nothing extra; an L2 hit is tagged on the way out (it already paid a
+round trip). The production strategy copies the tag, under the same
+:data:`TIER_KEY`, into its ``("exllm", "cache", "hit")`` telemetry.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Final
 
 import attrs
 
@@ -26,8 +27,9 @@ from exllm_py.cache.stores.base import CacheStore
 
 __all__ = ["TIER_KEY", "TieredStore"]
 
-#: The metadata key under which a tiered hit names its tier.
-TIER_KEY = "tier"
+#: The key under which a tiered hit names its tier: in the response's metadata, and
+#: as the label of the hit telemetry.
+TIER_KEY: Final = "tier"
 
 
 class TieredStore:
@@ -37,7 +39,8 @@ class TieredStore:
     L1's. ``stats()``: hits of L1 (which should serve only this store) plus
     L2 hits and misses as this store answered them (:meth:`tier_hits` splits
     the hits), puts as written through it, evictions and expirations of both
-    tiers, entries and bytes of L2.
+    tiers, entries and bytes of L2 (for a ``RedisStore``, from its bounded
+    scan, which never counts against its breaker).
     """
 
     def __init__(self, l1: CacheStore, l2: CacheStore, *, l1_ttl: float | None = None) -> None:

@@ -12,11 +12,10 @@ import argparse
 from pathlib import Path
 
 from exllm_py.cli.context import Console
-from exllm_py.cli.filters import Filters, select
+from exllm_py.cli.filters import Filters, Match, select
 from exllm_py.cli.inventory import scan
-from exllm_py.cli.leftovers import find_leftovers
 from exllm_py.cli.locate import Location
-from exllm_py.cli.removal import prune_empty_dirs, remove
+from exllm_py.cli.removal import remove_cassettes
 from exllm_py.cli.render import size
 
 __all__ = ["run"]
@@ -36,37 +35,26 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     )
     for name, why in sorted(selection.unknown.items()):
         console.note(f"kept {name}: could not tell whether its test exists ({why})")
-    verb = "would remove" if dry_run else "removed"
-    removed: list[Path] = []
-    failures: list[str] = []
-    removed_bytes = 0
+    matches: dict[Path, Match] = {}
     for match in selection.matches:
-        info = match.info
-        if not info.is_cassette:
-            console.note(f"kept {info.name}: it is not a cassette ({info.problem})")
-            continue
-        problem = None if dry_run else remove(info.path, where.cassette_dir)
-        if problem is not None:
-            failures.append(problem)
-            continue
-        removed.append(info.path)
-        removed_bytes += info.size
-        console.say(f"{verb} {info.name} ({'; '.join(match.reasons)})")
-    leftovers = []
-    for path in find_leftovers(where.cassette_dir, console.now):
-        problem = None if dry_run else remove(path, where.cassette_dir)
-        if problem is not None:
-            failures.append(problem)
-            continue
-        leftovers.append(path)
+        if match.info.is_cassette:
+            matches[match.info.path] = match
+        else:
+            console.note(f"kept {match.info.name}: it is not a cassette ({match.info.problem})")
+    removal = remove_cassettes(matches.keys(), where.cassette_dir, console.now, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for path in removal.removed:
+        console.say(f"{verb} {matches[path].info.name} ({'; '.join(matches[path].reasons)})")
+    for path in removal.leftovers:
         shown = path.relative_to(where.cassette_dir).as_posix()
         console.say(f"{verb} {shown} (temporary file left by an interrupted write)")
-    if not dry_run:
-        prune_empty_dirs([*removed, *leftovers], where.cassette_dir)
-    for failure in failures:
+    for failure in removal.failures:
         console.note(f"error: {failure}")
-    console.note(_summary(verb, len(removed), removed_bytes, len(leftovers), dry_run))
-    return 1 if failures else 0
+    removed_bytes = sum(matches[path].info.size for path in removal.removed)
+    console.note(
+        _summary(verb, len(removal.removed), removed_bytes, len(removal.leftovers), dry_run)
+    )
+    return 1 if removal.failures else 0
 
 
 def _summary(verb: str, cassettes: int, removed_bytes: int, leftovers: int, dry_run: bool) -> str:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from exllm_py.cache.stores.redis_connect import redact_url_password
 from exllm_py.cli import redis_admin
-from exllm_py.cli.confirm import confirm
 from exllm_py.cli.context import Console
 from exllm_py.cli.inventory import scan
-from exllm_py.cli.leftovers import find_leftovers
 from exllm_py.cli.locate import Location
-from exllm_py.cli.removal import prune_empty_dirs, remove
+from exllm_py.cli.removal import confirm, remove_cassettes
 from exllm_py.cli.render import size
 
 __all__ = ["run"]
@@ -42,27 +40,18 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     )
     if not confirm(console, action, assume_yes=assume_yes):
         return 1
-    removed: list[Path] = []
-    failures = []
-    for info in targets:
-        problem = remove(info.path, where.cassette_dir)
-        if problem is None:
-            removed.append(info.path)
-            console.say(f"removed {info.name}")
-        else:
-            failures.append(problem)
-    for path in find_leftovers(where.cassette_dir, console.now):
-        if remove(path, where.cassette_dir) is None:
-            removed.append(path)
-    prune_empty_dirs(removed, where.cassette_dir)
-    for failure in failures:
+    names = {info.path: info.name for info in targets}
+    removal = remove_cassettes(names.keys(), where.cassette_dir, console.now)
+    for path in removal.removed:
+        console.say(f"removed {names[path]}")
+    for failure in removal.failures:
         console.note(f"error: {failure}")
-    console.note(f"removed {count - len(failures)} of {count} cassettes{of_provider}")
-    return 1 if failures else 0
+    console.note(f"removed {len(removal.removed)} of {count} cassettes{of_provider}")
+    return 1 if removal.failures else 0
 
 
 def _clear_redis(url: str, namespace: str, console: Console, *, assume_yes: bool) -> int:
-    shown = redis_admin.shown_url(url)
+    shown = redact_url_password(url)
     action = f"remove every entry of namespace {namespace!r} at {shown}"
     if not confirm(console, action, assume_yes=assume_yes):
         return 1

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from exllm_py.cache.stores.redis_connect import redact_url_password
 from exllm_py.cli import redis_admin
 from exllm_py.cli.args import Age
 from exllm_py.cli.context import Console
@@ -114,19 +115,19 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     stats = summarize(scan(where.cassette_dir, console.err), console.now, options.older_than)
     redis = None
     if options.redis is not None:
-        namespace = options.namespace or redis_admin.DEFAULT_NAMESPACE
-        redis = redis_admin.summary(options.redis, namespace)
+        redis = redis_admin.stats(options.redis, options.namespace)
     if options.json:
         document = stats.to_json()
         if redis is not None:
-            document["redis"] = attrs.asdict(redis)
+            document["redis"] = {"url": redact_url_password(options.redis), **attrs.asdict(redis)}
         console.say(json_text(document))
         return 0
     console.say(_text(stats, console.shown(where.cassette_dir)))
     if redis is not None:
+        shown_url = redact_url_password(options.redis)
         memory = "" if redis.memory_bytes is None else f", {size(redis.memory_bytes)} in memory"
         console.say(
-            f"\nredis {redis.url} namespace {redis.namespace}: {redis.entries} entries, "
+            f"\nredis {shown_url} namespace {redis.namespace}: {redis.entries} entries, "
             f"{size(redis.bytes)} stored{memory}"
         )
     return 0

@@ -2,9 +2,9 @@
 
 The test modules are collected in batches (each module once), on the
 project root, with the interpreter running this command, and with the
-:mod:`exllm_py.cli.collector` plugin reporting what pytest found. If pytest
-cannot report (it crashed, a ``conftest.py`` failed, a usage error), the
-check fails: the orphan check never guesses.
+plugin :mod:`~exllm_py.cli.collection_report_plugin` reporting what pytest
+found. If pytest cannot report (it crashed, a ``conftest.py`` failed, a
+usage error), the check fails: the orphan check never guesses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TextIO
 
 import attrs
 
-from exllm_py.cli.collector import REPORT_ENV
+from exllm_py.cli.collection_report_plugin import REPORT_ENV
 from exllm_py.cli.context import CommandFailed
 from exllm_py.cli.progress import Progress
 
@@ -78,7 +78,7 @@ def _collect_batch(root: Path, modules: Sequence[str], env: Mapping[str, str]) -
             "-q",
             f"--rootdir={root}",
             "-p",
-            "exllm_py.cli.collector",
+            "exllm_py.cli.collection_report_plugin",
             *modules,
         ]
         try:

@@ -1,13 +1,13 @@
 """A pytest plugin the orphan check loads into ``pytest --collect-only``: what was collected.
 
 ``exllm-cache clean --orphans`` runs pytest on the project's test modules
-with ``-p exllm_py.cli.collector`` and the path of a report file in
-``EXLLM_CACHE_COLLECT_REPORT``. The plugin writes there, as JSON, the node
-ids pytest collected (including those that configuration deselects: they
-are tests that exist) and the outcome of every collector (``passed``,
-``failed``, ``skipped``), so that a module that failed to import, or skipped
-itself, is never mistaken for a module without tests. Without the variable
-the plugin does nothing.
+with ``-p exllm_py.cli.collection_report_plugin`` and the path of a report
+file in ``EXLLM_CACHE_COLLECT_REPORT``. The plugin writes there, as JSON,
+the node ids pytest collected (including those that configuration
+deselects: they are tests that exist) and the outcome of every collector
+(``passed``, ``failed``, ``skipped``), so that a module that failed to
+import, or skipped itself, is never mistaken for a module without tests.
+Without the variable the plugin does nothing.
 """
 
 from __future__ import annotations

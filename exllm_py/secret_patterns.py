@@ -1,0 +1,119 @@
+"""What provider API keys and bearer tokens look like, and how to hide or show one.
+
+This is exllm_py's one list of credential shapes. Error messages built from
+what a provider answered go through :func:`redact_secrets` before they are
+raised, and ``exllm-cache verify`` reports every :func:`find_secrets` match
+in a cassette, shown only through :func:`mask`. A shape added to
+:data:`PATTERNS` is therefore both kept out of messages and caught in
+cassettes.
+
+Each shape is a provider's prefix followed by at least :data:`MIN_LENGTH`
+characters of its keys' alphabet (a bearer token: ``Bearer`` and the
+token). Real keys are far longer (39 to about 170 characters); words that
+merely start like a key (``sk-learn``, ``xai-sdk-python``) are far shorter.
+``*`` counts as a key character because providers echo keys partly masked
+(``sk-proj-****…****Ab1C``), and even the unmasked ends should go no further.
+
+This module imports nothing else of exllm_py, so that every layer can use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+__all__ = [
+    "MIN_LENGTH",
+    "PATTERNS",
+    "REDACTED",
+    "SecretPattern",
+    "find_secrets",
+    "mask",
+    "redact_secrets",
+]
+
+#: Characters a key needs after its prefix (a bearer token after ``Bearer``) to count.
+MIN_LENGTH = 20
+
+#: What :func:`redact_secrets` puts where a secret was.
+REDACTED = "[redacted]"
+
+# A key never continues a longer token: "task-…" and "my-sk-…" hold no "sk-" key.
+_EDGE = r"(?<![A-Za-z0-9_-])"
+_LONG = f"{{{MIN_LENGTH},}}"
+# The alphabets, masking "*" included: OpenAI, Anthropic and Google keys use
+# "-" and "_"; Groq and xAI keys are letters and digits; bearer tokens are
+# RFC 6750 b64tokens, without a final "." (more likely the end of a sentence).
+_KEY = r"[A-Za-z0-9_*-]"
+_ALNUM = r"[A-Za-z0-9*]"
+_TOKEN = r"[A-Za-z0-9._~+/*-]"
+_SHOWN = 8
+
+
+@attrs.frozen
+class SecretPattern:
+    """One shape of credential: what to call it (``an Anthropic API key``), and its regex.
+
+    The regex's ``secret`` group is the credential itself; the rest of a
+    match (the ``Bearer`` before a token) is context, kept by redaction.
+    """
+
+    kind: str
+    regex: re.Pattern[str]
+
+
+def _key(kind: str, prefix: str, body: str) -> SecretPattern:
+    return SecretPattern(kind, re.compile(rf"{_EDGE}(?P<secret>{re.escape(prefix)}{body})"))
+
+
+#: Every credential shape; where two overlap (``sk-ant-…`` is also an ``sk-``
+#: key), the earlier one names the match.
+PATTERNS: tuple[SecretPattern, ...] = (
+    _key("an Anthropic API key", "sk-ant-", _KEY + _LONG),
+    _key("an OpenAI project API key", "sk-proj-", _KEY + _LONG),
+    # OpenAI's older and service-account keys, OpenRouter's sk-or-v1-, DeepSeek's.
+    _key("an OpenAI-style API key", "sk-", _KEY + _LONG),
+    _key("a Google API key", "AIza", _KEY + "{35,}"),
+    _key("a Groq API key", "gsk_", _ALNUM + _LONG),
+    _key("an xAI API key", "xai-", _ALNUM + _LONG),
+    SecretPattern(
+        "a bearer token", re.compile(rf"{_EDGE}(?i:bearer)\s+(?P<secret>{_TOKEN}{_LONG}(?<!\.)=*)")
+    ),
+)
+
+
+def find_secrets(text: str) -> list[tuple[str, re.Match[str]]]:
+    """Every credential in ``text``, as ``(kind, match)`` in order of appearance.
+
+    ``match[0]`` is the whole match (``Bearer eyJ…``); ``match.span("secret")``
+    is where the credential itself is.
+    """
+    found: list[tuple[str, re.Match[str]]] = []
+    for pattern in PATTERNS:
+        for match in pattern.regex.finditer(text):
+            start, end = match.span()
+            if not any(start < other.end() and other.start() < end for _, other in found):
+                found.append((pattern.kind, match))
+    return sorted(found, key=lambda pair: pair[1].start())
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every credential replaced by :data:`REDACTED` (``Bearer [redacted]``)."""
+    pieces: list[str] = []
+    position = 0
+    for _, match in find_secrets(text):
+        start, end = match.span("secret")
+        pieces += [text[position:start], REDACTED]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def mask(value: str) -> str:
+    """``value`` shown safely: its first characters and its length, ``sk-ant-a… (108 chars)``.
+
+    At most half of ``value`` is shown, so even a short value never appears whole.
+    """
+    shown = value[: min(_SHOWN, len(value) // 2)]
+    return f"{shown}… ({len(value)} char{'' if len(value) == 1 else 's'})"
