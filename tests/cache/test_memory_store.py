@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
+import warnings
 import weakref
 from typing import Any
 
@@ -87,6 +89,26 @@ class TestTTL:
             time.sleep(0.02)
         assert "k" not in store, "the sweeper should have dropped the expired entry"
         assert store.stats().expirations == 1
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+    def test_a_forked_child_keeps_sweeping(self) -> None:
+        store = MemoryStore(cleanup_interval=0.05)
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a threaded process: that is the point here.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: a worker of a pre-forking server
+            store.set("k", make_entry(LLMResponse("a", "m", "p"), "k", time.time(), 0.01))
+            deadline = time.monotonic() + 5
+            while "k" in store and time.monotonic() < deadline:
+                time.sleep(0.02)
+            os.write(write, b"swept" if "k" not in store else b"kept")
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as verdict:
+            assert verdict.read() == b"swept"
+        os.waitpid(pid, 0)
 
     def test_the_sweeper_does_not_keep_a_store_alive(self) -> None:
         store = MemoryStore(cleanup_interval=0.05)

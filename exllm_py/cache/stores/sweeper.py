@@ -7,6 +7,7 @@ forgotten; the thread is a daemon, so it never keeps the process alive.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 import weakref
@@ -36,12 +37,24 @@ class Sweeper:
         with self._lock:
             # [interval, next due time on the monotonic clock]
             self._stores[store] = [interval, time.monotonic() + interval]
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="exllm-cache-sweeper", daemon=True
-                )
-                self._thread.start()
+            self._start_locked()
         self._wake.set()
+
+    def restart_after_fork(self) -> None:
+        """In a forked child (a pre-forking server's worker), the thread did not come along."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+        if len(self._stores):
+            with self._lock:
+                self._start_locked()
+
+    def _start_locked(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="exllm-cache-sweeper", daemon=True
+            )
+            self._thread.start()
 
     def _run(self) -> None:
         while True:
@@ -67,3 +80,5 @@ class Sweeper:
 
 
 SWEEPER = Sweeper()
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=SWEEPER.restart_after_fork)
