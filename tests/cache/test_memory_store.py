@@ -15,7 +15,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from exllm_py import telemetry
 from exllm_py.cache.entry import CacheEntry, make_entry
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.types import LLMResponse
@@ -30,18 +29,6 @@ def entry(clock: FakeClock, content: str = "answer", ttl: float | None = 900.0) 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-def evictions() -> Any:
-    seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    telemetry.attach(
-        "test-evictions",
-        [telemetry.CACHE_EVICT],
-        lambda event, measurements, metadata: seen.append((measurements, metadata)),
-    )
-    yield seen
-    telemetry.detach("test-evictions")
 
 
 class TestTTL:

@@ -13,7 +13,6 @@ import pytest
 import redis
 
 import exllm_py
-from exllm_py import telemetry
 from exllm_py.cache.entry import CacheEntry, dump_entry, make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.redis import RedisStore
@@ -274,17 +273,6 @@ class TestStats:
 
 class TestEvictEvents:
     """A delete reports ("exllm", "cache", "evict") with the bytes the value took in Redis."""
-
-    @pytest.fixture
-    def evictions(self) -> Iterator[list[tuple[dict[str, Any], dict[str, Any]]]]:
-        seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        telemetry.attach(
-            "test-redis-evictions",
-            [telemetry.CACHE_EVICT],
-            lambda _event, measurements, metadata: seen.append((measurements, metadata)),
-        )
-        yield seen
-        telemetry.detach("test-redis-evictions")
 
     @pytest.mark.parametrize("words", [3, 800], ids=["plain", "compressed"])
     def test_delete_reports_the_stored_size(
