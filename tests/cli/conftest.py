@@ -44,9 +44,14 @@ __all__ = [
 OPENAI = "https://api.openai.com/v1/chat/completions"
 
 
+# One "now" for the whole run: two calls of days_ago(1) in one test must give
+# the same second, or a test comparing them fails when a second ticks between.
+_NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def days_ago(days: float) -> datetime:
-    """A moment ``days`` before now, in UTC, to the second (as cassettes record it)."""
-    return (datetime.now(UTC) - timedelta(days=days)).replace(microsecond=0)
+    """A moment ``days`` before the run started, in UTC, to the second (as cassettes record it)."""
+    return _NOW - timedelta(days=days)
 
 
 def interaction(
