@@ -1,16 +1,37 @@
 """A sans-I/O decoder for server-sent events (the ``text/event-stream`` format).
 
 Feed it bytes as they arrive, in chunks of any size; it returns the events
-completed so far. Each event keeps its ``raw`` text block exactly as
-received, which the test cache records so replay can reproduce the stream
+completed so far. It follows the WHATWG event-stream interpretation rules:
+
+- lines end with CRLF, LF or CR, and a CRLF split across two chunks is one
+  line ending, not two (so it never invents a blank line);
+- the stream is UTF-8 with one optional leading BOM; bytes that are not
+  UTF-8 decode as U+FFFD, and a character split across chunks is kept whole;
+- ``data`` lines join with ``\\n``; ``event`` names the type (``message``
+  when absent); ``id`` sets the last event id, which carries over to later
+  events and ignores values containing NUL; ``retry`` and unknown fields
+  are ignored; lines starting with ``:`` are comments;
+- a block without any ``data`` line dispatches nothing.
+
+One deliberate difference: a stream that ends without its final blank line
+still yields its last event from :meth:`SSEDecoder.close`, since some
+servers end that way and dropping the end of an answer would lose text.
+
+Each event keeps its ``raw`` block (its lines as received, joined with
+``\\n``), which the test cache records so replay reproduces the stream
 event by event.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
+
 import attrs
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @attrs.frozen
@@ -27,58 +48,67 @@ class SSEDecoder:
     """Incremental decoder: ``feed()`` chunks, then ``close()`` for a final unterminated event."""
 
     def __init__(self) -> None:
-        self._buffer = ""
-        self._pending = b""
+        # "utf-8-sig" drops one leading BOM; "replace" is the spec's decoding.
+        self._text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._tail = ""  # the start of a line whose ending has not arrived
+        self._after_cr = False  # the last chunk ended in CR: a leading LF ends nothing
+        self._block: list[str] = []
+        self._data: list[str] = []
+        self._type = ""
+        self._last_id: str | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        text = self._decode(chunk)
-        self._buffer += text.replace("\r\n", "\n").replace("\r", "\n")
+        return self._lines(self._text.decode(chunk), final=False)
+
+    def close(self) -> list[ServerSentEvent]:
+        """Flush what is left: a stream may end without the final blank line."""
+        events = self._lines(self._text.decode(b"", final=True), final=True)
+        event = self._dispatch()
+        return [*events, event] if event is not None else events
+
+    def _lines(self, text: str, *, final: bool) -> list[ServerSentEvent]:
+        if not text and not final:
+            return []  # only part of a character arrived
+        if self._after_cr and text.startswith("\n"):
+            text = text[1:]
+        self._after_cr = text.endswith("\r")
+        lines = _LINE_END.split(self._tail + text)
+        self._tail = lines.pop()
+        if final and self._tail:
+            lines.append(self._tail)
+            self._tail = ""
         events = []
-        while True:
-            block, separator, rest = self._buffer.partition("\n\n")
-            if not separator:
-                break
-            self._buffer = rest
-            event = _parse_block(block)
+        for line in lines:
+            if line:
+                self._field(line)
+                continue
+            event = self._dispatch()
             if event is not None:
                 events.append(event)
         return events
 
-    def close(self) -> list[ServerSentEvent]:
-        """Flush what is left: a stream may end without the final blank line."""
-        block, self._buffer = self._buffer.strip("\n"), ""
-        event = _parse_block(block) if block else None
-        return [event] if event is not None else []
+    def _field(self, line: str) -> None:
+        self._block.append(line)
+        if line.startswith(":"):
+            return  # comments keep connections alive and carry nothing
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._type = value
+        elif name == "id" and "\0" not in value:
+            self._last_id = value
 
-    def _decode(self, chunk: bytes) -> str:
-        # A multi-byte UTF-8 character may be split across chunks: keep the
-        # incomplete tail for the next feed.
-        data = self._pending + chunk
-        try:
-            self._pending = b""
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(data) - 3:
-                raise
-            self._pending = data[exc.start :]
-            return data[: exc.start].decode("utf-8")
-
-
-def _parse_block(block: str) -> ServerSentEvent | None:
-    event_type = "message"
-    data_lines: list[str] = []
-    event_id: str | None = None
-    for line in block.split("\n"):
-        if not line or line.startswith(":"):
-            continue  # comments keep connections alive and carry nothing
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "data":
-            data_lines.append(value)
-        elif field == "event":
-            event_type = value
-        elif field == "id":
-            event_id = value
-    if not data_lines and event_type == "message":
-        return None
-    return ServerSentEvent(event=event_type, data="\n".join(data_lines), id=event_id, raw=block)
+    def _dispatch(self) -> ServerSentEvent | None:
+        block, data, event_type = self._block, self._data, self._type
+        self._block, self._data, self._type = [], [], ""
+        if not data:
+            return None
+        return ServerSentEvent(
+            event=event_type or "message",
+            data="\n".join(data),
+            id=self._last_id,
+            raw="\n".join(block),
+        )
