@@ -33,3 +33,15 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     yield
     exllm_py.client.reset_default_client()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly when a whole component's tests did not run, never as a quiet count."""
+    from tests.redis_server import MISSING_REASON
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = [report for report in skipped if MISSING_REASON in str(report.longrepr)]
+    if missing:
+        terminalreporter.write_sep(
+            "!", f"{len(missing)} Redis tests did NOT run: {MISSING_REASON}", red=True, bold=True
+        )

@@ -9,8 +9,12 @@
 - ``private_redis`` (function): a server of the test's own, to kill, restart
   on the same port or pause without disturbing the others.
 
-All are skipped, with the reason, only when no ``redis-server`` binary is on
-``PATH``. To use them in a test package, import them into its ``conftest.py``::
+When no ``redis-server`` binary is on ``PATH`` they fail under CI (the
+``CI`` variable set, where ``.ci/run`` installs it) and are skipped
+elsewhere; either way the run's summary says, in one loud line, how many
+Redis tests did not run (see the root ``conftest.py``).
+
+To use them in a test package, import them into its ``conftest.py``::
 
     from tests.redis_server import private_redis, redis_server, redis_url
 
@@ -20,6 +24,7 @@ All are skipped, with the reason, only when no ``redis-server`` binary is on
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -32,10 +37,10 @@ from pathlib import Path
 import pytest
 import redis
 
-__all__ = ["RedisServer", "private_redis", "redis_server", "redis_url"]
+__all__ = ["MISSING_REASON", "RedisServer", "private_redis", "redis_server", "redis_url"]
 
 REDIS_SERVER_BINARY = shutil.which("redis-server")
-_MISSING = (
+MISSING_REASON = (
     "redis-server is not installed (not on PATH): install it, e.g. "
     "`apt-get install -y redis-server`, to run the Redis tests"
 )
@@ -47,7 +52,7 @@ class RedisServer:
 
     def __init__(self, directory: Path, port: int | None = None) -> None:
         if REDIS_SERVER_BINARY is None:
-            raise RuntimeError(_MISSING)
+            raise RuntimeError(MISSING_REASON)
         self.binary = REDIS_SERVER_BINARY
         self.directory = directory
         self.port = _free_port() if port is None else port
@@ -137,7 +142,9 @@ def _answers_ping(port: int) -> bool:
 @contextlib.contextmanager
 def _running_server() -> Iterator[RedisServer]:
     if REDIS_SERVER_BINARY is None:
-        pytest.skip(_MISSING)
+        if os.environ.get("CI"):
+            pytest.fail(MISSING_REASON, pytrace=False)
+        pytest.skip(MISSING_REASON)
     with tempfile.TemporaryDirectory(prefix="exllm-redis-") as directory:
         server = RedisServer(Path(directory)).start()
         try:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -217,6 +218,7 @@ class ProviderServer:
         self._routes: list[tuple[re.Pattern[str], Responder]] = []
         self._requests: list[RecordedRequest] = []
         self._failures: list[BaseException] = []
+        self._hung_up = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -317,6 +319,10 @@ class ProviderServer:
         with self._lock:
             return len(self._queue)
 
+    def wait_for_hang_up(self, timeout: float = 5.0) -> bool:
+        """Wait until a client has hung up on this server mid-request; ``True`` if one did."""
+        return self._hung_up.wait(timeout)
+
     @property
     def failures(self) -> list[BaseException]:
         """Exceptions raised by responder functions (each answered with a 500)."""
@@ -364,6 +370,19 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, owner: ProviderServer) -> None:
         self.owner = owner
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a timeout, a cancelled stream) is what many
+        # tests do on purpose: not worth a traceback in their output. Anything
+        # else is a bug of this server, kept for the test to see in .failures.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            self.owner._hung_up.set()
+            return
+        if isinstance(error, Exception):
+            with self.owner._lock:
+                self.owner._failures.append(error)
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

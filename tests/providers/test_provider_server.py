@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import threading
 from collections.abc import Iterator
 
@@ -274,3 +276,19 @@ class TestReplyBuilders:
     def test_sse_event_encoding(self) -> None:
         assert SSEEvent({"a": 1}, event="ping").encode() == b'event: ping\ndata: {"a":1}\n\n'
         assert SSEEvent("[DONE]").encode() == b"data: [DONE]\n\n"
+
+
+class TestQuietOnHangUp:
+    """A client hanging up mid-request is expected in tests, and prints nothing."""
+
+    def test_a_reset_connection_prints_no_traceback(
+        self, provider_server: ProviderServer, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A connection reset while the server reads the body leaves stderr clean."""
+        with socket.create_connection(("127.0.0.1", provider_server.port)) as connection:
+            connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: 99\r\n\r\n{")
+            # Linger 0: close() sends RST, so the server's read fails with a reset.
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        assert provider_server.wait_for_hang_up()
+        assert "Traceback" not in capfd.readouterr().err
+        assert provider_server.failures == []
