@@ -57,8 +57,15 @@ class LLMResponse:
     ``saved_cost``). ``cost`` is what this call cost in USD (``None`` for
     models missing from the pricing table), so a cache hit costs ``0.0``.
     Neither takes part in equality: a hit equals the response that was
-    stored. ``raw`` is the provider's JSON body. A cached response is shared
-    by every hit: its metadata is read-only, and ``raw`` must be treated so.
+    stored. ``raw`` is the provider's JSON body. A response served from the
+    cache is shared by every hit, so it is read-only all the way down: its
+    metadata, and the dicts and lists of ``raw`` and of
+    ``tool_calls[i].arguments``, are ``FrozenDict`` / ``FrozenList``
+    (:mod:`exllm_py.cache.freeze`: plain dicts and lists for reading, for
+    ``json.dumps``, ``pickle`` and ``==``; ``copy.deepcopy`` gives an editable
+    copy).
+    A live answer's are plain, the caller's own to edit: the cache keeps a
+    frozen copy.
     """
 
     content: str

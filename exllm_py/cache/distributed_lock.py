@@ -14,6 +14,12 @@ the provider:
    ``lock_ttl``): go back to 1 and take over.
 3. Never wait longer than ``max_wait`` (nor the call's own timeout): then
    compute without the lock. If Redis cannot be used at all, compute at once.
+4. Never wait for a holder on the waiter's own thread: a sync call inside a
+   coroutine, while an async call on that loop holds the lock (through
+   another strategy on the same Redis namespace), would block its holder
+   until ``max_wait``. This process remembers which thread holds which of
+   its locks (forgotten in a forked child, which holds none), and such a
+   waiter computes at once, without the lock.
 
 Polling rather than pub/sub keeps the waiters stateless (no subscriber
 connection per waiting call) and tolerant of a holder that dies silently;
@@ -26,9 +32,12 @@ perform the steps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
+import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any, Protocol
 
 import attrs
@@ -166,6 +175,8 @@ class RedisFlightLock:
         wait: float | None,
     ) -> LLMResponse:
         flow, name, answer = self._flow(wait), lock_name(self.store.namespace, key), None
+        if _HOLDERS.held_here(name):
+            return produce()  # its holder runs on this thread: waiting would block it
         while True:
             try:
                 step = flow.send(answer)
@@ -182,7 +193,8 @@ class RedisFlightLock:
         if isinstance(verdict, LLMResponse):
             return verdict
         try:
-            return produce()
+            with _HOLDERS.holding(name, verdict.token):
+                return produce()
         finally:
             if verdict.token is not None:
                 self.store.execute(key, *self._command(_Release(verdict.token), name))
@@ -211,7 +223,8 @@ class RedisFlightLock:
         if isinstance(verdict, LLMResponse):
             return verdict
         try:
-            return await produce()
+            with _HOLDERS.holding(name, verdict.token):
+                return await produce()
         finally:
             if verdict.token is not None:
                 await self.store.aexecute(key, *self._command(_Release(verdict.token), name))
@@ -254,3 +267,36 @@ class RedisFlightLock:
                     return _Produce(None)
                 if not held:
                     break  # the holder finished without storing, or died: take over
+
+
+class _Holders:
+    """The locks this process holds, by name, and the thread each holder runs on."""
+
+    def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        # A fresh lock too: a parent thread may have held the old one at the fork.
+        self._lock = threading.Lock()
+        self._threads: dict[str, int] = {}
+
+    def held_here(self, name: str) -> bool:
+        return bool(self._threads) and self._threads.get(name) == threading.get_ident()
+
+    @contextlib.contextmanager
+    def holding(self, name: str, token: str | None) -> Iterator[None]:
+        if token is None:  # computing without the lock: nothing to remember
+            yield
+            return
+        with self._lock:
+            self._threads[name] = threading.get_ident()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._threads.pop(name, None)
+
+
+_HOLDERS = _Holders()
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_HOLDERS.forget)

@@ -2,22 +2,33 @@
 
 The entry keeps the response exactly as a hit returns it (``from_cache``,
 ``cache_key``, ``cached_at`` already in its metadata, cost zero), so a hit
-from memory allocates nothing. ``size`` is the length of the serialized
+from memory allocates nothing. Every hit shares that one object, so it is
+made read-only all the way down when it is stored (:func:`frozen_response`):
+what a caller does with the answer it holds, live or from a hit, never
+changes what later hits serve. ``size`` is the length of the serialized
 response (:func:`dump_entry`), which is what stores bound by bytes count and
 what :class:`~exllm_py.cache.stores.redis.RedisStore` stores.
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 import orjson
 
+from exllm_py.cache.freeze import FrozenDict, deep_freeze
 from exllm_py.types import LLMResponse, ToolCall, Usage
 
-__all__ = ["ENTRY_FORMAT_VERSION", "CacheEntry", "dump_entry", "load_entry", "make_entry"]
+__all__ = [
+    "ENTRY_FORMAT_VERSION",
+    "CacheEntry",
+    "dump_entry",
+    "frozen_response",
+    "load_entry",
+    "make_entry",
+    "served_from_cache",
+]
 
 ENTRY_FORMAT_VERSION = 1
 
@@ -45,10 +56,13 @@ def make_entry(response: LLMResponse, key: str, now: float, ttl: float | None) -
 
 
 def served_from_cache(response: LLMResponse, key: str, cached_at: float) -> LLMResponse:
-    """``response`` as a hit returns it: marked, and costing nothing (the saved cost is noted)."""
+    """``response`` as a hit returns it: frozen, marked, and costing nothing (the saved cost noted).
+
+    ``response`` itself is left as it was: its caller may go on editing it.
+    """
     # Read-only: every hit returns this same object, so a caller writing to its
     # metadata would change what later hits see.
-    metadata = MappingProxyType(
+    metadata = FrozenDict(
         {
             "from_cache": True,
             "cache_key": key,
@@ -57,7 +71,31 @@ def served_from_cache(response: LLMResponse, key: str, cached_at: float) -> LLMR
         }
     )
     return attrs.evolve(
-        response, cost=0.0 if response.cost is not None else None, metadata=metadata
+        frozen_response(response),
+        cost=0.0 if response.cost is not None else None,
+        metadata=metadata,
+    )
+
+
+def frozen_response(response: LLMResponse) -> LLMResponse:
+    """A copy of ``response`` whose tool call arguments, ``raw`` and metadata are read-only.
+
+    The copy shares nothing mutable with ``response``; a response frozen
+    already comes back as cheaply as its fields allow (no walk).
+    """
+    calls = response.tool_calls
+    if calls:
+        calls = tuple(
+            call
+            if type(call.arguments) is FrozenDict
+            else attrs.evolve(call, arguments=deep_freeze(call.arguments))
+            for call in calls
+        )
+    metadata = response.metadata
+    if type(metadata) is not FrozenDict:
+        metadata = deep_freeze(dict(metadata))
+    return attrs.evolve(
+        response, tool_calls=calls, raw=deep_freeze(response.raw), metadata=metadata
     )
 
 
@@ -87,7 +125,14 @@ def load_entry(payload: bytes) -> CacheEntry:
             )
         fields = dict(document["response"])
         fields["usage"] = Usage(**fields["usage"])
-        fields["tool_calls"] = tuple(ToolCall(**call) for call in fields["tool_calls"])
+        # Frozen as a stored response is (see the module docstring): a TieredStore
+        # keeps the decoded response in L1 and serves it to every later hit.
+        fields["tool_calls"] = tuple(
+            ToolCall(**{**call, "arguments": deep_freeze(call["arguments"])})
+            for call in fields["tool_calls"]
+        )
+        fields["raw"] = deep_freeze(fields["raw"])
+        fields["metadata"] = deep_freeze(dict(fields["metadata"]))
         response = LLMResponse(**fields)
         stored_at = float(document["stored_at"])
         ttl = document["ttl"]

@@ -5,35 +5,42 @@ The decision is written once, as a generator that yields what to do
 async, and keep only the hit path inline:
 
 1. ``cache=False``: compute, store nothing. ``cache="refresh"``: compute
-   and store, without reading.
+   and store, without reading; when the new answer is not stored (empty,
+   too large, a store error), the old entry is removed all the same.
 2. A live entry: return it (hit).
 3. Else join the key's flight. A follower waits for the leader's outcome
    (and counts as a hit: it made no provider call). The leader, a miss,
    checks the store once more (an identical call may have just landed),
    computes, stores the result unless it is empty, and wakes the followers.
+   A store that fails to write is reported (``("exllm", "cache", "error")``,
+   ``reason="put_failed"``): the caller still gets the answer it paid for.
    Errors are never stored: they wake the followers and propagate. A leader
    that is cancelled or interrupted wakes them to join again instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
 
 from exllm_py import telemetry
-from exllm_py.cache.entry import CacheEntry, make_entry, served_from_cache
-from exllm_py.cache.singleflight import Flight, Flights, LeaderGone
+from exllm_py.cache.arguments import check_store
+from exllm_py.cache.entry import CacheEntry, frozen_response, make_entry, served_from_cache
+from exllm_py.cache.freeze import FrozenDict
+from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
+from exllm_py.cache.stores.breaker import report_cache_error
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.tiered import TIER_KEY
 from exllm_py.cache.strategy import CacheLookup
+from exllm_py.errors import ValidationError
 from exllm_py.request import UseDefault
 from exllm_py.types import LLMResponse
 
@@ -53,6 +60,13 @@ class ProductionStrategy:
     """
 
     def __init__(self, store: CacheStore | None = None, *, lock: FlightLock | None = None) -> None:
+        if store is not None:
+            check_store("ProductionStrategy store", store)
+        if lock is not None and not (hasattr(lock, "run") and hasattr(lock, "arun")):
+            raise ValidationError(
+                "ProductionStrategy lock must be a flight lock such as "
+                f"RedisFlightLock(redis_store), got {lock!r}"
+            )
         self.store: CacheStore = MemoryStore() if store is None else store
         self.lock = lock
         self._flights: Flights[LLMResponse] = Flights()
@@ -81,7 +95,7 @@ class ProductionStrategy:
                 elif effect is _COMPUTE:
                     result = compute()
                 elif isinstance(effect, Flight):
-                    result = effect.wait(lookup.timeout)
+                    result = effect.wait(time_left(lookup.timeout, started), lookup)
                 else:
                     result = self.store.get(lookup.key)
             except BaseException as exc:  # handed to the flow, which decides
@@ -108,7 +122,7 @@ class ProductionStrategy:
                 elif effect is _COMPUTE:
                     result = await compute()
                 elif isinstance(effect, Flight):
-                    result = await effect.await_(lookup.timeout)
+                    result = await effect.await_(time_left(lookup.timeout, started), lookup)
                 else:
                     result = await self.store.aget(lookup.key)
             except BaseException as exc:  # handed to the flow, which decides
@@ -132,13 +146,22 @@ class ProductionStrategy:
             response = yield _PRODUCE if control.writes else _COMPUTE
             return response
         while True:
-            flight, leader = self._flights.join(lookup.key)
+            flight, leader = self._flights.join(lookup.key, lookup)
             if leader:
                 break
             try:
                 response = yield flight
             except LeaderGone:
-                continue  # its leader was cancelled: join again, perhaps to lead
+                # Its leader was cancelled, or failed for a reason of its own (its
+                # credentials, its shorter timeout): join again, perhaps to lead.
+                continue
+            except CannotWait:
+                # This thread runs the leader (a sync call inside a coroutine, with an
+                # async call for the key in flight on its loop): waiting would block
+                # the leader for good. Call the provider; the leader stores the answer.
+                self._miss(lookup, started)
+                response = yield _COMPUTE
+                return response
             return self._followed(response, lookup, started)
         try:
             # An identical call may have landed between our read and our join.
@@ -154,7 +177,8 @@ class ProductionStrategy:
         except BaseException:
             self._flights.abandon(flight)
             raise
-        self._flights.resolve(flight, response)
+        # Followers share one copy, frozen, which the leader's caller cannot reach.
+        self._flights.resolve(flight, frozen_response(response))
         return response
 
     def _produce(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
@@ -162,10 +186,7 @@ class ProductionStrategy:
 
         def produce() -> LLMResponse:
             response = compute()
-            entry = self._entry_for(lookup, response)
-            if entry is not None:
-                self.store.set(lookup.key, entry)
-                _report_put(lookup, entry)
+            self._store(lookup, response)
             return response
 
         if self.lock is None or lookup.control.mode is not True:
@@ -177,15 +198,47 @@ class ProductionStrategy:
     ) -> LLMResponse:
         async def produce() -> LLMResponse:
             response = await compute()
-            entry = self._entry_for(lookup, response)
-            if entry is not None:
-                await self.store.aset(lookup.key, entry)
-                _report_put(lookup, entry)
+            await self._astore(lookup, response)
             return response
 
         if self.lock is None or lookup.control.mode is not True:
             return await produce()
         return await self.lock.arun(lookup.key, self.store, produce, lookup.timeout)
+
+    # Storing an answer the caller has paid for. Whatever happens here, the caller
+    # gets the answer: a store error is reported, not raised. And whatever is not
+    # stored, no older answer outlives it: a refresh with nothing to store (an empty
+    # answer), or a write that fails, removes the old entry (stores themselves drop
+    # it when they decline an entry, as too large).
+
+    def _store(self, lookup: CacheLookup, response: LLMResponse) -> None:
+        try:
+            entry = self._entry_for(lookup, response)
+            if entry is not None:
+                self.store.set(lookup.key, entry)
+                _report_put(lookup, entry)
+            elif lookup.control.mode == "refresh":
+                self.store.delete(lookup.key)
+        except Exception as exc:
+            self._put_failed(lookup, exc)
+            with contextlib.suppress(Exception):  # reported above; the answer matters more
+                self.store.delete(lookup.key)
+
+    async def _astore(self, lookup: CacheLookup, response: LLMResponse) -> None:
+        try:
+            entry = self._entry_for(lookup, response)
+            if entry is not None:
+                await self.store.aset(lookup.key, entry)
+                _report_put(lookup, entry)
+            elif lookup.control.mode == "refresh":
+                await self.store.adelete(lookup.key)
+        except Exception as exc:
+            self._put_failed(lookup, exc)
+            with contextlib.suppress(Exception):
+                await self.store.adelete(lookup.key)
+
+    def _put_failed(self, lookup: CacheLookup, exc: Exception) -> None:
+        report_cache_error(type(self.store).__name__, "put_failed", exc, key=lookup.key)
 
     def _entry_for(self, lookup: CacheLookup, response: LLMResponse) -> CacheEntry | None:
         if not response.content and not response.tool_calls:
@@ -222,7 +275,7 @@ class ProductionStrategy:
         """A follower's copy of the leader's answer: a hit, marked, costing nothing."""
         if not response.metadata.get("from_cache"):
             served = served_from_cache(response, lookup.key, self.store.clock())
-            metadata = MappingProxyType({**served.metadata, "single_flight": True})
+            metadata = FrozenDict({**served.metadata, "single_flight": True})
             response = attrs.evolve(served, metadata=metadata)
         entry = CacheEntry(response=response, size=0, stored_at=response.metadata["cached_at"])
         with self._counts_lock:
@@ -247,6 +300,10 @@ class ProductionStrategy:
     def in_flight(self) -> int:
         """How many distinct calls are being computed right now."""
         return len(self._flights)
+
+    def waiting(self) -> int:
+        """How many calls are waiting for an identical call in flight."""
+        return self._flights.waiting()
 
 
 @attrs.frozen

@@ -3,8 +3,28 @@
 The first caller of a key becomes the leader and computes; callers that
 arrive while it does become followers and wait for its outcome, whether
 they are threads (blocking on an event) or asyncio tasks on any loop
-(awaiting a future resolved thread-safely). A failure wakes every follower
-with the same error. The bookkeeping is shared; only the waiting differs.
+(awaiting a future resolved thread-safely). The bookkeeping is shared; only
+the waiting differs.
+
+A leader's answer goes to every follower; so does its error, unless the
+error is the leader's own rather than the request's (:func:`shared_with`):
+
+- an error caused by credentials (401, 402, 403, 404, 429, or no key at
+  all) goes only to followers that send the same credentials;
+- the leader's timeout goes only to followers that allowed no longer.
+
+Other followers are told to join again (:class:`LeaderGone`): one of them
+leads and makes its own call, and each still waits at most its own timeout.
+
+Two things would make a follower wait forever, and neither may:
+
+- a sync follower on the very thread that runs its leader (a sync call
+  inside a coroutine while an async call for the same key is in flight on
+  that loop, or a re-entrant call): waiting would block the leader, so it
+  is told at once (:class:`CannotWait`) to make its own call;
+- a leader that is not there: a forked child inherits the parent's flights
+  but not the threads leading them, so every ``Flights`` forgets its
+  flights in the child (``os.register_at_fork``).
 """
 
 from __future__ import annotations
@@ -13,23 +33,68 @@ import asyncio
 import builtins
 import contextlib
 import copy
+import os
 import threading
-from typing import Generic, TypeVar
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from exllm_py.errors import TimeoutError
+from exllm_py.errors import ConfigurationError, ProviderError, TimeoutError
 
-__all__ = ["Flight", "Flights", "LeaderGone"]
+if TYPE_CHECKING:
+    from exllm_py.cache.strategy import Caller
+
+__all__ = [
+    "CannotWait",
+    "Flight",
+    "Flights",
+    "LeaderGone",
+    "Party",
+    "shared_with",
+    "time_left",
+]
 
 T = TypeVar("T")
+
+# Statuses that say something about the key rather than the request: refused
+# (401, 403), out of credit (402), a model this key may not use (OpenAI
+# answers 404 "does not exist or you do not have access to it"), the key's
+# rate limit (429). Another key may well get an answer.
+_KEY_STATUSES = frozenset({401, 402, 403, 404, 429})
+
+
+class Party(Protocol):
+    """A caller in a flight: how long it may wait, and who it is (a ``CacheLookup`` is one)."""
+
+    @property
+    def timeout(self) -> float | None: ...
+
+    @property
+    def caller(self) -> Caller | None: ...
 
 
 class Flight(Generic[T]):
     """One in-progress computation and the followers waiting for it."""
 
-    __slots__ = ("_done", "_error", "_futures", "_lock", "_result", "key")
+    __slots__ = (
+        "_done",
+        "_error",
+        "_futures",
+        "_lock",
+        "_result",
+        "_thread",
+        "followers",
+        "key",
+        "leader",
+    )
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, leader: Party | None = None) -> None:
         self.key = key
+        self.leader = leader
+        #: How many followers are waiting right now.
+        self.followers = 0
+        # The thread the leader runs on: a sync follower there would block it.
+        self._thread = threading.get_ident()
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._futures: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -46,13 +111,27 @@ class Flight(Generic[T]):
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_wake, future)
 
-    def wait(self, timeout: float | None) -> T:
-        """Block until the leader finishes (at most ``timeout`` seconds)."""
-        if not self._done.wait(timeout):
-            raise _waited_too_long(self.key, timeout)
-        return self._outcome()
+    def wait(self, timeout: float | None, follower: Party | None = None) -> T:
+        """Block until the leader finishes (at most ``timeout`` seconds).
 
-    async def await_(self, timeout: float | None) -> T:  # noqa: ASYNC109 - the call's timeout
+        ``CannotWait`` at once if the leader runs on this very thread.
+        """
+        if self._thread == threading.get_ident() and not self._done.is_set():
+            raise CannotWait(self.key)
+        self._count(1)
+        try:
+            done = self._done.wait(timeout)
+        finally:
+            self._count(-1)
+        if not done:
+            raise _waited_too_long(self.key, timeout, follower)
+        return self._outcome(follower)
+
+    async def await_(
+        self,
+        timeout: float | None,  # noqa: ASYNC109 - the call's timeout
+        follower: Party | None = None,
+    ) -> T:
         """Wait, without blocking the loop, until the leader finishes."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
@@ -61,15 +140,24 @@ class Flight(Generic[T]):
                 self._futures.append((loop, future))
             else:
                 future.set_result(None)
+        self._count(1)
         try:
             await asyncio.wait_for(future, timeout)
         except builtins.TimeoutError:
-            raise _waited_too_long(self.key, timeout) from None
-        return self._outcome()
+            raise _waited_too_long(self.key, timeout, follower) from None
+        finally:
+            self._count(-1)
+        return self._outcome(follower)
 
-    def _outcome(self) -> T:
+    def _count(self, change: int) -> None:
+        with self._lock:
+            self.followers += change
+
+    def _outcome(self, follower: Party | None) -> T:
         error = self._error
         if error is not None:
+            if not shared_with(error, self.leader, follower):
+                raise LeaderGone(self.key)  # the leader's own error: join again
             raise _for_follower(error)
         assert self._result is not None
         return self._result
@@ -79,16 +167,21 @@ class Flights(Generic[T]):
     """The flights in progress, by key."""
 
     def __init__(self) -> None:
+        self._forget()
+        _EVERY_FLIGHTS.add(self)
+
+    def _forget(self) -> None:
+        # A fresh lock too: a parent thread may have held the old one at the fork.
         self._lock = threading.Lock()
         self._flights: dict[str, Flight[T]] = {}
 
-    def join(self, key: str) -> tuple[Flight[T], bool]:
-        """The flight for ``key`` and whether the caller leads it (must compute)."""
+    def join(self, key: str, party: Party | None = None) -> tuple[Flight[T], bool]:
+        """The flight for ``key`` and whether the caller (``party``) leads it (must compute)."""
         with self._lock:
             flight = self._flights.get(key)
             if flight is not None:
                 return flight, False
-            flight = self._flights[key] = Flight(key)
+            flight = self._flights[key] = Flight(key, party)
             return flight, True
 
     def resolve(self, flight: Flight[T], result: T) -> None:
@@ -111,6 +204,12 @@ class Flights(Generic[T]):
     def __len__(self) -> int:
         return len(self._flights)
 
+    def waiting(self) -> int:
+        """How many followers are waiting, over all flights."""
+        with self._lock:
+            flights = list(self._flights.values())
+        return sum(flight.followers for flight in flights)
+
     def _land(self, flight: Flight[T]) -> None:
         with self._lock:
             if self._flights.get(flight.key) is flight:
@@ -118,7 +217,45 @@ class Flights(Generic[T]):
 
 
 class LeaderGone(Exception):
-    """Raised to a follower whose leader stopped without an outcome; it should join again."""
+    """Raised to a follower whose leader has no outcome for it; it should join again.
+
+    The leader was cancelled or interrupted, or failed for a reason of its
+    own (its credentials, its shorter timeout).
+    """
+
+
+class CannotWait(Exception):
+    """Raised to a sync follower on the thread its leader runs on; it should compute itself.
+
+    Blocking that thread would stop the leader (an async call on the loop this
+    thread runs, or a call further up this thread's own stack) from ever finishing.
+    """
+
+
+def shared_with(error: BaseException, leader: Party | None, follower: Party | None) -> bool:
+    """Whether ``leader``'s ``error`` is ``follower``'s answer too (see the module docstring)."""
+    if isinstance(error, LeaderGone) or leader is None or follower is None:
+        return True
+    if isinstance(error, TimeoutError):
+        patience = follower.timeout
+        return patience is not None and (leader.timeout is None or patience <= leader.timeout)
+    if isinstance(error, ConfigurationError) or (
+        isinstance(error, ProviderError) and error.status in _KEY_STATUSES
+    ):
+        return _credential(leader) == _credential(follower)
+    return True
+
+
+def time_left(timeout: float | None, started_ns: int) -> float | None:
+    """What remains of ``timeout`` seconds counted from ``started_ns`` (``perf_counter_ns``)."""
+    if timeout is None:
+        return None
+    return max(timeout - (time.perf_counter_ns() - started_ns) / 1e9, 0.0)
+
+
+def _credential(party: Party) -> object:
+    caller = party.caller
+    return None if caller is None else caller.credential()
 
 
 def _for_follower(error: BaseException) -> BaseException:
@@ -139,8 +276,21 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _waited_too_long(key: str, timeout: float | None) -> TimeoutError:
+def _waited_too_long(key: str, timeout: float | None, follower: Party | None) -> TimeoutError:
+    allowed = timeout if follower is None else follower.timeout
     return TimeoutError(
-        f"waited {timeout}s for an identical call in flight (cache key {key[:12]}…) "
+        f"waited {allowed}s for an identical call in flight (cache key {key[:12]}…) "
         "without an answer; pass a larger timeout=... if the model needs longer"
     )
+
+
+_EVERY_FLIGHTS: weakref.WeakSet[Flights[Any]] = weakref.WeakSet()
+
+
+def _forget_flights_after_fork() -> None:
+    for flights in list(_EVERY_FLIGHTS):
+        flights._forget()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_flights_after_fork)

@@ -11,7 +11,15 @@ from exllm_py.cache.stats import CacheStats
 from exllm_py.request import CacheControl
 from exllm_py.types import LLMResponse
 
-__all__ = ["CacheLookup", "CacheStrategy"]
+__all__ = ["CacheLookup", "CacheStrategy", "Caller"]
+
+
+class Caller(Protocol):
+    """Who makes a call, as far as sharing its outcome with identical calls goes."""
+
+    def credential(self) -> str | None:
+        """The API key the call sends, or ``None``; asked only when an error may not be shared."""
+        ...
 
 
 # A NamedTuple rather than a frozen attrs class: one is built per call on the
@@ -25,6 +33,9 @@ class CacheLookup(NamedTuple):
     model: str
     #: Seconds the caller is prepared to wait (single-flight followers wait at most this).
     timeout: float | None = None
+    #: Who asks: single-flight hands an error caused by credentials only to callers
+    #: that send the same ones (``None``: to every caller).
+    caller: Caller | None = None
 
 
 class CacheStrategy(Protocol):

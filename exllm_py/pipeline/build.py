@@ -26,9 +26,7 @@ class BuildRequest:
         spec, config = call.spec, call.config
         assert spec is not None, "ValidateProvider runs first"
         assert config is not None, "FetchConfiguration runs first"
-        api_key = call.options.get("api_key")
-        if api_key is None:
-            api_key = next(filter(None, map(call.env.get, spec.key_envs)), None)
+        api_key = call.credential()
         config = attrs.evolve(config, api_key=api_key)
         call.config = config
         call.request = request = ChatRequest(

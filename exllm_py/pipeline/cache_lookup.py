@@ -34,10 +34,9 @@ def derive_lookup(call: Call) -> CacheLookup:
         )
     # tuple.__new__ is what CacheLookup(...) calls, minus a Python-level frame
     # that costs this per-hit step a fifth of its own time.
-    call.lookup = lookup = _new(
-        CacheLookup, (key, control, call.provider, call.model, config.timeout)
-    )
-    return lookup
+    # The lookup holds the call (its ``caller``), so the call must not hold the
+    # lookup: a reference cycle per call would leave every call to the garbage collector.
+    return _new(CacheLookup, (key, control, call.provider, call.model, config.timeout, call))
 
 
 _new = tuple.__new__

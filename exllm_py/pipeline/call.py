@@ -12,7 +12,7 @@ from exllm_py.request import DEFAULT_CACHE_CONTROL, CacheControl, ChatRequest
 from exllm_py.types import LLMResponse
 
 if TYPE_CHECKING:
-    from exllm_py.cache.strategy import CacheLookup, CacheStrategy
+    from exllm_py.cache.strategy import CacheStrategy
     from exllm_py.providers.config import ProviderConfig, ProviderSpec
 
 __all__ = ["Call"]
@@ -41,7 +41,19 @@ class Call:
     request: ChatRequest | None = None
     cache: CacheControl = DEFAULT_CACHE_CONTROL
     config: ProviderConfig | None = None
-    lookup: CacheLookup | None = None
     http_request: httpx.Request | None = None
     http_response: httpx.Response | None = None
     response: LLMResponse | None = None
+
+    def __repr__(self) -> str:
+        # Short and safe: the generated repr would print the options (api_key)
+        # and the whole environment, keys and all, into any traceback.
+        return f"<Call {self.provider!r} model={self.model!r} stream={self.stream}>"
+
+    def credential(self) -> str | None:
+        """The API key this call sends: the ``api_key`` option, else the provider's env vars."""
+        api_key: str | None = self.options.get("api_key")
+        if api_key is None and self.spec is not None:
+            # First set wins, as the providers' own SDKs read them.
+            api_key = next(filter(None, map(self.env.get, self.spec.key_envs)), None)
+        return api_key

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from exllm_py.cache.arguments import check_seconds, check_ttl
 from exllm_py.errors import ConfigurationError, ValidationError
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 _ANSWER_WITHOUT_MODEL = ANSWER_OPTIONS - {"model"}
+# The longest per-call ``timeout``, in seconds: a week.
+_MAX_TIMEOUT_S = 7 * 86_400
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 # Roles whose content must be plain text; user and assistant may send parts (images).
 _TEXT_ONLY_ROLES = frozenset({"system", "developer", "tool"})
@@ -227,11 +230,6 @@ def _positive_int(name: str, value: Any) -> None:
         raise ValidationError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _positive_seconds(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}")
-
-
 def _check_model(name: str, value: Any) -> None:
     if type(value) is not str or not value:
         raise ValidationError(f"model must be a non-empty string, got {value!r}")
@@ -273,7 +271,14 @@ def _check_cache(name: str, value: Any) -> None:
 
 
 def _check_cache_ttl(name: str, value: Any) -> None:
-    _positive_seconds(name, value)
+    # Capped: a TTL too large for a store would otherwise fail after the paid call.
+    check_ttl(name, value)
+
+
+def _check_timeout(name: str, value: Any) -> None:
+    # Capped: sockets and locks refuse timeouts much beyond ~1e9 seconds
+    # (OverflowError); waiting without end is what Client(timeout=None) is for.
+    check_seconds(name, value, maximum=_MAX_TIMEOUT_S)
 
 
 _ANSWER_CHECKS: dict[str, Callable[[str, Any], None]] = {
@@ -292,7 +297,7 @@ _CONTROL_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "model": _check_model,
     "api_key": _check_non_empty_string,
     "base_url": _check_non_empty_string,
-    "timeout": _positive_seconds,
+    "timeout": _check_timeout,
     "cache": _check_cache,
     "cache_ttl": _check_cache_ttl,
     "cache_key": _check_non_empty_string,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.types import LLMResponse
 from tests.clocks import FakeClock
 from tests.fakes import DEFAULT_TEXT, ProviderServer, json_reply, openai_completion
+from tests.fakes.held_reply import HeldReply
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,6 +230,36 @@ class TestWithoutRedis:
         """Non-positive durations are ValueErrors."""
         with pytest.raises(ValueError, match="positive"):
             RedisFlightLock(store, poll_interval=0)
+
+
+class TestHolderOnTheSameThread:
+    """A sync waiter never polls for a lock held on its own thread: it would block the holder."""
+
+    async def test_a_sync_call_inside_a_coroutine_computes_at_once(self, redis_url: str) -> None:
+        """Two strategies share a namespace; the async holder's loop runs the sync call."""
+        held, timing = HeldReply(), PollingTime()
+        stores = [RedisStore(redis_url, namespace="app", timeout=2.0) for _ in range(2)]
+        holder = ProductionStrategy(stores[0], lock=RedisFlightLock(stores[0]))
+        waiter = ProductionStrategy(stores[1], lock=flight_lock(stores[1], timing, max_wait=5))
+        user = [{"role": "user", "content": "Hi"}]
+        with ProviderServer() as server:
+            server.enqueue(held)
+            options = {"base_url": server.url, "api_key": "sk-test"}
+            async with (
+                exllm_py.Client(cache_strategy=holder) as first,
+                exllm_py.Client(cache_strategy=waiter) as second,
+            ):
+                holding = asyncio.create_task(first.achat("openai", user, **options))
+                assert await asyncio.to_thread(held.arrived.wait, 5)
+                held.release.set()  # answered, but only this loop can read the answer
+                answer = second.chat("openai", user, **options)
+                assert (await holding).content == DEFAULT_TEXT
+            assert answer.content == DEFAULT_TEXT
+            assert len(server.requests) == 2
+        assert timing.polls == 0
+        for store in stores:
+            await store.aclose()
+            store.close()
 
 
 class RecordingLock:

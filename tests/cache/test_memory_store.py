@@ -15,8 +15,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.entry import CacheEntry, make_entry
 from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.errors import ValidationError
 from exllm_py.types import LLMResponse
 from tests.clocks import FakeClock
 
@@ -165,9 +167,79 @@ class TestBounds:
         assert evictions[-1][1]["reason"] == "explicit"
         assert store.stats().evictions == 1
 
-    def test_bad_bounds_are_rejected(self) -> None:
-        with pytest.raises(ValueError, match="must be positive"):
-            MemoryStore(max_entries=0)
+
+class TestArguments:
+    """Every constructor argument is checked at construction, by a message that names it."""
+
+    @pytest.mark.parametrize(
+        ("argument", "value"),
+        [
+            ("max_entries", 0),
+            ("max_entries", "10"),
+            ("max_entries", 1.5),
+            ("max_entries", True),
+            ("max_bytes", -1),
+            ("max_bytes", "1MB"),
+            ("default_ttl", 0),
+            ("default_ttl", -5),
+            ("default_ttl", float("nan")),
+            ("default_ttl", "900"),
+            ("default_ttl", True),
+            ("default_ttl", float("inf")),
+            ("default_ttl", 1e308),
+            ("default_ttl", 10**20),
+            ("cleanup_interval", 0),
+            ("cleanup_interval", float("nan")),
+            ("cleanup_interval", float("inf")),
+            ("cleanup_interval", "300"),
+            ("clock", 1_700_000_000.0),
+        ],
+    )
+    def test_a_bad_argument_is_refused_by_name(self, argument: str, value: object) -> None:
+        with pytest.raises(ValidationError, match=f"MemoryStore {argument} must be"):
+            MemoryStore(**{argument: value})  # type: ignore[arg-type]
+
+    def test_the_limits_themselves_are_accepted(self) -> None:
+        store = MemoryStore(max_entries=1, max_bytes=1, default_ttl=MAX_TTL, cleanup_interval=None)
+        assert store.default_ttl == MAX_TTL
+        assert MemoryStore(default_ttl=None, cleanup_interval=None).default_ttl is None
+        assert MemoryStore(default_ttl=0.001, cleanup_interval=None).default_ttl == 0.001
+
+
+class TestBookkeeping:
+    """The deadline heap stays O(live entries), with no sweeper running."""
+
+    def test_one_key_set_again_and_again_keeps_the_heap_small(self, clock: FakeClock) -> None:
+        store = MemoryStore(cleanup_interval=None, clock=clock)
+        largest = 0
+        for round_ in range(5_000):
+            clock.tick(0.001 * (round_ % 2))  # deadlines that differ, and that repeat
+            store.set("k", entry(clock))
+            largest = max(largest, len(store._deadlines))  # the heap's own size
+        assert len(store) == 1
+        assert largest <= 2 * len(store) + 64 + 1
+
+    def test_many_keys_replaced_keep_the_heap_in_proportion(self, clock: FakeClock) -> None:
+        store = MemoryStore(cleanup_interval=None, clock=clock)
+        for round_ in range(50):
+            clock.tick(1)
+            this_round = entry(clock)
+            for index in range(500):
+                store.set(f"k{index}", this_round)
+            assert len(store._deadlines) <= 2 * len(store) + 64 + 1, round_
+        assert len(store) == 500
+
+    def test_compaction_keeps_every_live_deadline(self, clock: FakeClock) -> None:
+        """After compactions, entries still expire at their own deadlines, by size bound."""
+        store = MemoryStore(max_entries=3, cleanup_interval=None, clock=clock)
+        for _ in range(200):
+            store.set("kept", entry(clock, ttl=50))
+        store.set("short", entry(clock, ttl=5))
+        clock.tick(6)
+        store.set("x", entry(clock, ttl=50))
+        store.set("y", entry(clock, ttl=50))  # over the bound: the expired one goes first
+        assert "short" not in store
+        assert {"kept", "x", "y"} <= set(store._entries)
 
 
 class TestConcurrency:

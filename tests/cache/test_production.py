@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import json
+import operator
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from exllm_py import Client, MockProvider, telemetry
+from exllm_py.cache.entry import CacheEntry, make_entry
 from exllm_py.cache.keys import cache_key
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
-from exllm_py.errors import RateLimitError
+from exllm_py.errors import RateLimitError, ValidationError
+from exllm_py.types import LLMResponse, ToolCall
 from tests.clocks import FakeClock
 from tests.fakes.payloads import openai_completion, openai_error
 from tests.fakes.provider_server import ProviderServer, json_reply
@@ -259,3 +267,205 @@ class TestNeverCached:
         client.chat("mock", USER)
         assert mock.calls == 2
         assert strategy.stats().entries == 0
+
+
+PAYMENT = ToolCall(id="call-1", name="pay", arguments={"amount": 10, "to": ["alice"]})
+
+
+def pay_once(server: ProviderServer) -> None:
+    """Queue one answer that asks for a payment tool call."""
+    server.enqueue(json_reply(openai_completion("Paying.", tool_calls=[PAYMENT])))
+
+
+class TestWhatCallersHold:
+    """What a caller does with an answer it holds never changes what the cache serves."""
+
+    def test_editing_the_live_answer_does_not_reach_later_hits(self, client: Client) -> None:
+        with ProviderServer() as server:
+            pay_once(server)
+            live = client.chat("openai", USER, base_url=server.url, api_key="k")
+            # The live answer is the caller's own to edit...
+            live.tool_calls[0].arguments["amount"] = 1_000_000  # type: ignore[index]
+            live.raw["choices"][0]["message"]["content"] = "poisoned"
+            live.raw["usage"].clear()
+            hit = client.chat("openai", USER, base_url=server.url, api_key="k")
+        # ...and the cache serves what the provider said.
+        assert hit.metadata["from_cache"] is True
+        assert hit.tool_calls[0].arguments == {"amount": 10, "to": ["alice"]}
+        assert hit.raw["choices"][0]["message"]["content"] == "Paying."
+        assert hit.raw["usage"]["total_tokens"] > 0
+        assert len(server.requests) == 1
+
+    def test_a_hit_is_read_only_all_the_way_down(self, client: Client) -> None:
+        with ProviderServer() as server:
+            pay_once(server)
+            client.chat("openai", USER, base_url=server.url, api_key="k")
+            hit = client.chat("openai", USER, base_url=server.url, api_key="k")
+            edits = [
+                lambda: operator.setitem(hit.tool_calls[0].arguments, "amount", 1_000_000),
+                lambda: hit.tool_calls[0].arguments["to"].append("mallory"),
+                lambda: hit.raw["choices"][0]["message"].update(content="poisoned"),
+                lambda: hit.raw["choices"].clear(),
+                lambda: operator.setitem(hit.metadata, "cache_key", "another"),
+            ]
+            for edit in edits:
+                with pytest.raises(TypeError, match=r"read-only|does not support"):
+                    edit()
+            again = client.chat("openai", USER, base_url=server.url, api_key="k")
+        assert again.tool_calls[0].arguments == {"amount": 10, "to": ["alice"]}
+        assert again.raw["choices"][0]["message"]["content"] == "Paying."
+        assert again.metadata["cache_key"] == hit.metadata["cache_key"]
+
+    def test_a_read_only_hit_serializes_compares_and_copies_like_plain_json(
+        self, client: Client
+    ) -> None:
+        with ProviderServer() as server:
+            pay_once(server)
+            live = client.chat("openai", USER, base_url=server.url, api_key="k")
+            hit = client.chat("openai", USER, base_url=server.url, api_key="k")
+        assert hit == live
+        assert json.loads(json.dumps(hit.raw)) == orjson.loads(orjson.dumps(hit.raw)) == live.raw
+        editable = copy.deepcopy(hit.tool_calls[0].arguments)
+        editable["to"].append("bob")
+        assert editable == {"amount": 10, "to": ["alice", "bob"]}
+        assert pickle.loads(pickle.dumps(hit.raw)) == hit.raw
+
+    async def test_a_follower_gets_a_copy_the_leaders_caller_cannot_reach(
+        self, client: Client
+    ) -> None:
+        with ProviderServer() as server:
+            pay_once(server)
+            # Both tasks join the flight before the leader's request is answered: the
+            # second runs while the first awaits the network.
+            answers = await asyncio.gather(
+                *(client.achat("openai", USER, base_url=server.url, api_key="k") for _ in "ab")
+            )
+        led, followed = sorted(answers, key=lambda answer: answer.metadata["from_cache"])
+        assert (led.metadata["from_cache"], followed.metadata["from_cache"]) == (False, True)
+        assert len(server.requests) == 1
+        led.tool_calls[0].arguments["amount"] = 1_000_000  # type: ignore[index]
+        led.raw["choices"].clear()
+        assert followed.tool_calls[0].arguments["amount"] == 10
+        assert followed.raw["choices"][0]["message"]["content"] == "Paying."
+        with pytest.raises(TypeError, match="read-only"):
+            followed.raw["choices"].clear()
+
+
+class TestRefresh:
+    """cache="refresh" never leaves the old answer behind, whatever happens to the new one."""
+
+    def test_an_empty_fresh_answer_removes_the_old_entry(
+        self, client: Client, strategy: ProductionStrategy
+    ) -> None:
+        with ProviderServer() as server:
+            server.enqueue(
+                json_reply(openai_completion("Paris.")),
+                json_reply(openai_completion("")),
+                json_reply(openai_completion("Paris, France.")),
+            )
+            client.chat("openai", USER, base_url=server.url, api_key="k")
+            refreshed = client.chat(
+                "openai", USER, base_url=server.url, api_key="k", cache="refresh"
+            )
+            assert refreshed.content == ""
+            assert strategy.stats().entries == 0
+            after = client.chat("openai", USER, base_url=server.url, api_key="k")
+        assert after.content == "Paris, France."
+        assert after.metadata["from_cache"] is False
+        assert len(server.requests) == 3
+
+    async def test_an_empty_fresh_answer_removes_the_old_entry_async(
+        self, client: Client, strategy: ProductionStrategy
+    ) -> None:
+        with ProviderServer() as server:
+            server.enqueue(
+                json_reply(openai_completion("Paris.")), json_reply(openai_completion(""))
+            )
+            await client.achat("openai", USER, base_url=server.url, api_key="k")
+            await client.achat("openai", USER, base_url=server.url, api_key="k", cache="refresh")
+        assert strategy.stats().entries == 0
+
+    def test_a_fresh_answer_too_large_to_keep_removes_the_old_entry(self, clock: FakeClock) -> None:
+        store = MemoryStore(max_bytes=4096, clock=clock, cleanup_interval=None)
+        with ProviderServer() as server, Client(cache_strategy=ProductionStrategy(store)) as client:
+            server.enqueue(
+                json_reply(openai_completion("Paris.")),
+                json_reply(openai_completion("Paris. " * 1000)),
+                json_reply(openai_completion("Paris.")),
+            )
+            client.chat("openai", USER, base_url=server.url, api_key="k")
+            client.chat("openai", USER, base_url=server.url, api_key="k", cache="refresh")
+            after = client.chat("openai", USER, base_url=server.url, api_key="k")
+        assert after.metadata["from_cache"] is False
+        assert len(server.requests) == 3
+
+
+class DiskFullStore(MemoryStore):
+    """A user's store whose writes fail, as a store backed by a full disk would."""
+
+    def set(self, key: str, entry: CacheEntry) -> None:
+        raise OSError(28, "No space left on device")
+
+    async def aset(self, key: str, entry: CacheEntry) -> None:
+        self.set(key, entry)
+
+
+class TestStoreErrors:
+    """A store that fails to write never costs the caller the answer it paid for."""
+
+    @pytest.fixture
+    def errors(self) -> Iterator[list[dict[str, Any]]]:
+        seen: list[dict[str, Any]] = []
+        telemetry.attach(
+            "test-put-errors", [telemetry.CACHE_ERROR], lambda _e, _m, meta: seen.append(meta)
+        )
+        yield seen
+        telemetry.detach("test-put-errors")
+
+    def test_the_caller_gets_the_answer_and_the_error_is_reported(
+        self, clock: FakeClock, errors: list[dict[str, Any]]
+    ) -> None:
+        strategy = ProductionStrategy(DiskFullStore(clock=clock, cleanup_interval=None))
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            answer = client.chat("openai", USER, base_url=server.url, api_key="k")
+        assert answer.content
+        assert answer.metadata["from_cache"] is False
+        assert [(e["store"], e["reason"]) for e in errors] == [("DiskFullStore", "put_failed")]
+        assert "No space left on device" in errors[0]["error"]
+
+    async def test_the_async_caller_gets_the_answer(self, clock: FakeClock) -> None:
+        strategy = ProductionStrategy(DiskFullStore(clock=clock, cleanup_interval=None))
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            answer = await client.achat("openai", USER, base_url=server.url, api_key="k")
+        assert answer.content
+
+    def test_a_failed_refresh_removes_the_old_entry(self, clock: FakeClock) -> None:
+        store = DiskFullStore(clock=clock, cleanup_interval=None)
+        key = cache_key("openai", USER, {"cache_key": "q"})
+        # An answer stored before the disk filled up.
+        old = make_entry(LLMResponse("Lyon.", "gpt-4o-mini", "openai"), key, clock(), 900.0)
+        MemoryStore.set(store, key, old)
+        with ProviderServer() as server, Client(cache_strategy=ProductionStrategy(store)) as client:
+            options: dict[str, Any] = {"base_url": server.url, "api_key": "k", "cache_key": "q"}
+            refreshed = client.chat("openai", USER, cache="refresh", **options)
+            after = client.chat("openai", USER, **options)
+        assert refreshed.content != "Lyon."
+        assert after.content != "Lyon."
+        assert after.metadata["from_cache"] is False
+        assert len(server.requests) == 2
+
+
+class TestArguments:
+    """The strategy's constructor refuses what is not a store or a flight lock, by name."""
+
+    @pytest.mark.parametrize("bad", ["memory", MemoryStore, {"max_entries": 10}])
+    def test_a_store_that_is_not_one_is_refused(self, bad: object) -> None:
+        with pytest.raises(ValidationError, match="ProductionStrategy store must be a cache store"):
+            ProductionStrategy(bad)  # type: ignore[arg-type]
+
+    def test_a_lock_that_is_not_one_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="ProductionStrategy lock must be a flight lock"):
+            ProductionStrategy(lock="redis://localhost")  # type: ignore[arg-type]
+
+    def test_no_store_means_a_memory_store(self) -> None:
+        assert isinstance(ProductionStrategy().store, MemoryStore)

@@ -243,8 +243,8 @@ class TestFaultGuard:
         assert guard.breaker.consecutive_failures == 1
         assert reasons(errors) == ["connection"]
 
-    def test_a_failed_key_is_spared_until_a_success_or_a_minute(self, guard: FaultGuard) -> None:
-        """After its failure, the key skips Redis; any success, or 60 s, ends that."""
+    def test_a_failed_key_is_spared_until_a_success_or_a_cooldown(self, guard: FaultGuard) -> None:
+        """After its failure, the key skips Redis; a success, or one breaker cooldown, ends that."""
         clock = guard.breaker.clock
         assert isinstance(clock, FakeClock)
         calls: list[str] = []
@@ -255,8 +255,12 @@ class TestFaultGuard:
         assert guard.run("other", calls.append, "other") is None  # a success elsewhere
         assert not guard.spared("k")
         guard.run("k", refused)
-        clock.tick(60)
+        clock.tick(guard.breaker.cooldown - 0.01)
+        assert guard.spared("k")
+        clock.tick(0.01)
         assert not guard.spared("k")
+        assert guard.run("k", calls.append, "back") is None
+        assert calls == ["other", "back"]
 
 
 class TestProgrammingErrorsInTheStore:
@@ -444,6 +448,27 @@ class TestRedisKilledMidRun:
             assert client.mock.calls == 5
         with private_redis.client() as raw:
             assert raw.keys("app:*") == [f"app:{hit.metadata['cache_key']}".encode()]
+        store.close()
+
+    @pytest.mark.parametrize("failure_threshold", [1, 3], ids=["breaker-opened", "breaker-closed"])
+    def test_a_key_that_failed_while_down_uses_redis_once_it_is_back(
+        self, private_redis: RedisServer, failure_threshold: int
+    ) -> None:
+        """One cooldown after the restart, the key whose call failed is stored and served again."""
+        breaker_clock = FakeClock()
+        breaker = CircuitBreaker(failure_threshold, cooldown=5, clock=breaker_clock)
+        store = RedisStore(private_redis.url, namespace="app", timeout=0.5, breaker=breaker)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            client.chat("mock", ask("warm up"))
+            private_redis.kill()
+            client.chat("mock", ask("Hi"))  # its read fails: the key is spared
+            assert breaker.state == ("open" if failure_threshold == 1 else "closed")
+            private_redis.restart()
+            breaker_clock.tick(breaker.cooldown)
+            assert client.chat("mock", ask("Hi")).metadata["from_cache"] is False
+            assert breaker.state == "closed"
+            assert client.chat("mock", ask("Hi")).metadata["from_cache"] is True
+            assert client.mock.calls == 3
         store.close()
 
     async def test_async_calls_survive_a_killed_server(

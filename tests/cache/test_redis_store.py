@@ -13,15 +13,18 @@ import pytest
 import redis
 
 import exllm_py
+from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.entry import CacheEntry, dump_entry, make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.cache.stores.redis_admin import NamespaceStats, clear_namespace, namespace_stats
 from exllm_py.cache.stores.redis_codec import decode_value, encode_value
 from exllm_py.cache.stores.redis_connect import check_namespace, import_redis, redact_url_password
-from exllm_py.errors import ConfigurationError
+from exllm_py.errors import ConfigurationError, ValidationError
 from exllm_py.types import LLMResponse
 from tests.clocks import FakeClock
+from tests.fakes.payloads import openai_completion
+from tests.fakes.provider_server import ProviderServer, json_reply
 from tests.redis_server import RedisServer
 
 HI = [{"role": "user", "content": "Hi"}]
@@ -456,4 +459,120 @@ class TestThroughTheClient:
             assert client.mock.calls == 1
         assert again.metadata["from_cache"] is True
         await store.aclose()
+        store.close()
+
+
+class TestArguments:
+    """Every constructor argument is checked at construction, before any connection."""
+
+    @pytest.mark.parametrize(
+        ("argument", "value"),
+        [
+            ("url", 6379),
+            ("namespace", "a:b"),
+            ("default_ttl", 0),
+            ("default_ttl", -5),
+            ("default_ttl", float("nan")),
+            ("default_ttl", "900"),
+            ("default_ttl", float("inf")),
+            ("default_ttl", 1e308),
+            ("default_ttl", 10**20),
+            ("default_ttl", True),
+            ("timeout", 0),
+            ("timeout", float("nan")),
+            ("timeout", float("inf")),
+            ("timeout", "0.05"),
+            ("max_value_bytes", "10"),
+            ("max_value_bytes", True),
+            ("compress_threshold", -1),
+            ("compress_threshold", "1k"),
+            ("breaker", "closed"),
+            ("clock", 1_700_000_000.0),
+            ("stats_max_scans", "20"),
+        ],
+    )
+    def test_a_bad_argument_is_refused_by_name(self, argument: str, value: object) -> None:
+        with pytest.raises(ValidationError, match=f"RedisStore {argument}"):
+            RedisStore(**{"url": "redis://localhost:6379/0", argument: value})  # type: ignore[arg-type]
+
+    def test_the_longest_ttl_reaches_redis(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """A default_ttl of MAX_TTL is a PX Redis accepts; so is cache_ttl=MAX_TTL."""
+        store = RedisStore(redis_url, namespace="app", default_ttl=MAX_TTL, timeout=2.0)
+        with exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client:
+            client.chat("mock", HI)
+            client.chat("mock", [{"role": "user", "content": "Ho"}], cache_ttl=MAX_TTL)
+            assert client.chat("mock", HI).metadata["from_cache"] is True
+        assert [raw.pttl(name) > (MAX_TTL - 60) * 1000 for name in raw.keys("app:*")] == [
+            True,
+            True,
+        ]
+        store.close()
+
+
+class TestWhatIsNotStored:
+    """A write that stores nothing leaves no older answer behind (a refresh must not)."""
+
+    def test_a_value_too_large_drops_the_previous_one(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        store = RedisStore(
+            redis_url, namespace="app", clock=clock, max_value_bytes=600, compress_threshold=None
+        )
+        store.set("k", entry(clock, "old"))
+        store.set("k", entry(clock, "x" * 1000))
+        assert raw.exists("app:k") == 0
+        assert store.get("k") is None
+        store.close()
+
+    async def test_a_value_too_large_drops_the_previous_one_async(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        store = RedisStore(
+            redis_url, namespace="app", clock=clock, max_value_bytes=600, compress_threshold=None
+        )
+        await store.aset("k", entry(clock, "old"))
+        await store.aset("k", entry(clock, "x" * 1000))
+        assert raw.exists("app:k") == 0
+        await store.aclose()
+        store.close()
+
+    def test_a_write_redis_refuses_drops_the_previous_one(
+        self, private_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        """Out of memory, Redis refuses SET but still takes DEL."""
+        store = RedisStore(private_redis.url, namespace="app", clock=clock, timeout=2.0)
+        store.set("k", entry(clock, "old"))
+        store.set("other", entry(clock, "other"))
+        with private_redis.client() as admin:
+            admin.config_set("maxmemory-policy", "noeviction")
+            admin.config_set("maxmemory", "1")
+            store.set("k", entry(clock, "new"))
+            deleted = store.delete("other")  # an explicit delete works on a full Redis too
+            admin.config_set("maxmemory", "0")
+            assert admin.exists("app:k", "app:other") == 0
+        assert deleted is True
+        store.close()
+
+    def test_a_refresh_too_large_for_redis_removes_the_old_answer(self, redis_url: str) -> None:
+        store = RedisStore(
+            redis_url, namespace="app", max_value_bytes=4000, compress_threshold=None, timeout=2.0
+        )
+        options: dict[str, Any] = {"api_key": "k"}
+        with (
+            ProviderServer() as server,
+            exllm_py.Client(cache_strategy=ProductionStrategy(store)) as client,
+        ):
+            options["base_url"] = server.url
+            server.enqueue(
+                json_reply(openai_completion("Paris.")),
+                json_reply(openai_completion("Paris. " * 1000)),
+                json_reply(openai_completion("Paris.")),
+            )
+            client.chat("openai", HI, **options)
+            client.chat("openai", HI, cache="refresh", **options)
+            after = client.chat("openai", HI, **options)
+        assert after.metadata["from_cache"] is False
+        assert len(server.requests) == 3
         store.close()

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
 
+import attrs
 import pytest
 
 from exllm_py import Client, LLMResponse, MockProvider
 from exllm_py.cache.production import ProductionStrategy
-from exllm_py.cache.singleflight import Flights
+from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
 from exllm_py.cache.stores.memory import MemoryStore
-from exllm_py.errors import ServerError, TimeoutError
+from exllm_py.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+)
+from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import openai_error
-from tests.fakes.provider_server import ProviderServer, json_reply
+from tests.fakes.provider_server import DEFAULT_TEXT, ProviderServer, json_reply
 
 USER = [{"role": "user", "content": "Summarise the news"}]
 
@@ -43,6 +55,38 @@ def run_in_threads(count: int, target: Callable[[], object]) -> None:
     for thread in threads:
         thread.join(timeout=10)
         assert not thread.is_alive(), "a thread is still waiting after 10 s"
+
+
+def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait for ``condition``, polling: what the test waits on happens in another thread."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+def lead_in_another_thread(flights: Flights[str], key: str) -> tuple[Flight[str], bool]:
+    """Join ``key`` as its leader from a thread of its own, as a real leader computes."""
+    joined: list[tuple[Flight[str], bool]] = []
+    thread = threading.Thread(target=lambda: joined.append(flights.join(key)))
+    thread.start()
+    thread.join()
+    return joined[0]
+
+
+@attrs.frozen
+class Asker:
+    """A party to a flight: a key it sends and a timeout it allows."""
+
+    key: str | None = "sk-alice"
+    timeout: float | None = 30.0
+
+    @property
+    def caller(self) -> Asker:
+        return self
+
+    def credential(self) -> str | None:
+        return self.key
 
 
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -180,7 +224,7 @@ class TestBoundedWait:
 
     def test_a_follower_gives_up_after_its_timeout(self) -> None:
         flights: Flights[str] = Flights()
-        flight, leader = flights.join("k")
+        flight, leader = lead_in_another_thread(flights, "k")
         assert leader
         follower, leads = flights.join("k")
         assert follower is flight
@@ -190,7 +234,7 @@ class TestBoundedWait:
 
     async def test_an_async_follower_gives_up_after_its_timeout(self) -> None:
         flights: Flights[str] = Flights()
-        flights.join("k")
+        lead_in_another_thread(flights, "k")
         follower, _ = flights.join("k")
         with pytest.raises(TimeoutError):
             await follower.await_(0.05)
@@ -201,3 +245,218 @@ class TestBoundedWait:
         flights.resolve(flight, "done")
         assert await flight.await_(0.01) == "done"
         assert flight.wait(0.01) == "done"
+
+    def test_the_wait_counts_from_the_call_not_from_each_join(self) -> None:
+        """A follower that joins again after its leader left waits only what is left of its time."""
+        started = time.perf_counter_ns() - 2_000_000_000  # the call began 2 s ago
+        assert time_left(30.0, started) == pytest.approx(28.0, abs=0.5)
+        assert time_left(1.0, started) == 0.0
+        assert time_left(None, started) is None
+
+
+def ask_openai(client: Client, server: ProviderServer, **options: Any) -> LLMResponse:
+    return client.chat("openai", USER, base_url=server.url, **{"api_key": "sk-alice", **options})
+
+
+def outcome_of(call: Callable[[], LLMResponse]) -> tuple[threading.Thread, list[object]]:
+    """Run ``call`` in a thread; the list receives its answer or its error."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+class TestForkedChild:
+    """A child forked while a call is in flight does not wait for the parent's leader."""
+
+    def test_the_child_makes_its_own_call(self, strategy: ProductionStrategy) -> None:
+        held = HeldReply()
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(held)
+            leader, _ = outcome_of(lambda: ask_openai(client, server))
+            try:
+                assert held.arrived.wait(5)
+                assert strategy.in_flight() == 1
+                read, write = os.pipe()
+                with warnings.catch_warnings():
+                    # Python 3.12+ warns about forking a threaded process: that is the point.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
+                if pid == 0:  # the child: a worker of a pre-forking server
+                    _report_in_child(write, strategy, server)
+                os.close(write)
+                with os.fdopen(read, "rb") as verdict:
+                    assert verdict.read().decode() == f"answered: {DEFAULT_TEXT}"
+                os.waitpid(pid, 0)
+            finally:
+                held.release.set()
+                leader.join(10)
+        assert len(server.requests) == 2
+
+
+def _report_in_child(write: int, strategy: ProductionStrategy, server: ProviderServer) -> None:
+    try:
+        with Client(cache_strategy=strategy) as client:
+            answer = ask_openai(client, server, timeout=5)
+        os.write(write, f"answered: {answer.content}".encode())
+    except BaseException as exc:
+        os.write(write, repr(exc).encode())
+    finally:
+        os._exit(0)
+
+
+class TestSyncInsideAsync:
+    """A sync call inside a coroutine never waits for an async leader on its own loop."""
+
+    async def test_it_makes_its_own_call(self, strategy: ProductionStrategy) -> None:
+        held = HeldReply()
+        with ProviderServer() as server:
+            server.enqueue(held)
+            async with Client(cache_strategy=strategy) as client:
+                options = {"base_url": server.url, "api_key": "sk-alice"}
+                leader = asyncio.create_task(client.achat("openai", USER, **options))
+                assert await asyncio.to_thread(held.arrived.wait, 5)
+                # The provider answers the leader now, but only this loop can read it.
+                held.release.set()
+                answer = client.chat("openai", USER, timeout=3, **options)
+                assert answer.content == DEFAULT_TEXT
+                assert answer.metadata["from_cache"] is False
+                assert (await leader).content == DEFAULT_TEXT
+            assert len(server.requests) == 2
+        assert strategy.in_flight() == 0
+
+    def test_a_follower_on_the_leaders_thread_is_told_at_once(self) -> None:
+        """Waiting on the thread that runs the leader raises CannotWait instead of blocking."""
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k")
+        with pytest.raises(CannotWait):
+            flight.wait(30)
+
+
+class TestCredentialErrors:
+    """An error caused by credentials goes only to followers that sent the same credentials."""
+
+    def test_a_follower_with_another_key_makes_its_own_call(
+        self, strategy: ProductionStrategy
+    ) -> None:
+        held = HeldReply(json_reply(openai_error("Incorrect API key provided"), status=401))
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(held)
+            leader, led = outcome_of(lambda: ask_openai(client, server, api_key="sk-revoked"))
+            try:
+                assert held.arrived.wait(5)
+                follower, followed = outcome_of(lambda: ask_openai(client, server))
+                eventually(lambda: strategy.waiting() == 1)
+            finally:
+                held.release.set()
+            leader.join(10)
+            follower.join(10)
+            assert [request.headers["authorization"] for request in server.requests] == [
+                "Bearer sk-revoked",
+                "Bearer sk-alice",
+            ]
+        assert isinstance(led[0], AuthenticationError)
+        assert isinstance(followed[0], LLMResponse)
+        assert followed[0].content == DEFAULT_TEXT
+
+    def test_a_follower_with_the_same_key_shares_the_error(
+        self, strategy: ProductionStrategy
+    ) -> None:
+        held = HeldReply(json_reply(openai_error("Incorrect API key provided"), status=401))
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(held)
+            leader, led = outcome_of(lambda: ask_openai(client, server, api_key="sk-revoked"))
+            try:
+                assert held.arrived.wait(5)
+                follower, followed = outcome_of(
+                    lambda: ask_openai(client, server, api_key="sk-revoked")
+                )
+                eventually(lambda: strategy.waiting() == 1)
+            finally:
+                held.release.set()
+            leader.join(10)
+            follower.join(10)
+            assert len(server.requests) == 1
+        assert isinstance(led[0], AuthenticationError)
+        assert isinstance(followed[0], AuthenticationError)
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            AuthenticationError("revoked", status=401, provider="openai"),
+            AuthenticationError("forbidden", status=403, provider="openai"),
+            ProviderError("out of credit", status=402, provider="openrouter"),
+            ProviderError("no access to this model", status=404, provider="openai"),
+            RateLimitError("slow down", status=429, provider="openai"),
+            ConfigurationError("no API key for openai: set OPENAI_API_KEY"),
+        ],
+        ids=lambda error: f"{type(error).__name__}-{getattr(error, 'status', None)}",
+    )
+    def test_every_error_tied_to_the_key_stays_with_its_key(self, error: Exception) -> None:
+        """Another key joins again; the same key gets the error."""
+        for follower, shared in [(Asker("sk-bob"), False), (Asker("sk-alice"), True)]:
+            flights: Flights[str] = Flights()
+            flight, _ = flights.join("k", Asker("sk-alice"))
+            flights.fail(flight, error)
+            with pytest.raises(type(error) if shared else LeaderGone):
+                flight.wait(1, follower)
+
+    def test_errors_about_the_request_are_shared_across_keys(self) -> None:
+        """A server error is the provider's, whoever asked: every follower gets it."""
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k", Asker("sk-alice"))
+        flights.fail(flight, ServerError("boom", status=503, provider="openai"))
+        with pytest.raises(ServerError):
+            flight.wait(1, Asker("sk-bob"))
+
+
+class TestLeaderTimeout:
+    """A follower's own timeout governs it, not its leader's."""
+
+    def test_a_patient_follower_outlives_an_impatient_leader(
+        self, strategy: ProductionStrategy
+    ) -> None:
+        held = HeldReply()
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(held)
+            leader, led = outcome_of(lambda: ask_openai(client, server, timeout=1.0))
+            try:
+                assert held.arrived.wait(5)
+                follower, followed = outcome_of(lambda: ask_openai(client, server, timeout=30))
+                eventually(lambda: strategy.waiting() == 1)
+                leader.join(10)  # the leader times out; the follower takes over
+                follower.join(10)
+            finally:
+                held.release.set()
+            assert len(server.requests) == 2
+        assert isinstance(led[0], TimeoutError)
+        assert "within 1.0s" in str(led[0])
+        assert isinstance(followed[0], LLMResponse)
+        assert followed[0].content == DEFAULT_TEXT
+
+    @pytest.mark.parametrize(
+        ("leader", "follower", "shared"),
+        [
+            (0.5, 30.0, False),
+            (0.5, None, False),
+            (30.0, 0.5, True),
+            (0.5, 0.5, True),
+        ],
+    )
+    def test_a_leaders_timeout_is_shared_only_with_followers_as_impatient(
+        self, leader: float, follower: float | None, shared: bool
+    ) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k", Asker(timeout=leader))
+        error = TimeoutError(f"openai did not answer within {leader}s", provider="openai")
+        flights.fail(flight, error)
+        with pytest.raises(TimeoutError if shared else LeaderGone):
+            flight.wait(1, Asker(timeout=follower))

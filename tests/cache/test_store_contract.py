@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import operator
+import pickle
 import threading
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import orjson
 import pytest
 
 from exllm_py.cache.entry import CacheEntry, make_entry
@@ -76,6 +81,67 @@ class StoreContract:
         assert got.response.metadata["cache_key"] == "k"
         assert got.response.metadata["saved_cost"] == 0.25
         assert got.response.cost == 0.0
+
+    def test_a_hit_is_read_only_all_the_way_down(self, store: CacheStore, clock: FakeClock) -> None:
+        """Metadata, raw and tool call arguments of a hit refuse edits; later hits are intact."""
+        store.set("k", entry(clock))
+        got = store.get("k")
+        assert got is not None
+        response = got.response
+        edits = [
+            lambda: operator.setitem(response.metadata, "from_cache", False),
+            lambda: operator.setitem(response.metadata, "cache_key", "another"),
+            lambda: operator.setitem(response.tool_calls[0].arguments, "q", "poisoned"),
+            lambda: response.raw["choices"][0]["message"].update(content="poisoned"),
+            lambda: response.raw["choices"].append({}),
+        ]
+        for edit in edits:
+            with pytest.raises(TypeError):
+                edit()
+        again = store.get("k")
+        assert again is not None
+        assert again.response.metadata["cache_key"] == "k"
+        assert again.response.tool_calls[0].arguments == {"q": "answer"}
+        assert again.response.raw == {"choices": [{"message": {"content": "answer"}}]}
+
+    def test_a_hit_pickles_and_serializes_like_plain_json(
+        self, store: CacheStore, clock: FakeClock
+    ) -> None:
+        """Read-only is all a hit changes: json, orjson and pickle take it as before."""
+        store.set("k", entry(clock))
+        got = store.get("k")
+        assert got is not None
+        response = got.response
+        assert json.loads(json.dumps(response.metadata))["cache_key"] == "k"
+        assert orjson.loads(orjson.dumps(response.raw)) == response.raw
+        assert pickle.loads(pickle.dumps(response)) == response
+
+    def test_the_stored_response_is_not_shared_with_its_maker(
+        self, store: CacheStore, clock: FakeClock
+    ) -> None:
+        """Editing the response an entry was made from changes nothing stored."""
+        arguments: dict[str, Any] = {"q": "answer"}
+        raw: dict[str, Any] = {"choices": [{"message": {"content": "answer"}}]}
+        response = LLMResponse(
+            "answer", "m", "mock", tool_calls=(ToolCall("c", "lookup", arguments),), raw=raw
+        )
+        store.set("k", make_entry(response, "k", clock(), 900.0))
+        arguments["q"] = "poisoned"
+        raw["choices"][0]["message"]["content"] = "poisoned"
+        got = store.get("k")
+        assert got is not None
+        assert got.response.tool_calls[0].arguments == {"q": "answer"}
+        assert got.response.raw["choices"][0]["message"]["content"] == "answer"
+
+    def test_an_entry_that_is_not_kept_drops_the_previous_one(
+        self, store: CacheStore, clock: FakeClock
+    ) -> None:
+        """A set that stores nothing (here: born expired) leaves no older answer behind."""
+        store.set("k", entry(clock, "old"))
+        stale = entry(clock, "new", ttl=10)
+        clock.tick(11)
+        store.set("k", stale)
+        assert store.get("k") is None
 
     def test_set_replaces_the_previous_entry(self, store: CacheStore, clock: FakeClock) -> None:
         """A second set under the same key wins."""

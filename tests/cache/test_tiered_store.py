@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,8 @@ from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.cache.stores.tiered import TIER_KEY, TieredStore
-from exllm_py.types import LLMResponse
+from exllm_py.errors import ValidationError
+from exllm_py.types import LLMResponse, ToolCall
 from tests.clocks import FakeClock
 
 HI = [{"role": "user", "content": "Hi"}]
@@ -83,6 +85,49 @@ class TestReads:
         again = tiered.get("k")
         assert again is not None
         assert again.response.metadata[TIER_KEY] == "l1"
+
+    def test_an_l2_hit_and_its_promotion_are_read_only(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """Editing an L2 hit fails, and never reaches the copy promoted into L1."""
+        response = LLMResponse(
+            "from l2",
+            "m",
+            "mock",
+            tool_calls=(ToolCall("c", "pay", {"amount": 10}),),
+            raw={"n": [1]},
+        )
+        l2.set("k", make_entry(response, "k", clock(), 100.0))
+        got = tiered.get("k")
+        assert got is not None
+        for edit in (
+            lambda: operator.setitem(got.response.metadata, "from_cache", False),
+            lambda: operator.setitem(got.response.metadata, TIER_KEY, "l1"),
+            lambda: operator.setitem(got.response.tool_calls[0].arguments, "amount", 0),
+            lambda: got.response.raw["n"].append(2),
+        ):
+            with pytest.raises(TypeError):
+                edit()
+        promoted = tiered.get("k")
+        assert promoted is not None
+        assert promoted.response.metadata[TIER_KEY] == "l1"
+        assert promoted.response.metadata["from_cache"] is True
+        assert promoted.response.tool_calls[0].arguments == {"amount": 10}
+        assert promoted.response.raw == {"n": [1]}
+
+    def test_an_l2_hit_from_redis_is_read_only(
+        self, l1: MemoryStore, redis_url: str, clock: FakeClock
+    ) -> None:
+        """A hit decoded from Redis is as read-only as one from memory."""
+        l2 = RedisStore(redis_url, namespace="tiered", clock=clock, timeout=2.0)
+        tiered = TieredStore(l1, l2)
+        l2.set("k", entry(clock, "from redis"))
+        got = tiered.get("k")
+        assert got is not None
+        assert got.response.metadata[TIER_KEY] == "l2"
+        with pytest.raises(TypeError):
+            operator.setitem(got.response.metadata, "cache_key", "another")
+        l2.close()
 
     def test_a_miss_in_both_tiers_is_a_miss(self, tiered: TieredStore) -> None:
         """Nothing anywhere reads as None and counts one miss."""
@@ -205,10 +250,21 @@ class TestWrites:
         assert tiered.default_ttl == 3600
         assert tiered.clock() == clock()
 
-    def test_a_non_positive_l1_ttl_is_refused(self, l1: MemoryStore, l2: MemoryStore) -> None:
-        """l1_ttl must be positive seconds or None."""
-        with pytest.raises(ValueError, match="l1_ttl"):
-            TieredStore(l1, l2, l1_ttl=0)
+    @pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), 10**20, "60", True])
+    def test_a_bad_l1_ttl_is_refused(self, l1: MemoryStore, l2: MemoryStore, bad: object) -> None:
+        """l1_ttl must be positive seconds (at most ten years) or None."""
+        with pytest.raises(ValidationError, match="TieredStore l1_ttl must be"):
+            TieredStore(l1, l2, l1_ttl=bad)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("argument", ["l1", "l2"])
+    def test_a_tier_that_is_not_a_store_is_refused(
+        self, l1: MemoryStore, l2: MemoryStore, argument: str
+    ) -> None:
+        """Each tier must be a CacheStore (an instance, not its class)."""
+        tiers: dict[str, object] = {"l1": l1, "l2": l2}
+        for bad in ("redis://localhost:6379", MemoryStore, None):
+            with pytest.raises(ValidationError, match=f"TieredStore {argument} must be a cache"):
+                TieredStore(**{**tiers, argument: bad})  # type: ignore[arg-type]
 
 
 class TestAsync:

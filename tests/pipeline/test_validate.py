@@ -10,7 +10,11 @@ import httpx
 import pytest
 
 from exllm_py import Client, Message, MockProvider
+from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.nocache import NoCache
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ConfigurationError, ServerError, ValidationError
 
 USER = [{"role": "user", "content": "Hi"}]
@@ -142,6 +146,44 @@ class TestOptions:
 
     def test_cache_ttl_must_be_positive(self, client: Client, network: NetworkSpy) -> None:
         assert "cache_ttl must be a positive number" in rejects(client, network, USER, cache_ttl=-5)
+
+    @pytest.mark.parametrize(
+        "ttl", [float("inf"), 1e308, 10**20, MAX_TTL + 1, float("nan"), 0, -5, True, "60"]
+    )
+    def test_a_cache_ttl_no_store_can_keep_is_refused_before_any_io(
+        self, network: NetworkSpy, ttl: object
+    ) -> None:
+        """Too large, not a number, or not positive: refused before the store or network."""
+        store = MemoryStore(cleanup_interval=None)
+        with Client(
+            cache_strategy=ProductionStrategy(store),
+            transport=network,
+            env={"OPENAI_API_KEY": "sk-test"},
+        ) as client:
+            message = rejects(client, network, USER, cache_ttl=ttl)
+        assert message.startswith("cache_ttl must be a positive number of seconds")
+        assert "None: never expires" in message
+        assert store.stats() == CacheStats()
+
+    async def test_async_calls_refuse_the_same_ttls(
+        self, client: Client, network: NetworkSpy
+    ) -> None:
+        with pytest.raises(ValidationError, match="cache_ttl must be"):
+            await client.achat("openai", USER, cache_ttl=float("inf"))
+        assert network.requests == []
+
+    def test_the_longest_ttl_and_none_are_accepted(self) -> None:
+        with Client(cache_strategy=ProductionStrategy(), mock=MockProvider("ok")) as client:
+            assert client.chat("mock", USER, cache_ttl=MAX_TTL).content == "ok"
+            assert client.chat("mock", USER, cache_ttl=None).content == "ok"
+
+    @pytest.mark.parametrize("timeout", [float("inf"), 1e10, float("nan"), True])
+    def test_a_timeout_sockets_cannot_take_is_refused(
+        self, client: Client, network: NetworkSpy, timeout: object
+    ) -> None:
+        assert rejects(client, network, USER, timeout=timeout).startswith(
+            "timeout must be a positive number of seconds"
+        )
 
     def test_tools_must_be_a_list_of_dicts(self, client: Client, network: NetworkSpy) -> None:
         assert "tools must be a list of tool dicts" in rejects(

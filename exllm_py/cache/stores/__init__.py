@@ -10,8 +10,9 @@ into a miss), ``redis_connect`` (clients per process and event loop) and
 circuit breaker that keeps a failing Redis from slowing calls) and
 ``sweeper`` (expiry sweeps).
 
-May import: ``exllm_py.cache.entry``, ``cache.stats``, ``telemetry``,
-``errors``; never the pipeline, providers or testing.
+May import: ``exllm_py.cache.entry``, ``cache.stats``, ``cache.arguments``
+(constructor checks), ``telemetry``, ``errors``; never the pipeline,
+providers or testing.
 """
 
 from exllm_py.cache.stores.base import CacheStore

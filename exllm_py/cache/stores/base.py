@@ -22,6 +22,14 @@ class CacheStore(Protocol):
     - ``set(key, entry)`` stores the entry until ``entry.expires_at``
       (``None``: no expiry), replacing any previous one; it may evict others
       to stay within its bounds, and may decline an entry too large to keep.
+      A ``set`` that does not store its entry (declined, already expired, or
+      refused by the backend) still removes the previous one, as far as the
+      backend lets it: after ``cache="refresh"`` the stale answer must not go
+      on being served.
+    - Entries are served as they were stored: their responses are read-only
+      (:func:`~exllm_py.cache.entry.frozen_response`). A store that rebuilds
+      responses (from bytes, say) rebuilds them read-only too, so a caller
+      can never edit what a later hit serves.
     - ``delete(key)`` removes the entry (an ``explicit`` eviction); returns
       whether there was one. ``clear()`` removes everything in the store.
     - ``aget`` / ``aset`` / ``adelete`` are the same for async callers;

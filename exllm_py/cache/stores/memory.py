@@ -9,6 +9,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from exllm_py import telemetry
+from exllm_py.cache.arguments import (
+    MAX_TTL,
+    check_callable,
+    check_count,
+    check_seconds,
+    check_ttl,
+)
 from exllm_py.cache.entry import CacheEntry
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.sweeper import SWEEPER
@@ -28,7 +35,15 @@ class MemoryStore:
     deadlines finds them without a scan), then least recently used ones,
     until the store holds at most ``max_entries`` entries and ``max_bytes``
     bytes (serialized size); an entry larger than ``max_bytes`` on its own
-    is not kept at all.
+    is not kept at all (and the one it would have replaced is dropped). The
+    heap stays O(live entries), sweeper or not.
+
+    Every argument is checked here, so that a bad one fails at construction
+    (``ValidationError`` naming it) rather than on some later call:
+    ``max_entries`` and ``max_bytes`` are integers of at least 1,
+    ``default_ttl`` is ``None`` or seconds in (0, ten years]
+    (:data:`~exllm_py.cache.arguments.MAX_TTL`), ``cleanup_interval`` is
+    ``None`` or positive seconds, ``clock`` a callable.
     """
 
     def __init__(
@@ -40,11 +55,17 @@ class MemoryStore:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_entries <= 0 or max_bytes <= 0:
-            raise ValueError("MemoryStore max_entries and max_bytes must be positive")
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self.default_ttl = default_ttl
+        self.max_entries = check_count("MemoryStore max_entries", max_entries)
+        self.max_bytes = check_count("MemoryStore max_bytes", max_bytes)
+        self.default_ttl = check_ttl("MemoryStore default_ttl", default_ttl)
+        if cleanup_interval is not None:
+            check_seconds(
+                "MemoryStore cleanup_interval",
+                cleanup_interval,
+                maximum=MAX_TTL,
+                none_means="no sweeping",
+            )
+        check_callable("MemoryStore clock", clock, "a function returning epoch seconds")
         self.clock = clock
         self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
         # (expires_at, key): an item whose key has since been removed, or given
@@ -89,6 +110,8 @@ class MemoryStore:
             self._puts += 1
             if entry.expires_at is not None:
                 heapq.heappush(self._deadlines, (entry.expires_at, key))
+                if len(self._deadlines) > 2 * len(self._entries) + 64:
+                    self._compact_deadlines()
             if len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 evicted += ((k, e, "ttl") for k, e in self._expire_due(self.clock()))
             while len(self._entries) > self.max_entries:
@@ -170,15 +193,26 @@ class MemoryStore:
                 expired.append((key, entry))
         self._expirations += len(expired)
         if len(deadlines) > 2 * len(self._entries) + 64:
-            # Replaced and evicted entries left their deadlines behind: keep the live ones.
-            entries = self._entries
-            self._deadlines = [
-                (deadline, key)
-                for deadline, key in deadlines
-                if (entry := entries.get(key)) is not None and entry.expires_at == deadline
-            ]
-            heapq.heapify(self._deadlines)
+            self._compact_deadlines()
         return expired
+
+    def _compact_deadlines(self) -> None:
+        """Keep only the deadlines of live entries (lock held).
+
+        Replaced, deleted and evicted entries leave their deadlines behind. Run
+        whenever the heap holds more than twice the live entries (plus 64), from
+        ``set`` as well as from sweeps, it keeps the heap O(live entries) with no
+        sweeper at all, at an amortized O(1) per ``set``: a run over n live
+        entries follows at least n + 64 pushes.
+        """
+        # Rebuilt from the entries rather than filtered: a key set again with the
+        # same deadline left items that a filter could not tell from the live one.
+        self._deadlines = [
+            (expires_at, key)
+            for key, entry in self._entries.items()
+            if (expires_at := entry.expires_at) is not None
+        ]
+        heapq.heapify(self._deadlines)
 
     def _pop_oldest(self) -> tuple[str, CacheEntry]:
         key, entry = self._entries.popitem(last=False)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from exllm_py import telemetry
+from exllm_py.cache.arguments import check_callable, check_count, check_seconds, check_ttl
 from exllm_py.cache.entry import CacheEntry, dump_entry
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.breaker import CircuitBreaker, report_cache_error
@@ -42,12 +43,17 @@ from exllm_py.cache.stores.redis_connect import (
     redact_url_password,
 )
 from exllm_py.cache.stores.redis_faults import FAULT, FaultGuard
+from exllm_py.errors import ValidationError
 
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
 
 __all__ = ["RedisStore"]
+
+# The longest per-operation timeout: beyond a minute a cache is no faster than the
+# provider it saves a call to, and sockets refuse timeouts past ~1e9 seconds anyway.
+_MAX_TIMEOUT_S: Final = 60.0
 
 
 class _Corrupt(enum.Enum):
@@ -67,6 +73,19 @@ class RedisStore:
     expiry on reads. ``stats_max_scans`` bounds what :meth:`stats` asks of
     Redis. Thread-safe; async callers get one ``redis.asyncio`` client per
     event loop (close it with :meth:`aclose` inside that loop).
+
+    Every argument is checked before anything connects (``ValidationError``
+    naming it): ``default_ttl`` is ``None`` or seconds in (0, ten years]
+    (:data:`~exllm_py.cache.arguments.MAX_TTL`), ``timeout`` seconds in
+    (0, 60], ``max_value_bytes`` an integer of at least 1,
+    ``compress_threshold`` ``None`` or an integer of at least 0,
+    ``stats_max_scans`` an integer of at least 0.
+
+    A ``set`` that stores nothing (the value is too large, already expired,
+    or Redis refused it, as it refuses writes at ``maxmemory``) deletes the
+    key's previous value, so a refresh never leaves the stale answer behind.
+    Redis down or the breaker open: nothing can be deleted either, and the
+    old value lives out its TTL.
     """
 
     def __init__(
@@ -82,22 +101,17 @@ class RedisStore:
         clock: Callable[[], float] = time.time,
         stats_max_scans: int = 20,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
-        if max_value_bytes <= 0:
-            raise ValueError(f"max_value_bytes must be positive, got {max_value_bytes!r}")
-        if stats_max_scans < 0:
-            raise ValueError(f"stats_max_scans must be 0 or more, got {stats_max_scans!r}")
+        _check_arguments(url, namespace, breaker, clock, compress_threshold)
         self.url = url
-        self.namespace = check_namespace(namespace)
-        self.default_ttl = default_ttl
-        self.timeout = timeout
-        self.max_value_bytes = max_value_bytes
+        self.namespace = namespace
+        self.default_ttl = check_ttl("RedisStore default_ttl", default_ttl)
+        self.timeout = check_seconds("RedisStore timeout", timeout, maximum=_MAX_TIMEOUT_S)
+        self.max_value_bytes = check_count("RedisStore max_value_bytes", max_value_bytes)
         self.compress_threshold = compress_threshold
         self.breaker = breaker or CircuitBreaker(name=f"redis:{namespace}")
         self.guard = FaultGuard(self.breaker)
         self.clock = clock
-        self.stats_max_scans = stats_max_scans
+        self.stats_max_scans = check_count("RedisStore stats_max_scans", stats_max_scans, minimum=0)
         self.prefix = namespace + ":"
         self._client = connect(url, timeout)
         self._aclients = LoopClients(url, timeout)
@@ -120,11 +134,14 @@ class RedisStore:
 
     def set(self, key: str, entry: CacheEntry) -> None:
         command = self._set_command(key, entry)
-        if command is None:
-            return
-        name, value, px = command
-        if self.guard.run(key, self._client.set, name, value, px=px) is not FAULT:
-            self._count_put()
+        if command is not None:
+            name, value, px = command
+            if self.guard.run(key, self._client.set, name, value, px=px) is not FAULT:
+                self._count_put()
+                return
+        # Not stored (too large, born expired, or Redis refused it): neither is the
+        # previous answer kept, or a refresh would leave the stale one served.
+        self._deleted(key, self.guard.run(key, _measured_delete, self._client, self.prefix + key))
 
     def delete(self, key: str) -> bool:
         name = self.prefix + key
@@ -145,13 +162,15 @@ class RedisStore:
         return entry
 
     async def aset(self, key: str, entry: CacheEntry) -> None:
-        command = self._set_command(key, entry)
-        if command is None:
-            return
-        name, value, px = command
         client = self._aclients.current()
-        if await self.guard.arun(key, client.set, name, value, px=px) is not FAULT:
-            self._count_put()
+        command = self._set_command(key, entry)
+        if command is not None:
+            name, value, px = command
+            if await self.guard.arun(key, client.set, name, value, px=px) is not FAULT:
+                self._count_put()
+                return
+        outcome = await self.guard.arun(key, _ameasured_delete, client, self.prefix + key)
+        self._deleted(key, outcome)
 
     async def adelete(self, key: str) -> bool:
         client, name = self._aclients.current(), self.prefix + key
@@ -281,20 +300,49 @@ class RedisStore:
             self._puts += 1
 
 
-# A delete reports the bytes it freed: STRLEN and DEL in one MULTI/EXEC (one round
-# trip), so the length is that of the value deleted. The lengths are (size, removed);
-# a key of another type has no length (its STRLEN error comes back as a result).
+def _check_arguments(
+    url: object,
+    namespace: object,
+    breaker: object,
+    clock: object,
+    compress_threshold: object,
+) -> None:
+    """Refuse the constructor arguments that the attribute assignments do not check."""
+    if not isinstance(url, str):
+        raise ValidationError(
+            f"RedisStore url must be a string such as redis://host:6379/0, got {type(url).__name__}"
+        )
+    try:
+        check_namespace(namespace)  # type: ignore[arg-type]  # checked there
+    except ValueError as exc:
+        raise ValidationError(f"RedisStore namespace: {exc}") from None
+    if breaker is not None and not isinstance(breaker, CircuitBreaker):
+        raise ValidationError(
+            f"RedisStore breaker must be a CircuitBreaker or None, got {breaker!r}"
+        )
+    check_callable("RedisStore clock", clock, "a function returning epoch seconds")
+    if compress_threshold is not None:
+        check_count("RedisStore compress_threshold", compress_threshold, minimum=0)
+
+
+# A delete reports the bytes it freed: STRLEN then DEL, pipelined (one round trip).
+# Not in MULTI/EXEC: a Redis at maxmemory refuses every command queued in a
+# transaction, and a full Redis is when deleting must work (a refresh whose write was
+# refused must still drop the old answer). The cost: a value replaced by another
+# process between the two commands reports the replaced value's length. The lengths
+# are (size, removed); a key of another type has no length (its STRLEN error comes
+# back as a result).
 
 
 def _measured_delete(client: redis.Redis, name: str) -> tuple[int, int]:
-    pipe = client.pipeline(transaction=True)
+    pipe = client.pipeline(transaction=False)
     pipe.strlen(name)
     pipe.delete(name)
     return _lengths(pipe.execute(raise_on_error=False))
 
 
 async def _ameasured_delete(client: redis.asyncio.Redis, name: str) -> tuple[int, int]:
-    pipe = client.pipeline(transaction=True)
+    pipe = client.pipeline(transaction=False)
     pipe.strlen(name)
     pipe.delete(name)
     return _lengths(await pipe.execute(raise_on_error=False))

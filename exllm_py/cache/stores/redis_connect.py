@@ -23,7 +23,6 @@ import re
 import threading
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from exllm_py.errors import ConfigurationError
 
@@ -45,6 +44,9 @@ __all__ = [
 INSTALL_HINT: Final = "RedisStore needs the redis package: pip install 'exllm_py[redis]'"
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_./-]+")
+# The userinfo's password runs to the last "@" before the path (it may hold an "@").
+_USERINFO_PASSWORD = re.compile(r"(?<=://)(?P<user>[^/?#:@]*):[^/?#]*@")
+_PASSWORD_PARAM = re.compile(r"(?<=[?&])(?P<name>(?i:password))=[^&#]*")
 # Sockets time out this much before ``timeout``: a timed-out read overshoots its
 # deadline by the OS timer's slack, and redis-py then drops the connection.
 _SLACK_S = 0.002
@@ -129,13 +131,15 @@ def check_namespace(namespace: str) -> str:
 
 
 def redact_url_password(url: str) -> str:
-    """``url`` with its password replaced by ``***``, for messages, reprs and output."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    """``url`` with its password replaced by ``***``, for messages, reprs and output.
+
+    Both places redis-py reads a password from are covered: the userinfo
+    (``redis://:pw@host``) and the ``password`` query parameter
+    (``redis://host/0?password=pw``). Text is rewritten, not a parsed URL,
+    so a URL too malformed to parse is cleaned all the same.
+    """
+    url = _USERINFO_PASSWORD.sub(r"\g<user>:***@", url, count=1)
+    return _PASSWORD_PARAM.sub(r"\g<name>=***", url)
 
 
 def _from_url(factory: Any, url: str, timeout: float, retry_module: ModuleType) -> Any:

@@ -18,11 +18,14 @@ redis-py's ``DataError`` (arguments it cannot encode), is a programming
 error to see in tests, not an outage to hide behind an open breaker.
 
 Per-key fault memory: once an operation on a key has failed, that key
-skips Redis (its second look, its write, its lock) until any operation
-succeeds again or a minute has passed, so one call meets at most one
-timeout. :class:`~exllm_py.cache.distributed_lock.RedisFlightLock` runs its
-commands through the same guard (via ``RedisStore.execute``), so its lock
-and the store's entries share that memory and the breaker.
+skips Redis (its second look, its write, its lock), so the rest of its call
+costs no second timeout. The memory never outlives the outage: it ends as
+soon as any operation succeeds (the breaker closes), and after the
+breaker's cooldown the key tries Redis again by itself, as the breaker
+would (a key that is the only traffic would otherwise never find out that
+Redis is back). :class:`~exllm_py.cache.distributed_lock.RedisFlightLock`
+runs its commands through the same guard (via ``RedisStore.execute``), so
+its lock and the store's entries share that memory and the breaker.
 """
 
 from __future__ import annotations
@@ -41,9 +44,6 @@ __all__ = ["FAULT", "Fault", "FaultGuard"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# How long a key whose operation failed keeps skipping Redis (unless an operation
-# succeeds first): longer than a read-compute-write cycle, the client's default timeout.
-_FAULT_MEMORY_S = 60.0
 _FAULT_MEMORY_KEYS = 1024
 
 
@@ -60,8 +60,9 @@ FAULT: Final = Fault.FAULT
 class FaultGuard:
     """Runs commands against one Redis server, turning its faults into :data:`FAULT`.
 
-    ``breaker`` decides when to stop trying; its ``clock`` also times the
-    per-key fault memory. Thread-safe, and shared by sync and async callers.
+    ``breaker`` decides when to stop trying; its ``clock`` and ``cooldown``
+    also time the per-key fault memory. Thread-safe, and shared by sync and
+    async callers.
     """
 
     def __init__(self, breaker: CircuitBreaker) -> None:
@@ -125,11 +126,12 @@ class FaultGuard:
         return self.spared(key) or self.breaker.refusing()
 
     def spared(self, key: str | None) -> bool:
-        """Whether ``key`` failed lately, with no success since: it skips Redis for now."""
+        """Whether ``key`` failed within a cooldown, with no success since: it skips Redis."""
         if not self._faulty or key is None:
             return False
         failed_at = self._faulty.get(key)
-        return failed_at is not None and self.breaker.clock() - failed_at < _FAULT_MEMORY_S
+        breaker = self.breaker
+        return failed_at is not None and breaker.clock() - failed_at < breaker.cooldown
 
     def _may_try(self, key: str | None) -> bool:
         return not self.spared(key) and self.breaker.allow()

@@ -7,6 +7,7 @@ forgotten; the thread is a daemon, so it never keeps the process alive.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import time
@@ -32,8 +33,10 @@ class Sweeper:
         self._thread: threading.Thread | None = None
 
     def register(self, store: Sweepable, interval: float) -> None:
-        if interval <= 0:
-            raise ValueError("cleanup_interval must be positive (or None to turn sweeping off)")
+        if not 0 < interval < math.inf:  # NaN fails this too: it would never come due
+            raise ValueError(
+                "cleanup_interval must be positive, finite seconds (or None to turn sweeping off)"
+            )
         with self._lock:
             # [interval, next due time on the monotonic clock]
             self._stores[store] = [interval, time.monotonic() + interval]

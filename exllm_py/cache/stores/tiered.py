@@ -21,7 +21,9 @@ from typing import Final
 
 import attrs
 
+from exllm_py.cache.arguments import MAX_TTL, check_seconds, check_store
 from exllm_py.cache.entry import CacheEntry
+from exllm_py.cache.freeze import FrozenDict
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
 
@@ -44,8 +46,10 @@ class TieredStore:
     """
 
     def __init__(self, l1: CacheStore, l2: CacheStore, *, l1_ttl: float | None = None) -> None:
-        if l1_ttl is not None and l1_ttl <= 0:
-            raise ValueError(f"l1_ttl must be positive seconds or None, got {l1_ttl!r}")
+        check_store("TieredStore l1", l1)
+        check_store("TieredStore l2", l2)
+        if l1_ttl is not None:
+            check_seconds("TieredStore l1_ttl", l1_ttl, maximum=MAX_TTL, none_means="no cap")
         self.l1 = l1
         self.l2 = l2
         self.l1_ttl = l1_ttl
@@ -143,7 +147,8 @@ class TieredStore:
 
 def _tagged(entry: CacheEntry, tier: str, expires_at: float | None) -> CacheEntry:
     response = entry.response
-    metadata = {**response.metadata, TIER_KEY: tier}
+    # Read-only, as every store's hits are: an L1 entry is served to every later hit.
+    metadata = FrozenDict({**response.metadata, TIER_KEY: tier})
     return attrs.evolve(
         entry, response=attrs.evolve(response, metadata=metadata), expires_at=expires_at
     )
