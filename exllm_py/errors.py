@@ -17,14 +17,27 @@ The hierarchy::
 
 Lower-level errors (httpx, orjson, OS) are translated at the boundary with
 ``raise ... from exc`` so the original cause stays attached.
+
+No message carries a credential. :class:`ExLLMError` is the one place that
+sees to it: its constructor replaces everything shaped like a key, a bearer
+token or a URL password (:mod:`exllm_py.secret_patterns`) in the message, so
+``str()`` and ``repr()`` never show one, and :meth:`ExLLMError.redact` hides
+given exact values too: the pipeline calls it with the credentials a call
+sent (a key with no known shape, a gateway token) before the error leaves
+the call. ``ProviderError.body`` is left as the provider sent it, for
+debugging: it may hold whatever the provider echoed, the key included.
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 from typing import Any
 
+from exllm_py.secret_patterns import REDACTED, redact_secrets
+
 __all__ = [
+    "MIN_REDACTED_LENGTH",
     "AuthenticationError",
     "ConfigurationError",
     "ExLLMError",
@@ -39,8 +52,46 @@ __all__ = [
 ]
 
 
+#: Shorter values are not hidden by :meth:`ExLLMError.redact`: a key such as
+#: ``"test"`` would blank every "test" out of the message, and no real
+#: credential is that short. Shaped keys and URL passwords are hidden anyway.
+MIN_REDACTED_LENGTH = 8
+
+
 class ExLLMError(Exception):
-    """Base class of every error raised by exllm_py."""
+    """Base class of every error raised by exllm_py; its message never shows a credential."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_secrets(arg) if isinstance(arg, str) else arg for arg in args))
+
+    def redact(self, values: Iterable[str | None]) -> None:
+        """Hide each of ``values`` (the credentials a call sent) from the message and notes.
+
+        Values shorter than :data:`MIN_REDACTED_LENGTH` are left alone. The
+        longest goes first, so a value inside another cannot leave half of it.
+        """
+        hidden = sorted(
+            {value for value in values if value and len(value) >= MIN_REDACTED_LENGTH},
+            key=len,
+            reverse=True,
+        )
+        if hidden:
+            self.args = tuple(_hide(arg, hidden) for arg in self.args)
+            notes = getattr(self, "__notes__", None)
+            if isinstance(notes, list):
+                notes[:] = [_hide(note, hidden) for note in notes]
+            self._redacted(hidden)
+
+    def _redacted(self, hidden: list[str]) -> None:
+        """Hook for subclasses that keep the message elsewhere too."""
+
+
+def _hide(text: object, values: list[str]) -> Any:
+    if not isinstance(text, str):
+        return text
+    for value in values:
+        text = text.replace(value, REDACTED)
+    return text
 
 
 class ConfigurationError(ExLLMError):
@@ -56,7 +107,8 @@ class ProviderError(ExLLMError):
 
     ``status`` is the HTTP status (``None`` when no response came back),
     ``provider`` the provider name and ``body`` the decoded error body
-    (JSON when the provider sent JSON, else text).
+    (JSON when the provider sent JSON, else text). Unlike the message,
+    ``body`` is not redacted: it is what the provider sent, echoed key and all.
     """
 
     def __init__(
@@ -68,10 +120,13 @@ class ProviderError(ExLLMError):
         body: Any = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
+        self.message: str = self.args[0]
         self.status = status
         self.provider = provider
         self.body = body
+
+    def _redacted(self, hidden: list[str]) -> None:
+        self.message = self.args[0]
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only arguments are not restored by the default pickling.

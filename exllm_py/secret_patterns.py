@@ -14,12 +14,19 @@ merely start like a key (``sk-learn``, ``xai-sdk-python``) are far shorter.
 ``*`` counts as a key character because providers echo keys partly masked
 (``sk-proj-****…****Ab1C``), and even the unmasked ends should go no further.
 
+Credentials also ride in URLs: a password in the userinfo
+(``https://alice:S3cret@host``) or in a ``password=`` query parameter
+(``redis://host?password=…``). Both are shapes here too, and
+:func:`hide_url_credentials` is how any URL is shown; :func:`url_credentials`
+lists a URL's credential values, so that they can be searched for.
+
 This module imports nothing else of exllm_py, so that every layer can use it.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, unquote
 
 import attrs
 
@@ -27,10 +34,13 @@ __all__ = [
     "MIN_LENGTH",
     "PATTERNS",
     "REDACTED",
+    "URL_SECRET_PARAMS",
     "SecretPattern",
     "find_secrets",
+    "hide_url_credentials",
     "mask",
     "redact_secrets",
+    "url_credentials",
 ]
 
 #: Characters a key needs after its prefix (a bearer token after ``Bearer``) to count.
@@ -49,6 +59,14 @@ _KEY = r"[A-Za-z0-9_*-]"
 _ALNUM = r"[A-Za-z0-9*]"
 _TOKEN = r"[A-Za-z0-9._~+/*-]"
 _SHOWN = 8
+
+#: Query parameters whose value is a credential, in a provider's or Redis's URL (lowercase).
+URL_SECRET_PARAMS = frozenset({"key", "api_key", "api-key", "password", "token", "access_token"})
+
+# Userinfo runs from "scheme://" to the last "@" before the path; greedy, so
+# that an unencoded "@" inside a password is not taken for the end.
+_USERINFO = re.compile(r"(?<=://)[^/?#\s]*@")
+_QUERY_SECRET = re.compile(r"(?<=[?&])(?P<name>[^=&#\s]+)=(?P<value>[^&#\s]*)")
 
 
 @attrs.frozen
@@ -79,6 +97,16 @@ PATTERNS: tuple[SecretPattern, ...] = (
     _key("an xAI API key", "xai-", _ALNUM + _LONG),
     SecretPattern(
         "a bearer token", re.compile(rf"{_EDGE}(?i:bearer)\s+(?P<secret>{_TOKEN}{_LONG}(?<!\.)=*)")
+    ),
+    # Only userinfo with a password: "ssh://git@host" names a user, no secret. A
+    # password of stars ("user:***@") is one already masked.
+    SecretPattern(
+        "a password in a URL",
+        re.compile(r"(?<=://)(?P<secret>[^\s/?#@:\"'<>\\]*:(?!\*+@)[^\s/?#\"'<>\\]+)@"),
+    ),
+    SecretPattern(
+        "a password in a URL query",
+        re.compile(r"(?<=[?&])(?i:password)=(?!\*+(?![^&#\s]))(?P<secret>[^&#\s\"'<>\\]+)"),
     ),
 )
 
@@ -117,3 +145,37 @@ def mask(value: str) -> str:
     """
     shown = value[: min(_SHOWN, len(value) // 2)]
     return f"{shown}… ({len(value)} char{'' if len(value) == 1 else 's'})"
+
+
+def hide_url_credentials(url: str) -> str:
+    """``url`` as it may be shown or stored: no userinfo, credential query values redacted.
+
+    ``https://alice:S3cret@host/v1?key=…`` becomes ``https://host/v1?key=[redacted]``.
+    Works on text rather than a parsed URL, so a URL too malformed to parse
+    is still cleaned, and a URL with nothing to hide comes back unchanged.
+    """
+    if "@" in url:
+        url = _USERINFO.sub("", url, count=1)
+    if "?" in url:
+        url = _QUERY_SECRET.sub(_redacted_parameter, url)
+    return url
+
+
+def url_credentials(url: str) -> list[str]:
+    """The credential values ``url`` carries: userinfo and secret query values, raw and decoded."""
+    found: list[str] = []
+    userinfo = _USERINFO.search(url)
+    if userinfo is not None:
+        for part in userinfo[0][:-1].split(":", 1):
+            found += [part, unquote(part)]
+    _, _, query = url.partition("?")
+    for name, value in parse_qsl(query.partition("#")[0], keep_blank_values=True):
+        if name.lower() in URL_SECRET_PARAMS:
+            found.append(value)
+    return [value for value in dict.fromkeys(found) if value]
+
+
+def _redacted_parameter(match: re.Match[str]) -> str:
+    if match["name"].lower() not in URL_SECRET_PARAMS or not match["value"]:
+        return match[0]
+    return f"{match['name']}={REDACTED}"

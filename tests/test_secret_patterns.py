@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import exllm_py.secret_patterns
-from exllm_py.secret_patterns import MIN_LENGTH, PATTERNS, find_secrets, mask, redact_secrets
+from exllm_py.secret_patterns import (
+    MIN_LENGTH,
+    PATTERNS,
+    find_secrets,
+    hide_url_credentials,
+    mask,
+    redact_secrets,
+    url_credentials,
+)
 
 # Built at run time so that no key-shaped literal sits in the repository. Each
 # has the length and alphabet of the real thing.
@@ -48,6 +56,8 @@ ORDINARY = [
     "Use bearer authentication for every request.",
     "authorization: Bearer REDACTED",
     'the header was "Bearer YOUR_API_KEY"',
+    "clone ssh://git@github.com/org/repo and mail bob@example.com",
+    "redis://user:***@localhost:6379/0?password=***",
 ]
 
 
@@ -121,6 +131,46 @@ class TestRedactSecrets:
     def test_several_secrets_in_one_text(self) -> None:
         text = f"{XAI_KEY}, {GOOGLE_KEY} and bearer {JWT}"
         assert redact_secrets(text) == "[redacted], [redacted] and bearer [redacted]"
+
+
+class TestUrlCredentials:
+    """A URL's userinfo and credential query values are shapes, listed, and hidden when shown."""
+
+    @pytest.mark.parametrize(
+        ("text", "kind"),
+        [
+            ("could not reach http://alice:S3cret@host/v1", "a password in a URL"),
+            ("redis://:pw@localhost:6379/0", "a password in a URL"),
+            ("redis://localhost/0?db=1&password=pw", "a password in a URL query"),
+        ],
+    )
+    def test_a_url_password_is_a_secret(self, text: str, kind: str) -> None:
+        assert [found for found, _ in find_secrets(text)] == [kind]
+        assert "pw" not in redact_secrets(text).replace("password", "")
+        assert "S3cret" not in redact_secrets(text)
+
+    @pytest.mark.parametrize(
+        ("url", "shown"),
+        [
+            ("http://alice:S3cret@host/v1", "http://host/v1"),
+            ("http://alice@host/v1", "http://host/v1"),
+            ("http://alice:p@ss@host:8080/v1", "http://host:8080/v1"),
+            ("https://host/v1?alt=sse&key=AIza123", "https://host/v1?alt=sse&key=[redacted]"),
+            ("redis://h/0?Password=pw&db=1", "redis://h/0?Password=[redacted]&db=1"),
+            ("http://[::1/broken?token=t0k", "http://[::1/broken?token=[redacted]"),
+        ],
+    )
+    def test_hide_url_credentials(self, url: str, shown: str) -> None:
+        assert hide_url_credentials(url) == shown
+
+    def test_a_url_with_nothing_to_hide_is_returned_unchanged(self) -> None:
+        url = "https://api.openai.com/v1/chat/completions?alt=sse"
+        assert hide_url_credentials(url) == url
+
+    def test_url_credentials_lists_raw_and_decoded_values(self) -> None:
+        url = "https://alice:p%40ss@host/v1?api_key=k123&model=m"
+        assert url_credentials(url) == ["alice", "p%40ss", "p@ss", "k123"]
+        assert url_credentials("https://host/v1") == []
 
 
 class TestMask:

@@ -3,12 +3,16 @@
 Per file: it parses as JSON without repeated keys (a reader silently keeps
 the last one, which hides a botched merge); its format version is the one
 this exllm_py reads; it decodes as a cassette; every ``recorded_at`` is a
-time; credential headers and key query parameters are redacted; and its text
+time; credential headers and key query parameters are redacted, and no
+request URL carries userinfo (``https://alice:S3cret@host``); and its text
 holds neither a configured API key's value nor anything shaped like a
 provider key (:data:`~exllm_py.secret_patterns.PATTERNS`): redaction only
 knows where keys usually travel, and a key can also be pasted into a prompt
-or echoed in an error body. A key-shaped finding is reported masked, so that
-the report itself (a CI log) never carries the secret. Across files: no two
+or echoed in an error body. The text searched includes what the file does
+not show as text (:func:`~exllm_py.testing.redact.hidden_texts`): a
+streamed answer's events joined, a ``base64`` body decoded. A key-shaped
+finding is reported masked, so that the report itself (a CI log) never
+carries the secret. Across files: no two
 names differ only in case (they collide on macOS and Windows checkouts) and
 no two cassettes claim the same test.
 """
@@ -27,7 +31,14 @@ from exllm_py.errors import RecordingCorrupt
 from exllm_py.secret_patterns import find_secrets, mask
 from exllm_py.testing.cassette_file import FORMAT_VERSION, CassetteFile, decode_cassette
 from exllm_py.testing.paths import cassette_path_for
-from exllm_py.testing.redact import REDACTED, find_leaks, is_secret_header, redact_url
+from exllm_py.testing.redact import (
+    REDACTED,
+    find_leaks,
+    has_userinfo,
+    hidden_texts,
+    is_secret_header,
+    redact_url,
+)
 
 __all__ = ["FileReport", "Problem", "check_file", "check_together"]
 
@@ -99,6 +110,8 @@ def check_file(path: Path, shown: str, secrets: Mapping[str, str]) -> FileReport
         return FileReport(path, shown, tuple(problems))
     for kind, message in _content_problems(cassette):
         problem(kind, message)
+    for kind, message in _hidden_secrets(cassette, text, secrets):
+        problem(kind, message)
     return FileReport(path, shown, tuple(problems), cassette.metadata.get("test") or None)
 
 
@@ -153,8 +166,36 @@ def _content_problems(cassette: CassetteFile) -> Iterable[tuple[str, str]]:
             for name, value in headers:
                 if is_secret_header(name) and value != REDACTED:
                     yield "redaction", f"{where}.{part}.headers.{name} is not redacted"
-        if redact_url(item.request.url) != item.request.url:
+        url = item.request.url
+        if has_userinfo(url):
+            yield (
+                "redaction",
+                f"{where}.request.url carries userinfo (a user name or password before '@'); "
+                "remove it from the file, or " + _REWRITE,
+            )
+        elif redact_url(url) != url:
             yield "redaction", f"{where}.request.url carries an unredacted key parameter"
+
+
+def _hidden_secrets(
+    cassette: CassetteFile, shown: str, secrets: Mapping[str, str]
+) -> Iterable[tuple[str, str]]:
+    # Only what the file's text (``shown``) does not show already: that was reported.
+    reported = set(find_leaks(shown, secrets))
+    seen: set[str] = set()
+    for where, text in hidden_texts(cassette.interactions):
+        for kind, match in find_secrets(text):
+            if match[0] not in shown and match[0] not in seen:
+                seen.add(match[0])
+                yield "secret", f"{where} holds what looks like {kind}: {mask(match[0])}"
+        for name in find_leaks(text, secrets):
+            if name in reported:
+                continue
+            reported.add(name)
+            yield (
+                "secret",
+                f"{where} contains the value of {name}, the API key set in the environment",
+            )
 
 
 def _pairs_noting(

@@ -2,7 +2,9 @@
 
 Tables are plain text: one header row, columns separated by two spaces,
 numbers right-aligned, so that ``exllm-cache list | sort`` and a glance
-both work.
+both work. Text read from a cassette is printed through :func:`clean`: a
+file written by an older exllm_py, or edited by hand, may hold a URL's
+password or a key, and the CLI's output lands in terminals and CI logs.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 
 import orjson
 
+from exllm_py.secret_patterns import hide_url_credentials, redact_secrets
 from exllm_py.testing.files import utc_timestamp
 
-__all__ = ["ago", "json_text", "size", "table", "timestamp", "truncate"]
+__all__ = ["ago", "clean", "json_text", "size", "table", "timestamp", "truncate"]
 
 
 def table(
@@ -65,6 +68,11 @@ def ago(moment: datetime | None, now: datetime) -> str:
 def timestamp(moment: datetime | None) -> str | None:
     """``moment`` as the test cache writes times, ``2025-01-31T12:00:00Z``; ``None`` stays."""
     return None if moment is None else utc_timestamp(moment)
+
+
+def clean(text: str) -> str:
+    """``text`` fit to print: no URL userinfo, no credential query value, no key-shaped string."""
+    return redact_secrets(hide_url_credentials(text))
 
 
 def truncate(text: str, width: int) -> str:

@@ -16,6 +16,7 @@ import httpx
 from exllm_py.errors import ProviderError, TimeoutError
 from exllm_py.pipeline.call import Call
 from exllm_py.providers.http_errors import error_for_response
+from exllm_py.secret_patterns import hide_url_credentials
 
 __all__ = ["asend", "raise_for_status", "send", "translated_errors"]
 
@@ -65,7 +66,7 @@ def translated_errors(call: Call) -> Iterator[None]:
         ) from exc
     except httpx.TransportError as exc:
         raise ProviderError(
-            f"could not reach {config.name} at {config.base_url}: {exc}",
+            f"could not reach {config.name} at {hide_url_credentials(config.base_url)}: {exc}",
             provider=config.name,
         ) from exc
 

@@ -10,6 +10,7 @@ from exllm_py.extensions import FROM_CACHE
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
 from exllm_py.providers.pricing import cost_of
+from exllm_py.providers.wire import clip
 
 __all__ = ["ParseResponse", "TrackCost"]
 
@@ -31,7 +32,7 @@ class ParseResponse:
         except orjson.JSONDecodeError as exc:
             raise ProviderError(
                 f"{config.name} answered {response.status_code} with a body that is not JSON: "
-                f"{response.text[:200]!r}",
+                f"{clip(response.text, 200)!r}",
                 status=response.status_code,
                 provider=config.name,
                 body=response.text,

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 
 import httpx
 
+from exllm_py.errors import ExLLMError
 from exllm_py.pipeline.build import BuildRequest
 from exllm_py.pipeline.cache_lookup import derive_lookup
 from exllm_py.pipeline.call import Call
@@ -18,6 +19,7 @@ from exllm_py.pipeline.configuration import FetchConfiguration
 from exllm_py.pipeline.exchange import asend, send, translated_errors
 from exllm_py.pipeline.parse import ParseResponse, TrackCost
 from exllm_py.pipeline.plug import CACHE, EXECUTE, Marker, Plug
+from exllm_py.pipeline.redaction import redact_error
 from exllm_py.pipeline.stream import ChunkDecoder
 from exllm_py.pipeline.validate import (
     ValidateMessages,
@@ -55,8 +57,18 @@ class Pipeline:
         stages.append((tuple(plugs), None))
         self._stages = tuple(stages)
 
+    # Every error leaving a call, here and in the cache step's callable (before
+    # single-flight can hand it to another caller), loses the call's credentials.
+    # A try costs nothing until something is raised.
     def run(self, call: Call, http: httpx.Client) -> LLMResponse:
-        return self._run_from(0, call, http)
+        return self._redacted_run_from(0, call, http)
+
+    def _redacted_run_from(self, first: int, call: Call, http: httpx.Client) -> LLMResponse:
+        try:
+            return self._run_from(first, call, http)
+        except ExLLMError as error:
+            redact_error(error, call)
+            raise
 
     def _run_from(self, first: int, call: Call, http: httpx.Client) -> LLMResponse:
         stages = self._stages
@@ -77,10 +89,21 @@ class Pipeline:
     # closure would turn the locals into cells, and functools.partial costs
     # more than the lambda; both would tax every cache hit.
     def _fetch(self, rest: int, call: Call, http: httpx.Client) -> LLMResponse:
-        return call.strategy.fetch(derive_lookup(call), lambda: self._run_from(rest, call, http))
+        return call.strategy.fetch(
+            derive_lookup(call), lambda: self._redacted_run_from(rest, call, http)
+        )
 
     async def arun(self, call: Call, http: httpx.AsyncClient) -> LLMResponse:
-        return await self._arun_from(0, call, http)
+        return await self._redacted_arun_from(0, call, http)
+
+    async def _redacted_arun_from(
+        self, first: int, call: Call, http: httpx.AsyncClient
+    ) -> LLMResponse:
+        try:
+            return await self._arun_from(first, call, http)
+        except ExLLMError as error:
+            redact_error(error, call)
+            raise
 
     async def _arun_from(self, first: int, call: Call, http: httpx.AsyncClient) -> LLMResponse:
         stages = self._stages
@@ -99,40 +122,52 @@ class Pipeline:
 
     async def _afetch(self, rest: int, call: Call, http: httpx.AsyncClient) -> LLMResponse:
         return await call.strategy.afetch(
-            derive_lookup(call), lambda: self._arun_from(rest, call, http)
+            derive_lookup(call), lambda: self._redacted_arun_from(rest, call, http)
         )
 
     def prepare_stream(self, call: Call) -> None:
         """Run the pure steps before the exchange, so a stream validates before iteration."""
-        for step in self.steps[: self._execute_at]:
-            if step is not CACHE:
-                step(call)  # type: ignore[operator]  # every other step is a Plug
+        try:
+            for step in self.steps[: self._execute_at]:
+                if step is not CACHE:
+                    step(call)  # type: ignore[operator]  # every other step is a Plug
+        except ExLLMError as error:
+            redact_error(error, call)
+            raise
 
     def stream(self, call: Call, http: httpx.Client) -> Iterator[StreamChunk]:
         """Yield the chunks of a call that :meth:`prepare_stream` has prepared."""
-        response = send(http, call)
-        decoder = ChunkDecoder(call)
         try:
-            with translated_errors(call):
-                for data in response.iter_bytes():
-                    yield from decoder.feed(data)
-            yield from decoder.close()
-        finally:
-            response.close()
+            response = send(http, call)
+            decoder = ChunkDecoder(call)
+            try:
+                with translated_errors(call):
+                    for data in response.iter_bytes():
+                        yield from decoder.feed(data)
+                yield from decoder.close()
+            finally:
+                response.close()
+        except ExLLMError as error:
+            redact_error(error, call)
+            raise
 
     async def astream(self, call: Call, http: httpx.AsyncClient) -> AsyncIterator[StreamChunk]:
         """Async twin of :meth:`stream`."""
-        response = await asend(http, call)
-        decoder = ChunkDecoder(call)
         try:
-            with translated_errors(call):
-                async for data in response.aiter_bytes():
-                    for chunk in decoder.feed(data):
-                        yield chunk
-            for chunk in decoder.close():
-                yield chunk
-        finally:
-            await response.aclose()
+            response = await asend(http, call)
+            decoder = ChunkDecoder(call)
+            try:
+                with translated_errors(call):
+                    async for data in response.aiter_bytes():
+                        for chunk in decoder.feed(data):
+                            yield chunk
+                for chunk in decoder.close():
+                    yield chunk
+            finally:
+                await response.aclose()
+        except ExLLMError as error:
+            redact_error(error, call)
+            raise
 
 
 DEFAULT_PIPELINE = Pipeline(

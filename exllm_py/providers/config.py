@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from exllm_py.secret_patterns import hide_url_credentials
+
 if TYPE_CHECKING:
     from exllm_py.providers.adapter import ProviderAdapter
 
@@ -36,7 +38,8 @@ class ProviderConfig:
 
     name: str
     adapter: ProviderAdapter = attrs.field(eq=False, repr=False)
-    base_url: str
+    # A password in the URL stays unseen.
+    base_url: str = attrs.field(repr=lambda url: repr(hide_url_credentials(url)))
     api_key: str | None = attrs.field(repr=False)
     #: The env var the user should set when ``api_key`` is missing and required.
     missing_key_env: str | None = None

@@ -10,6 +10,7 @@ Everything here is pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from exllm_py.request import ChatRequest
 
 __all__ = [
     "RAW_ARGUMENTS_KEY",
+    "clip",
     "decode_arguments",
     "decode_body",
     "decode_event",
@@ -39,6 +41,9 @@ RAW_ARGUMENTS_KEY = "_raw"
 
 # Longest error detail kept in a message: an HTML error page is no message.
 _MAX_DETAIL = 500
+# The characters keys and tokens are made of: a clipped text never ends in a
+# run of them, which could be the first half of a key no redaction can recognise.
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9_*.~+/=-]+$")
 
 
 def json_request(
@@ -148,7 +153,7 @@ def decode_event(event: ServerSentEvent, provider: str) -> Any:
         return orjson.loads(event.data)
     except orjson.JSONDecodeError as exc:
         raise ProviderError(
-            f"{provider} sent a stream event whose data is not JSON: {event.data[:200]!r}",
+            f"{provider} sent a stream event whose data is not JSON: {clip(event.data, 200)!r}",
             provider=provider,
             body=event.data,
         ) from exc
@@ -167,26 +172,33 @@ def error_detail(body: Any) -> str:
     if isinstance(body, Mapping):
         error = body.get("error")
         if isinstance(error, Mapping) and error.get("message"):
-            return _clip(str(error["message"]))
+            return clip(str(error["message"]))
         if isinstance(error, str) and error:
-            return _clip(error)
+            return clip(error)
         for key in ("message", "detail"):
             if body.get(key):
-                return _clip(str(body[key]))
-        return _clip(orjson.dumps(body).decode())
+                return clip(str(body[key]))
+        return clip(orjson.dumps(body).decode())
     text = str(body).strip() if body is not None else ""
-    return _clip(text) if text else "the response body was empty"
+    return clip(text) if text else "the response body was empty"
 
 
 def unexpected_body(provider: str, body: Any, expected: str) -> ProviderError:
     """The error for a 2xx body that lacks what the format promises."""
     return ProviderError(
         f"{provider} answered with a body this client cannot read: expected {expected}, "
-        f"got {_clip(repr(body), 200)}",
+        f"got {clip(repr(body), 200)}",
         provider=provider,
         body=body,
     )
 
 
-def _clip(text: str, limit: int = _MAX_DETAIL) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def clip(text: str, limit: int = _MAX_DETAIL) -> str:
+    """``text`` cut to ``limit`` characters for a message, never in the middle of a token.
+
+    A key cut in half is no longer a whole value nor a known shape, so
+    redaction would miss it: the cut drops the whole token instead.
+    """
+    if len(text) <= limit:
+        return text
+    return _TOKEN_TAIL.sub("", text[: limit - 1]) + "…"

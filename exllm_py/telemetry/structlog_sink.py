@@ -3,7 +3,11 @@
 The library never configures structlog: it logs through whatever the
 application set up (and, until it sets something up, only warnings).
 Measurements and metadata are logged as they are; the emitters put keys,
-names and sizes in them, never prompt text or secrets.
+names and sizes in them, never prompt text or secrets. Error events also
+carry an error's text, which comes from outside (a Redis client, a user's
+handler): those lines go through
+:func:`~exllm_py.secret_patterns.redact_secrets` first, so a key or a URL
+password in such a text never reaches a log.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from exllm_py.secret_patterns import redact_secrets
 from exllm_py.telemetry.events import (
     CACHE_ERROR,
     TEST_CACHE_ERROR,
@@ -66,7 +71,10 @@ def refresh(now: float | None = None) -> None:
 def log(event: Event, measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
     if enabled_for(event):
         fields = {**measurements, **metadata}  # one dict: a name in both must not raise
-        _logger.log(level_of(event), ".".join(event), **fields)
+        level = level_of(event)
+        if level >= logging.WARNING:  # rare lines only: the frequent ones hold no outside text
+            fields = {name: _redacted(value) for name, value in fields.items()}
+        _logger.log(level, ".".join(event), **fields)
 
 
 def handler_failed(handler_id: str, event: Event, exc: BaseException) -> None:
@@ -74,8 +82,12 @@ def handler_failed(handler_id: str, event: Event, exc: BaseException) -> None:
         "exllm.telemetry.handler_detached",
         handler_id=handler_id,
         failed_event=".".join(event),
-        error=repr(exc),
+        error=redact_secrets(repr(exc)),
     )
+
+
+def _redacted(value: Any) -> Any:
+    return redact_secrets(value) if isinstance(value, str) else value
 
 
 def _threshold(wrapper_class: type[Any]) -> int:

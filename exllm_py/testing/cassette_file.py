@@ -42,16 +42,24 @@ never see half a file.
 from __future__ import annotations
 
 import base64
+import errno
+import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
+import httpx
 import orjson
 
 from exllm_py.errors import RecordingCorrupt
 from exllm_py.testing.files import write_atomically
-from exllm_py.testing.redact import RecordingRefused, find_leaks, redact_headers, redact_url
+from exllm_py.testing.redact import (
+    RecordingRefused,
+    find_cassette_leaks,
+    redact_headers,
+    redact_url,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -298,16 +306,26 @@ def _decode_interaction(item: Any, index: int) -> Interaction:
         raise _Problem(
             f"interactions[{index}].response.status must be an HTTP status, got {status!r}"
         )
+    url = _expect(request.get("url"), str, index, ".request.url")
+    problem = _url_problem(url)
+    if problem is not None:
+        raise _Problem(f"interactions[{index}].request.url {url!r} is not a URL ({problem})")
+    headers = _decode_headers(response.get("headers", {}), index, ".response.headers")
+    if any(name == "content-encoding" for name, _ in headers):
+        raise _Problem(
+            f"interactions[{index}].response.headers has a content-encoding, but cassettes "
+            "store bodies decoded; remove the header"
+        )
     return Interaction(
         request=RecordedRequest(
             method=_expect(request.get("method"), str, index, ".request.method"),
-            url=_expect(request.get("url"), str, index, ".request.url"),
+            url=url,
             headers=_decode_headers(request.get("headers", {}), index, ".request.headers"),
             body=_decode_body(request, index, ".request"),
         ),
         response=RecordedResponse(
             status=status,
-            headers=_decode_headers(response.get("headers", {}), index, ".response.headers"),
+            headers=headers,
             body=_decode_body(response, index, ".response"),
         ),
         recorded_at=_expect(item.get("recorded_at"), str, index, ".recorded_at"),
@@ -315,9 +333,22 @@ def _decode_interaction(item: Any, index: int) -> Interaction:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _url_problem(url: str) -> str | None:
+    # Cached: a cassette's interactions mostly share a few URLs.
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
 def _decode_headers(headers: Any, index: int, path: str) -> Headers:
     pairs: list[tuple[str, str]] = []
     for name, value in _expect(headers, dict, index, path).items():
+        if not name.isascii():
+            # Header names go over the wire as ASCII (values are replayed as UTF-8).
+            raise _Problem(f"interactions[{index}]{path} has the header name {name!r}, not ASCII")
         if isinstance(value, str):
             pairs.append((name.lower(), value))
             continue
@@ -374,9 +405,23 @@ def read_cassette(path: Path) -> CassetteFile:
     """Load the cassette at ``path``.
 
     Raises ``FileNotFoundError`` when it is absent and ``RecordingCorrupt``
-    when it cannot be read as a cassette.
+    when it cannot be read as a cassette (a directory in its place included).
     """
-    return decode_cassette(path.read_bytes(), path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise RecordingCorrupt(f"cassette {path} cannot be read: {_read_problem(exc)}") from exc
+    return decode_cassette(data, path)
+
+
+def _read_problem(exc: OSError) -> str:
+    if exc.errno == errno.EISDIR:
+        return "it is a directory, not a file; remove it (and re-record)"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of its path is not a directory; remove the file in its place"
+    return exc.strerror or str(exc)
 
 
 def write_cassette(path: Path, cassette: CassetteFile, *, secrets: Mapping[str, str]) -> int:
@@ -388,7 +433,7 @@ def write_cassette(path: Path, cassette: CassetteFile, *, secrets: Mapping[str, 
     :class:`~exllm_py.testing.redact.RecordingRefused` names what leaked.
     """
     data = encode_cassette(cassette)
-    leaks = find_leaks(data.decode("utf-8"), secrets)
+    leaks = find_cassette_leaks(data, cassette, secrets)
     if leaks:
         raise RecordingRefused(
             f"cassette {path} was not saved: it contains the value of {', '.join(leaks)}. "

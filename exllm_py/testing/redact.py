@@ -4,25 +4,39 @@ Two lines of defence, both applied on every path that writes a cassette:
 
 1. **Redaction.** The credential headers in :data:`SECRET_HEADERS` and the
    query parameters in :data:`SECRET_PARAMS` are replaced by
-   :data:`REDACTED`, in requests and responses, whatever their case.
+   :data:`REDACTED`, in requests and responses, whatever their case, and
+   a URL's userinfo (``https://alice:S3cret@host``) is dropped.
 2. **The leak check.** Redaction only knows where keys usually travel; a
    key can also be echoed in an error body or sit in a header nobody
-   thought of. So before a cassette is written, its serialized text is
-   searched for the value of every API key the providers read from the
-   environment (:func:`key_values`) and of every credential the recorded
-   requests carried (:func:`request_secrets`: a key given as ``api_key=``
-   on the call is in no variable); a hit refuses the save
-   (:class:`RecordingRefused`).
+   thought of. So before a cassette is written, it is searched for the
+   value of every API key the providers read from the environment
+   (:func:`key_values`) and of every credential the recorded requests
+   carried (:func:`request_secrets`: a key given as ``api_key=`` on the
+   call is in no variable); a hit refuses the save
+   (:class:`RecordingRefused`). Searched are the serialized text and what
+   it does not show as text (:func:`hidden_texts`): the joined text of a
+   streamed answer, where a key may arrive split across two events, and
+   the decoded bytes of a ``base64`` body.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import orjson
 
 from exllm_py.errors import RecordingRefused
+from exllm_py.providers.sse import SSEDecoder
+from exllm_py.secret_patterns import URL_SECRET_PARAMS, url_credentials
+
+if TYPE_CHECKING:
+    from exllm_py.testing.cassette_file import CassetteFile, Interaction
 
 __all__ = [
     "REDACTED",
@@ -30,7 +44,10 @@ __all__ = [
     "SECRET_PARAMS",
     "RecordingRefused",
     "add_secrets",
+    "find_cassette_leaks",
     "find_leaks",
+    "has_userinfo",
+    "hidden_texts",
     "is_secret_header",
     "key_env_vars",
     "key_values",
@@ -56,7 +73,7 @@ SECRET_HEADERS = frozenset(
 )
 
 #: Query parameters that carry credentials (lowercase; matched case-insensitively).
-SECRET_PARAMS = frozenset({"key", "api_key"})
+SECRET_PARAMS = URL_SECRET_PARAMS
 
 # Shorter values are not searched for: a test that sets OPENAI_API_KEY=test
 # would otherwise refuse every cassette that contains the word "test". Real
@@ -78,12 +95,15 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the values of its ``key`` / ``api_key`` query parameters redacted.
+    """``url`` without userinfo, the values of its :data:`SECRET_PARAMS` redacted.
 
-    A URL without such a parameter is returned unchanged (not re-encoded), so
+    A URL with neither is returned unchanged (not re-encoded), so
     redaction never alters what it has no reason to touch.
     """
     parts = urlsplit(url)
+    if has_userinfo(url):
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+        url = urlunsplit(parts)
     if not parts.query:
         return url
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -93,6 +113,11 @@ def redact_url(url: str) -> str:
         [(name, REDACTED if name.lower() in SECRET_PARAMS else value) for name, value in pairs]
     )
     return urlunsplit(parts._replace(query=query))
+
+
+def has_userinfo(url: str) -> bool:
+    """Whether ``url`` carries a user name or password (``https://alice:S3cret@host``)."""
+    return "@" in urlsplit(url).netloc
 
 
 def key_env_vars() -> tuple[str, ...]:
@@ -121,9 +146,9 @@ def request_secrets(headers: Iterable[tuple[str, str]], url: str) -> dict[str, s
     """The credentials a request carries, before redaction: what they are → value.
 
     The values of its secret headers (a ``Bearer`` prefix stripped; each
-    cookie's value as well as the whole header) and of its secret query
-    parameters. Empty values, placeholders (:data:`REDACTED`) and values too
-    short to search for are left out.
+    cookie's value as well as the whole header), of its secret query
+    parameters and of its URL's userinfo. Empty values, placeholders
+    (:data:`REDACTED`) and values too short to search for are left out.
     """
     found: list[tuple[str, str]] = []
     for header, value in headers:
@@ -140,6 +165,10 @@ def request_secrets(headers: Iterable[tuple[str, str]], url: str) -> dict[str, s
     for name, value in parse_qsl(query, keep_blank_values=True) if query else ():
         if name.lower() in SECRET_PARAMS:
             found.append((f"the {name.lower()} query parameter of a recorded request", value))
+    if has_userinfo(url):
+        found.extend(
+            ("the userinfo of a recorded request's URL", value) for value in url_credentials(url)
+        )
     return add_secrets({}, found)
 
 
@@ -174,8 +203,81 @@ def _cookies(header: str) -> list[tuple[str, str]]:
     return [(name, morsel.value) for name, morsel in cookies.items()]
 
 
-def find_leaks(text: str, secrets: Mapping[str, str]) -> list[str]:
-    """The names of the ``secrets`` (name → value) whose value occurs in ``text``, sorted."""
+def find_leaks(text: str | Iterable[str], secrets: Mapping[str, str]) -> list[str]:
+    """The names of the ``secrets`` (name → value) whose value occurs in ``text``, sorted.
+
+    ``text`` is one text or several, each searched on its own.
+    """
+    texts = [text] if isinstance(text, str) else list(text)
     return sorted(
-        name for name, value in secrets.items() if len(value) >= _MIN_KEY_LENGTH and value in text
+        name
+        for name, value in secrets.items()
+        if len(value) >= _MIN_KEY_LENGTH and any(value in each for each in texts)
     )
+
+
+def find_cassette_leaks(
+    data: bytes, cassette: CassetteFile, secrets: Mapping[str, str]
+) -> list[str]:
+    """:func:`find_leaks` over ``data`` (``cassette`` encoded) and its :func:`hidden_texts`."""
+    hidden = (text for _, text in hidden_texts(cassette.interactions))
+    return find_leaks([data.decode("utf-8"), *hidden], secrets)
+
+
+def hidden_texts(interactions: Iterable[Interaction]) -> Iterator[tuple[str, str]]:
+    """What the bodies say that their stored form does not show as text: ``(where, text)``.
+
+    For a streamed body, the data of its events joined, and, when the events
+    are JSON, each string field joined across events (the ``content`` of
+    every delta, in order): a key the model streams in two pieces is whole
+    only there. For a ``base64`` body, the decoded bytes, read as Latin-1
+    (every byte a character, so an ASCII key shows as itself) and as UTF-8.
+    For a request URL with percent-escapes, the URL unescaped.
+    """
+    for index, item in enumerate(interactions):
+        if "%" in item.request.url:
+            yield f"the unescaped URL of interactions[{index}].request", unquote(item.request.url)
+        for part, body in (("request", item.request.body), ("response", item.response.body)):
+            where = f"interactions[{index}].{part}"
+            if body.kind == "sse":
+                for text in _stream_texts(body.value):
+                    yield f"the joined events of {where}", text
+            elif body.kind == "base64":
+                for text in _decoded_texts(body.value):
+                    yield f"the decoded base64 body of {where}", text
+
+
+def _stream_texts(raw_events: Iterable[str]) -> list[str]:
+    decoder = SSEDecoder()
+    events = decoder.feed("".join(f"{raw}\n\n" for raw in raw_events).encode("utf-8"))
+    events += decoder.close()
+    datas = [event.data for event in events]
+    joined: dict[str, list[str]] = {}
+    for data in datas:
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            continue
+        for path, text in _strings(payload, ""):
+            joined.setdefault(path, []).append(text)
+    return ["".join(datas), *("".join(pieces) for pieces in joined.values() if len(pieces) > 1)]
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in a JSON document, with the path that leads to it."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _strings(item, f"{path}.{name}")
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _strings(item, f"{path}[{number}]")
+
+
+def _decoded_texts(value: Any) -> list[str]:
+    try:
+        content = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        return []  # not base64 at all: the stored text is all there is
+    return [content.decode("latin-1"), content.decode("utf-8", errors="replace")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from tests.cli.conftest import CassetteDir, Result, days_ago, interaction
 GEMINI = (
     "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent"
 )
+# Built at run time so that no key-shaped literal sits in the repository.
+OPENAI_KEY = "sk-" + "proj-" + "A1b2C3d4" * 4
 LONG = "Summarise the following paragraph in one sentence, keeping the names: " + "x" * 80
 
 
@@ -90,3 +93,28 @@ class TestShow:
         document = cli("show", str(path), "--json").json()
         assert isinstance(document, dict)
         assert document["interactions"][0]["streamed"] is streamed
+
+
+class TestShowHidesCredentials:
+    """A cassette that holds a URL password or a key (hand-edited, or older) never prints it."""
+
+    @pytest.fixture
+    def leaky(self, cassettes: CassetteDir) -> Path:
+        path = cassettes.add("tests/test_a.py::test_leaky", interaction())
+        document = json.loads(path.read_text(encoding="utf-8"))
+        request = document["interactions"][0]["request"]
+        request["url"] = "http://alice:S3cret-pass@gateway.example/v1/chat/completions?key=AIza1"
+        request["json"]["messages"][0]["content"] = f"my key is {OPENAI_KEY}"
+        document["metadata"]["source"] = "live API at http://alice:S3cret-pass@gateway.example"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        return path
+
+    @pytest.mark.parametrize("as_json", [False, True])
+    def test_no_userinfo_key_parameter_or_key_is_printed(
+        self, cli: Callable[..., Result], leaky: Path, as_json: bool
+    ) -> None:
+        result = cli("show", str(leaky), *(["--json"] if as_json else []))
+        assert result.code == 0
+        for secret in ("S3cret", "alice", "AIza1", OPENAI_KEY[:12]):
+            assert secret not in result.out
+        assert "http://gateway.example/v1/chat/completions?key=[redacted]" in result.out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -186,7 +187,9 @@ class TestVerifyFindsProblems:
         self, cli: Callable[..., Result], cassettes: CassetteDir
     ) -> None:
         cassettes.add("tests/test_a.py::test_x")
-        cassettes.add("tests/test_a.py::test_X")
+        # Placed by hand: the test cache itself never names two files so.
+        upper = cassettes.add("tests/test_a.py::test_X")
+        upper.rename(upper.with_name("test_X.json"))
         result = cli("verify", "--json")
         assert result.code == 1
         assert [kind for _, kind in _problems(result)] == ["duplicate"]
@@ -221,3 +224,68 @@ class TestVerifyFiles:
         result = cli("verify", str(tmp_path / "nope.json"))
         assert result.code == 1
         assert "no such file" in result.out
+
+
+class TestVerifyFindsHiddenCredentials:
+    """URL userinfo, and keys that only show once a body is joined or decoded, fail the run."""
+
+    @pytest.mark.parametrize(
+        "userinfo", ["alice:S3cret@", "alice@", ":S3cret@", "alice:p%40ss@"], ids=repr
+    )
+    def test_a_request_url_with_userinfo(
+        self, cli: Callable[..., Result], cassettes: CassetteDir, userinfo: str
+    ) -> None:
+        path = cassettes.add("tests/test_a.py::test_a")
+        url = f"https://{userinfo}gateway.example/v1/chat/completions"
+        _edit(path, lambda d: d["interactions"][0]["request"].update(url=url))
+        result = cli("verify")
+        assert result.code == 1
+        assert "interactions[0].request.url carries userinfo" in result.out
+        assert "S3cret" not in result.out + result.err
+        assert "p%40ss" not in result.out + result.err
+
+    def test_a_key_streamed_across_two_events(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        def delta(piece: str) -> str:
+            return "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": piece}}]})
+
+        events = [delta("key: "), delta(OPENAI_KEY[:14]), delta(OPENAI_KEY[14:]), "data: [DONE]"]
+        path = cassettes.add("tests/test_a.py::test_a", interaction(streamed=True))
+        _edit(path, lambda d: d["interactions"][0]["response"].update(sse=events))
+        result = cli("verify")
+        assert result.code == 1
+        [line] = result.out.splitlines()
+        assert "secret: the joined events of interactions[0].response holds" in line
+        assert "an OpenAI project API key" in line
+        assert OPENAI_KEY not in result.out
+
+    def test_a_key_in_a_base64_body(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        encoded = base64.b64encode(b"\xff\xfe" + OPENAI_KEY.encode()).decode()
+        path = cassettes.add("tests/test_a.py::test_a")
+
+        def to_base64(document: dict[str, Any]) -> None:
+            response = document["interactions"][0]["response"]
+            del response["json"]
+            response["base64"] = encoded
+
+        _edit(path, to_base64)
+        result = cli("verify")
+        assert result.code == 1
+        assert "the decoded base64 body of interactions[0].response holds" in result.out
+        assert OPENAI_KEY not in result.out
+
+    def test_the_environment_key_streamed_across_two_events(
+        self, cli: Callable[..., Result], cassettes: CassetteDir, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        key = "gateway-key-" + "Zq7mW2xR9tY4" * 2  # no known shape: found by value only
+        monkeypatch.setenv("MISTRAL_API_KEY", key)
+        events = [f"data: {key[:10]}", f"data: {key[10:]}"]
+        path = cassettes.add("tests/test_a.py::test_a", interaction(streamed=True))
+        _edit(path, lambda d: d["interactions"][0]["response"].update(sse=events))
+        result = cli("verify")
+        assert result.code == 1
+        assert "contains the value of MISTRAL_API_KEY" in result.out
+        assert key not in result.out

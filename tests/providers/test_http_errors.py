@@ -151,6 +151,18 @@ class TestNoSecretsInMessages:
         raised = error(404, openai_error("The model `gpt-4o` does not exist."))
         assert str(raised) == "openai answered 404 Not Found: The model `gpt-4o` does not exist."
 
+    @pytest.mark.parametrize("before", [470, 480, 490, 495, 498])
+    def test_a_key_cut_by_the_length_limit_leaves_no_part_of_it(self, before: int) -> None:
+        # Cut short, a key is neither whole (for its value) nor long enough for its shape.
+        detail = "x" * (before - 1) + " " + OPENAI_KEY + " and more text"
+        raised = error(401, openai_error(detail))
+        assert "sk-" not in str(raised)
+        assert str(raised).endswith("…")
+
+    def test_a_long_message_is_still_cut_between_words(self) -> None:
+        raised = error(400, openai_error("word " * 200))
+        assert str(raised).endswith("word …")
+
 
 class TestRetryAfter:
     """429s carry how long to wait, from whichever hint the provider gave."""

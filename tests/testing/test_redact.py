@@ -10,6 +10,7 @@ from exllm_py.testing.redact import (
     SECRET_PARAMS,
     add_secrets,
     find_leaks,
+    has_userinfo,
     key_env_vars,
     key_values,
     redact_headers,
@@ -65,6 +66,13 @@ class TestRedactUrl:
         url = "https://example.com/v1/x?b=%2F&a=1"
         assert redact_url(url) is url
 
+    @pytest.mark.parametrize("userinfo", ["alice:S3cret@", "alice@", ":S3cret@", "a:p@ss@"])
+    def test_userinfo_is_dropped(self, userinfo: str) -> None:
+        url = f"http://{userinfo}gateway.example:8080/v1/chat?key=k-123"
+        assert has_userinfo(url)
+        assert redact_url(url) == f"http://gateway.example:8080/v1/chat?key={REDACTED}"
+        assert not has_userinfo(redact_url(url))
+
 
 class TestKeyValues:
     """The leak check searches for the values of the providers' key variables."""
@@ -106,6 +114,11 @@ class TestRequestSecrets:
             "the x-goog-api-key header of a recorded request": "AIza-per-call-0002",
             "the key query parameter of a recorded request": "AIza-in-the-url-0003",
         }
+
+    def test_the_url_userinfo_is_taken(self) -> None:
+        found = request_secrets([], "http://alice:S3cret-pass-01@host/v1")
+        assert set(found.values()) == {"S3cret-pass-01"}  # "alice" is too short to search for
+        assert "the userinfo of a recorded request's URL" in found
 
     def test_placeholders_empty_and_short_values_are_ignored(self) -> None:
         headers = [("authorization", "Bearer REDACTED"), ("x-api-key", ""), ("api-key", "k")]

@@ -8,7 +8,7 @@ from typing import Any
 
 from exllm_py.cli.context import CommandFailed, Console
 from exllm_py.cli.locate import Location
-from exllm_py.cli.render import json_text, table, truncate
+from exllm_py.cli.render import clean, json_text, table, truncate
 from exllm_py.cli.summary import last_message, model_of, streamed
 from exllm_py.testing.cassette_file import Interaction, read_cassette
 from exllm_py.testing.paths import cassette_path_for
@@ -26,13 +26,13 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
         document = {
             "path": str(path),
             "version": cassette.version,
-            "metadata": dict(cassette.metadata),
+            "metadata": {name: _cleaned(value) for name, value in cassette.metadata.items()},
             "interactions": [_entry(item) for item in cassette.interactions],
         }
         console.say(json_text(document))
         return 0
     header = [("cassette", console.shown(path)), ("version", str(cassette.version))]
-    header += [(name, value) for name, value in sorted(cassette.metadata.items()) if value]
+    header += [(name, clean(value)) for name, value in sorted(cassette.metadata.items()) if value]
     header.append(("interactions", str(len(cassette.interactions))))
     width = max(len(label) for label, _ in header)
     for label, value in header:
@@ -42,12 +42,12 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
             (
                 str(number),
                 item.request.method,
-                item.request.url,
+                clean(item.request.url),
                 str(item.response.status),
                 model_of(item),
                 "yes" if streamed(item) else "no",
                 item.recorded_at,
-                truncate(last_message(item), _MESSAGE_WIDTH),
+                truncate(clean(last_message(item)), _MESSAGE_WIDTH),
             )
             for number, item in enumerate(cassette.interactions, start=1)
         ]
@@ -71,13 +71,17 @@ def resolve(text: str, where: Location, cwd: Path) -> Path:
     )
 
 
+def _cleaned(value: Any) -> Any:
+    return clean(value) if isinstance(value, str) else value
+
+
 def _entry(item: Interaction) -> dict[str, Any]:
     return {
         "method": item.request.method,
-        "url": item.request.url,
+        "url": clean(item.request.url),
         "status": item.response.status,
         "model": model_of(item),
-        "last_message": last_message(item),
+        "last_message": clean(last_message(item)),
         "streamed": streamed(item),
         "recorded_at": item.recorded_at,
     }
