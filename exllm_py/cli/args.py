@@ -17,8 +17,13 @@ import attrs
 
 __all__ = ["Age", "parse_age", "parse_args"]
 
-_AGE = re.compile(r"(\d+)([smhd])")
+# ASCII digits only: \d would also take other scripts' digits.
+_AGE = re.compile(r"([0-9]+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# The longest span a timedelta holds, and a bound on the digits checked before
+# int() (which refuses very long numbers with a message of its own).
+_MAX = timedelta.max
+_MAX_DIGITS = 15
 
 _DESCRIPTION = """\
 Inspect, prune and verify the test cache (the cassettes that live_api tests
@@ -54,10 +59,18 @@ def parse_age(text: str) -> Age:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an AGE; write a number and a unit: 90s, 15m, 12h or 30d"
         )
-    amount = int(match[1])
-    if amount == 0:
+    digits, unit = match[1].lstrip("0"), match[2]
+    if not digits:
         raise argparse.ArgumentTypeError(f"{text!r} is not an AGE; it must be more than 0")
-    return Age(match[0], timedelta(**{_UNITS[match[2]]: amount}))
+    try:
+        if len(digits) > _MAX_DIGITS:
+            raise OverflowError
+        delta = timedelta(**{_UNITS[unit]: int(digits)})
+    except OverflowError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too long an AGE; the longest is {_MAX.days}d"
+        ) from None
+    return Age(match[0], delta)
 
 
 def _namespace(text: str) -> str:

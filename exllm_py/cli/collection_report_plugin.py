@@ -3,11 +3,17 @@
 ``exllm-cache clean --orphans`` runs pytest on the project's test modules
 with ``-p exllm_py.cli.collection_report_plugin`` and the path of a report
 file in ``EXLLM_CACHE_COLLECT_REPORT``. The plugin writes there, as JSON,
-the node ids pytest collected (including those that configuration
-deselects: they are tests that exist) and the outcome of every collector
+the node ids pytest collected and the outcome of every collector
 (``passed``, ``failed``, ``skipped``), so that a module that failed to
 import, or skipped itself, is never mistaken for a module without tests.
 Without the variable the plugin does nothing.
+
+Every test counts as existing the moment pytest collects it
+(``pytest_itemcollected``), whatever later hooks do with the final list: a
+conftest's ``pytest_collection_modifyitems`` that drops tests with
+``items[:] = [...]`` (live tests unless ``--live`` is given, say) reports
+nothing, and ``-m``/``-k``/``--deselect`` deselect. Those tests exist all
+the same, and their cassettes are not orphans.
 """
 
 from __future__ import annotations
@@ -38,7 +44,11 @@ class CollectionRecorder:
         self.target = target
         self.outcomes: dict[str, str] = {}
         self.details: dict[str, str] = {}
+        self.collected: dict[str, None] = {}  # node ids, in collection order
         self.deselected: list[str] = []
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        self.collected[item.nodeid] = None
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         self.outcomes[report.nodeid] = report.outcome
@@ -50,7 +60,7 @@ class CollectionRecorder:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         document = {
-            "items": [item.nodeid for item in session.items],
+            "items": [*self.collected, *(item.nodeid for item in session.items)],
             "deselected": self.deselected,
             "outcomes": self.outcomes,
             "details": self.details,

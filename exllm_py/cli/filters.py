@@ -5,7 +5,7 @@
   ago. The newest, so that a cassette a test extended recently is not
   counted stale.
 - ``--unused AGE``: no test run played or recorded it for AGE. Played times
-  come from the plugin's usage file, merged across runs; with no file at
+  come from the plugin's usage log, merged across runs; with no log at
   all nothing can be said (a fresh clone has none), so ``clean`` refuses.
 - ``--orphans``: its test no longer exists (:mod:`exllm_py.cli.orphans`).
 
@@ -29,7 +29,6 @@ from exllm_py.cli.inventory import CassetteInfo, Inventory
 from exllm_py.cli.orphans import find_orphans
 from exllm_py.cli.pytest_collection import Collector, collect_tests
 from exllm_py.cli.render import ago
-from exllm_py.testing.usage import usage_path
 
 __all__ = ["Filters", "Match", "Selection", "select"]
 
@@ -104,7 +103,7 @@ def select(
     if filters.unused and require_usage and not inventory.has_usage_file:
         raise CommandFailed(
             f"--unused needs the usage file the pytest plugin writes "
-            f"({usage_path(inventory.cassette_dir)}), and there is none: run the test suite "
+            f"({inventory.usage_file}), and there is none: run the test suite "
             "first, so that it records which cassettes its tests play"
         )
     candidates: list[Match] = []

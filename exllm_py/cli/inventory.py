@@ -1,4 +1,4 @@
-"""What the cassette dir holds: one :class:`CassetteInfo` per cassette, plus the usage file.
+"""What the cassette dir holds: one :class:`CassetteInfo` per cassette, plus their usage.
 
 Reading the dir is the first step of most commands. Each cassette is read
 once with the test cache's own reader; one that cannot be read is still
@@ -18,12 +18,12 @@ import attrs
 import orjson
 
 from exllm_py.cli.hosts import provider_for_url
+from exllm_py.cli.locate import Location
 from exllm_py.cli.progress import track
 from exllm_py.errors import RecordingCorrupt
 from exllm_py.testing.cassette_file import CassetteFile, read_cassette
 from exllm_py.testing.files import parse_timestamp
 from exllm_py.testing.paths import iter_cassettes, nodeid_for
-from exllm_py.testing.usage import read_usage, usage_path
 
 __all__ = ["CassetteInfo", "Inventory", "describe", "parse_time", "scan"]
 
@@ -64,12 +64,14 @@ class CassetteInfo:
 
 @attrs.frozen
 class Inventory:
-    """Every cassette of a dir, sorted by name, and the usage file's times."""
+    """Every cassette of a dir, sorted by name, and the usage log's times."""
 
     cassette_dir: Path
     cassettes: tuple[CassetteInfo, ...]
     usage: Mapping[str, datetime] = attrs.field(factory=dict)
     has_usage_file: bool = False
+    #: Where the usage log is (or would be).
+    usage_file: Path | None = None
 
     @property
     def readable(self) -> tuple[CassetteInfo, ...]:
@@ -82,15 +84,17 @@ class Inventory:
         return tuple(info for info in self.cassettes if info.problem is not None)
 
 
-def scan(cassette_dir: Path, progress: TextIO) -> Inventory:
-    """Read every cassette under ``cassette_dir`` (absent: an empty inventory)."""
-    usage = read_usage(cassette_dir)
+def scan(where: Location, progress: TextIO) -> Inventory:
+    """Read every cassette in ``where``'s cassette dir (absent: an empty inventory)."""
+    cassette_dir = where.cassette_dir
+    log = where.usage
+    usage = log.read()
     paths = list(iter_cassettes(cassette_dir))
     described = (
         describe(cassette_dir, path, usage) for path in track(paths, progress, "reading cassettes")
     )
     infos = tuple(info for info in described if info is not None)
-    return Inventory(cassette_dir, infos, usage, usage_path(cassette_dir).is_file())
+    return Inventory(cassette_dir, infos, usage, log.exists(), log.path)
 
 
 def describe(cassette_dir: Path, path: Path, usage: Mapping[str, datetime]) -> CassetteInfo | None:

@@ -6,7 +6,10 @@ directory up, whose ``pytest.ini``, ``pyproject.toml`` (with
 (``[tool:pytest]``) configures pytest. The cassette dir is ``--dir``, else
 the plugin's own rule (:func:`~exllm_py.testing.settings.resolve_cassette_dir`):
 ``EXLLM_TEST_CACHE_DIR``, else the ``exllm_cassette_dir`` ini option, else
-``cassettes`` under the root.
+``cassettes`` under the root. The state directory, where the pytest plugin
+logs which cassettes test runs used, is under pytest's cache dir
+(:func:`~exllm_py.testing.usage.state_dir_for`: the ``cache_dir`` ini option,
+else ``.pytest_cache``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import attrs
 
 from exllm_py.cli.context import CommandFailed
 from exllm_py.testing.settings import resolve_cassette_dir
+from exllm_py.testing.usage import UsageLog, state_dir_for
 
 __all__ = ["Location", "find_root", "ini_value", "locate"]
 
@@ -36,10 +40,18 @@ _INI_FILES = (
 
 @attrs.frozen
 class Location:
-    """The project root (pytest's rootdir) and the cassette dir, both absolute."""
+    """The project root (pytest's rootdir), the cassette dir and the state dir, all absolute."""
 
     root: Path
     cassette_dir: Path
+    #: pytest's cache dir's ``d/exllm``; ``None``: the default one under the root.
+    state_dir: Path | None = None
+
+    @property
+    def usage(self) -> UsageLog:
+        """The log of when the cassette dir's cassettes were last used by a test run."""
+        state_dir = state_dir_for(self.root) if self.state_dir is None else self.state_dir
+        return UsageLog(state_dir, self.cassette_dir, self.root)
 
 
 def locate(
@@ -58,7 +70,7 @@ def locate(
         cassettes = resolve_cassette_dir(project, ini_value(project, _INI_OPTION), env)
     if cassettes.exists() and not cassettes.is_dir():
         raise CommandFailed(f"the cassette dir {cassettes} is not a directory")
-    return Location(project, cassettes)
+    return Location(project, cassettes, state_dir_for(project, ini_value(project, "cache_dir")))
 
 
 def find_root(start: Path) -> Path:

@@ -8,7 +8,10 @@ A cassette lives at ``<cassette dir>/<module>/<test>.json``
 - pytest still collects the module, but none of the tests it collects maps
   to the cassette's path. Mapping collected ids forwards through
   ``cassette_path_for`` (rather than decoding file names backwards) keeps
-  parametrized ids and names made file-safe exact.
+  parametrized ids and names made file-safe exact. A cassette still under
+  the name the earlier naming rule gave it
+  (:mod:`~exllm_py.testing.migration`) counts as its test's too, until the
+  test next runs and moves it.
 
 A cassette is never called an orphan on a guess. When its module cannot be
 collected (an import error, a module-level skip, a module the configuration
@@ -30,6 +33,7 @@ import attrs
 from exllm_py.cli.context import CommandFailed
 from exllm_py.cli.inventory import CassetteInfo
 from exllm_py.cli.pytest_collection import Collected, Collector, collect_tests
+from exllm_py.testing.migration import legacy_cassette_path_for
 from exllm_py.testing.paths import cassette_path_for
 
 __all__ = ["ModuleFinder", "OrphanReport", "find_orphans"]
@@ -58,6 +62,11 @@ class ModuleFinder:
         """The cassette directory name of the tests in ``module_file``."""
         return cassette_path_for(self.cassette_dir, f"{module_file}::test").parent.name
 
+    def module_dirs(self, module_file: str) -> tuple[str, str]:
+        """Its current directory name, and the one the earlier naming rule gave it."""
+        legacy = legacy_cassette_path_for(self.cassette_dir, f"{module_file}::test")
+        return self.module_dir(module_file), legacy.parent.name
+
     def find(self, info: CassetteInfo) -> str | None:
         """The existing module file whose tests' cassettes go to ``info``'s module dir."""
         for candidate in self._candidates(info):
@@ -70,7 +79,7 @@ class ModuleFinder:
             # The recorded test id is only a hint: the cassette may have been
             # moved by hand. Its location decides which module it belongs to.
             module_file = info.test_id.partition("::")[0]
-            if self.module_dir(module_file) == info.module:
+            if info.module in self.module_dirs(module_file):
                 yield module_file
         if "~" not in info.module:  # not a name made file-safe with a hash
             parts = [".." if part == "__" else part for part in info.module.split(".")]
@@ -80,10 +89,16 @@ class ModuleFinder:
         # The slow path, for module dirs whose name does not spell their file:
         # every Python file under the root, by the cassette dir its tests use.
         if self._index is None:
+            files = [
+                path.relative_to(self.root).as_posix()
+                for path in _python_files(self.root, skip=self.cassette_dir)
+            ]
+            named = [self.module_dirs(relative) for relative in files]
+            # Current names first: an old name may be another module's name now.
             self._index = {}
-            for path in _python_files(self.root, skip=self.cassette_dir):
-                relative = path.relative_to(self.root).as_posix()
-                self._index.setdefault(self.module_dir(relative), relative)
+            for which in (0, 1):
+                for relative, names in zip(files, named, strict=True):
+                    self._index.setdefault(names[which], relative)
         return self._index
 
 
@@ -152,9 +167,13 @@ def _judge(
             unknown[info.name] = problem
         return
     live = {
-        cassette_path_for(cassette_dir, node_id).relative_to(cassette_dir).as_posix()
+        path.relative_to(cassette_dir).as_posix()
         for node_id in collected.node_ids
         if node_id.partition("::")[0] == module_file
+        for path in (
+            cassette_path_for(cassette_dir, node_id),
+            legacy_cassette_path_for(cassette_dir, node_id),
+        )
     }
     for info in infos:
         if info.name in live:

@@ -6,7 +6,7 @@ behind, then the module directories left empty, and returns what went and
 what could not. Every path is checked against the cassette dir before it is
 unlinked (a symlink is removed as a link, never followed).
 
-Leftovers. Cassettes and the usage file are written to a temporary file
+Leftovers. Cassettes are written to a temporary file
 beside their target and then renamed over it; a process killed in between
 leaves the temporary behind: a hidden name ending in ``.tmp``
 (``.test_x.json.k3j2.tmp``). A write takes milliseconds, so one older than

@@ -12,8 +12,13 @@ mode                      replays                      records
 ``once``                  if the file existed          if the file did not exist
 ``new_episodes``          yes                          what has no recording
 ``all``                   never                        everything; replaces the file
-``rewrite``               never (the file is dropped)  everything
+``rewrite``               never (the file is not read) everything; replaces the file
 ========================  ===========================  ==============================
+
+``all`` and ``rewrite`` differ only in that ``rewrite`` never reads the old
+file (a corrupt one included). Neither removes it before the new recording
+is saved: a test that fails before it records, or whose recording is
+refused (it holds a key), leaves the old cassette as it was.
 
 Identical requests replay their recordings in recorded order, then the last
 one repeats. Interactions recorded during the test are saved when the test
@@ -59,7 +64,7 @@ class RecordMode(enum.StrEnum):
 class Cassette:
     """A test's cassette: what it replays, what it recorded, what it played.
 
-    Build one with :meth:`open` (which reads the file, or drops it in
+    Build one with :meth:`open` (which reads the file, except in
     ``rewrite`` mode); the constructor itself does no I/O. Safe to use from
     several threads: a test may make concurrent calls.
     """
@@ -120,15 +125,15 @@ class Cassette:
         test_id: str = "",
         secrets: Mapping[str, str] | None = None,
     ) -> Cassette:
-        """Load the cassette at ``path`` (absent is fine); ``rewrite`` deletes it first.
+        """Load the cassette at ``path`` (absent is fine); ``rewrite`` does not read it.
 
         A corrupt file raises ``RecordingCorrupt`` in every mode but
         ``rewrite``: it is never overwritten unless the user asked to drop it.
+        No mode removes the file: a new recording replaces it when saved.
         """
         mode = RecordMode(mode)
         loaded: CassetteFile | None = None
         if mode is RecordMode.REWRITE:
-            path.unlink(missing_ok=True)
             return cls(path, None, mode=mode, matcher=matcher, test_id=test_id, secrets=secrets)
         with _without_gc_pauses():
             try:

@@ -17,7 +17,8 @@ What it does:
 - opens each ``live_api`` test's cassette before the test and saves it
   after (the ``exllm_cassette`` fixture), and routes the test's calls
   through the recorder whatever strategy the user chose;
-- merges the cassettes the run used into the usage file at the end.
+- merges the cassettes the run used into the usage log at the end, kept in
+  pytest's cache dir (:mod:`exllm_py.testing.usage`), never among the cassettes.
 
 What the user configured is kept: an ``EXLLM_CACHE_STRATEGY`` they set,
 and a strategy they gave ``exllm_py.configure()`` (in a conftest, say).
@@ -149,11 +150,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    used = session.config.stash.get(_used_key, set())
+    config = session.config
+    used = config.stash.get(_used_key, set())
     if used:
-        from exllm_py.testing.usage import record_usage
+        from exllm_py.testing.usage import UsageLog
 
-        record_usage(session.config.stash[_settings_key].cassette_dir, used)
+        cassette_dir = config.stash[_settings_key].cassette_dir
+        UsageLog(_state_dir(config), cassette_dir, config.rootpath).record(used)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -194,7 +197,7 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
         )
     from exllm_py.testing.cassette import Cassette
     from exllm_py.testing.isolation import recording_default_client
-    from exllm_py.testing.paths import cassette_path_for
+    from exllm_py.testing.migration import adopt_legacy_cassette
     from exllm_py.testing.redact import RecordingRefused
     from exllm_py.testing.strategy import recording
 
@@ -204,7 +207,7 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
             yield None
         return
     cassette = Cassette.open(
-        cassette_path_for(settings.cassette_dir, node.nodeid),
+        adopt_legacy_cassette(settings.cassette_dir, node.nodeid),
         mode=settings.mode,
         matcher=settings.matcher(_marker_options(node.nodeid, markers)),
         test_id=node.nodeid,
@@ -216,6 +219,12 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
         cassette.save()
     except RecordingRefused as exc:
         pytest.fail(f"{node.nodeid}: {exc}", pytrace=False)
+    except OSError as exc:
+        pytest.fail(
+            f"{node.nodeid}: cassette {cassette.path} could not be saved "
+            f"({exc.strerror or exc}); the old file, if any, is unchanged",
+            pytrace=False,
+        )
     finally:
         if cassette.path.exists():
             request.config.stash[_used_key].add(cassette.path)
@@ -251,6 +260,22 @@ def _marker_options(nodeid: str, markers: list[pytest.Mark]) -> dict[str, list[s
         for name, value in marker.kwargs.items():
             merged.setdefault(name, []).extend([value] if isinstance(value, str) else value)
     return merged
+
+
+def _state_dir(config: pytest.Config) -> Path:
+    """Where per-machine state goes: pytest's own cache dir, ``d/exllm``."""
+    cache: pytest.Cache | None = getattr(config, "cache", None)
+    if cache is not None:
+        return cache.mkdir("exllm")
+    # The cacheprovider plugin is disabled (-p no:cacheprovider): the same
+    # place, found as pytest would, so that exllm-cache finds it either way.
+    from exllm_py.testing.usage import state_dir_for
+
+    try:
+        cache_dir = config.getini("cache_dir")
+    except ValueError:
+        cache_dir = None  # the option is the disabled plugin's
+    return state_dir_for(config.rootpath, cache_dir if isinstance(cache_dir, str) else None)
 
 
 def _recording_mode(config: pytest.Config) -> str | None:

@@ -379,7 +379,10 @@ def _prepare(cassette: Cassette, key: MatchKey) -> Callable[[Interaction], _Repl
             "recorded_at": interaction.recorded_at,
             "cassette": str(cassette.path),
         }
-        return _Replay(response.status, httpx.Headers(headers), chunks, metadata)
+        # As bytes: a recorded value may be any text (httpx would encode str as
+        # ASCII); names were checked to be ASCII when the cassette was read.
+        encoded = [(name.encode("ascii"), value.encode("utf-8")) for name, value in headers]
+        return _Replay(response.status, httpx.Headers(encoded), chunks, metadata)
 
     return build
 

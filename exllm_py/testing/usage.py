@@ -1,84 +1,170 @@
-"""The usage file: when each cassette was last used by a test run.
+"""The usage log: when each cassette was last used by a test run, kept with pytest's cache.
 
 ``exllm-cache clean --unused AGE`` needs to know which cassettes the suite
 still plays. At the end of each pytest process the plugin merges the
 cassettes its ``live_api`` tests used (replayed or recorded) into
-``<cassette dir>/.exllm-usage.json``::
+``usage.json`` in the state directory, ``<pytest cache dir>/d/exllm``
+(``.pytest_cache/d/exllm`` unless the ``cache_dir`` ini option moves it)::
 
     {
-      "version": 1,
-      "cassettes": {
-        "tests.live.test_openai_live/TestOpenAI.test_chat.json": "2025-01-31T12:00:00Z"
+      "version": 2,
+      "cassette_dirs": {
+        "cassettes": {
+          "tests.live.test_openai_live/test_chat.json": "2025-01-31T12:00:00Z"
+        }
       }
     }
 
-Keys are cassette paths relative to the cassette directory, with ``/``
-separators; values are UTC timestamps of the last use. Merges keep the
-later time per cassette, so the file accumulates across runs. Several
-processes (``pytest -n auto`` workers, or two runs at once) may merge at
-the same moment: each holds an exclusive lock on
-``.exllm-usage.lock.json`` while it reads, merges and atomically replaces
-the file. Both names start with a dot, so cassette listings skip them.
+This is one machine's state, not the project's: it lives where pytest keeps
+its own (which pytest marks ignored for version control), never in the
+cassette dir, which holds only cassettes. Each cassette dir has its own
+section, named by its path relative to the rootdir (absolute when outside
+it); keys are cassette paths relative to that dir, values UTC timestamps of
+the last use. Merges keep the later time per cassette, so the log
+accumulates across runs. Several processes (``pytest -n auto`` workers, or
+two runs at once) may merge at the same moment: each holds an exclusive
+lock on ``usage.lock`` (empty, and not JSON) while it reads, merges and
+atomically replaces the file.
+
+Earlier versions kept ``.exllm-usage.json`` and ``.exllm-usage.lock.json``
+in the cassette dir. Their times are still read, and the next merge takes
+them over and removes both files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import attrs
 import orjson
 
 from exllm_py.testing.files import parse_timestamp, utc_timestamp, write_atomically
 
-__all__ = ["LOCK_FILE", "USAGE_FILE", "read_usage", "record_usage", "usage_path"]
+__all__ = [
+    "LEGACY_LOCK_FILE",
+    "LEGACY_USAGE_FILE",
+    "UsageLog",
+    "state_dir_for",
+]
 
-USAGE_FILE = ".exllm-usage.json"
-LOCK_FILE = ".exllm-usage.lock.json"
-_VERSION = 1
+#: Where earlier versions kept usage, in the cassette dir.
+LEGACY_USAGE_FILE = ".exllm-usage.json"
+LEGACY_LOCK_FILE = ".exllm-usage.lock.json"
+_USAGE_FILE = "usage.json"
+_LOCK_FILE = "usage.lock"
+_VERSION = 2
+_LEGACY_VERSION = 1
+# What pytest writes into a cache dir it creates, so that version control skips it.
+_IGNORE_ALL = "# Created by exllm_py: pytest's cache dir, per-machine state.\n*\n"
 
 
-def usage_path(cassette_dir: Path) -> Path:
-    """Where the usage file of ``cassette_dir`` lives."""
-    return cassette_dir / USAGE_FILE
+def state_dir_for(root: Path, cache_dir: str | None = None) -> Path:
+    """The state directory under pytest's cache dir (the ``cache_dir`` ini value, if set).
 
-
-def read_usage(cassette_dir: Path) -> dict[str, datetime]:
-    """Cassette (relative posix path) → last use, in UTC; empty when there is no usable file.
-
-    A damaged usage file reads as empty rather than failing: it is a cache of
-    facts the next test run re-creates, never the only copy of anything.
+    Resolved as pytest resolves ``cache_dir``: environment variables and
+    ``~`` expanded, relative to the rootdir.
     """
+    value = os.path.expanduser(os.path.expandvars(cache_dir or ".pytest_cache"))
+    return root / value / "d" / "exllm"
+
+
+@attrs.frozen
+class UsageLog:
+    """The usage of the cassettes in ``cassette_dir``, kept in ``state_dir``."""
+
+    state_dir: Path
+    cassette_dir: Path
+    #: The rootdir, which the cassette dir's section is named relative to.
+    root: Path
+
+    @property
+    def path(self) -> Path:
+        """The usage file."""
+        return self.state_dir / _USAGE_FILE
+
+    @property
+    def legacy_path(self) -> Path:
+        """Where earlier versions kept this cassette dir's usage."""
+        return self.cassette_dir / LEGACY_USAGE_FILE
+
+    def exists(self) -> bool:
+        """Whether any test run has left usage for this cassette dir (in either place)."""
+        return self._section() is not None or self.legacy_path.is_file()
+
+    def read(self) -> dict[str, datetime]:
+        """Cassette (relative posix path) → last use, in UTC; empty when nothing is usable.
+
+        A damaged file reads as empty rather than failing: it is a cache of
+        facts the next test run re-creates, never the only copy of anything.
+        """
+        merged = _times(_legacy_entries(self.legacy_path))
+        for name, stamp in _times(self._section() or {}).items():
+            merged[name] = max(stamp, merged.get(name, stamp))
+        return merged
+
+    def record(self, cassettes: Iterable[Path], when: datetime | None = None) -> None:
+        """Merge ``cassettes`` (paths in the cassette dir), used at ``when`` (now), into the log."""
+        when = datetime.now(UTC) if when is None else when.astimezone(UTC)
+        used = {_relative(self.cassette_dir, path): when for path in cassettes}
+        if not used:
+            return
+        _make_state_dir(self.state_dir)
+        with _exclusive(self.state_dir / _LOCK_FILE):
+            merged = self.read()
+            for name, stamp in used.items():
+                merged[name] = max(stamp, merged.get(name, stamp))
+            document = _load(self.path)
+            sections = document.get("cassette_dirs") if document.get("version") == _VERSION else {}
+            sections = dict(sections) if isinstance(sections, dict) else {}
+            sections[self._section_name()] = {
+                name: utc_timestamp(merged[name]) for name in sorted(merged)
+            }
+            data = {"version": _VERSION, "cassette_dirs": sections}
+            write_atomically(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+            # Taken over: the cassette dir holds only cassettes from now on.
+            self.legacy_path.unlink(missing_ok=True)
+            (self.cassette_dir / LEGACY_LOCK_FILE).unlink(missing_ok=True)
+
+    def _section_name(self) -> str:
+        directory = self.cassette_dir.resolve()
+        root = self.root.resolve()
+        if directory.is_relative_to(root):
+            return directory.relative_to(root).as_posix()
+        return directory.as_posix()
+
+    def _section(self) -> dict[str, Any] | None:
+        document = _load(self.path)
+        sections = document.get("cassette_dirs") if document.get("version") == _VERSION else None
+        section = sections.get(self._section_name()) if isinstance(sections, dict) else None
+        return section if isinstance(section, dict) else None
+
+
+def _load(path: Path) -> dict[str, Any]:
     try:
-        document = orjson.loads(usage_path(cassette_dir).read_bytes())
+        document = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return {}
-    entries = document.get("cassettes") if isinstance(document, dict) else None
-    if not isinstance(entries, dict):
-        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _legacy_entries(path: Path) -> Mapping[str, Any]:
+    document = _load(path)
+    entries = document.get("cassettes") if document.get("version") == _LEGACY_VERSION else None
+    return entries if isinstance(entries, dict) else {}
+
+
+def _times(entries: Mapping[str, Any]) -> dict[str, datetime]:
     usage: dict[str, datetime] = {}
     for name, stamp in entries.items():
         with contextlib.suppress(ValueError):
             usage[name] = parse_timestamp(stamp)
     return usage
-
-
-def record_usage(
-    cassette_dir: Path, cassettes: Iterable[Path], when: datetime | None = None
-) -> None:
-    """Merge ``cassettes`` (paths under ``cassette_dir``), used at ``when`` (now), into the file."""
-    when = datetime.now(UTC) if when is None else when.astimezone(UTC)
-    used = {_relative(cassette_dir, path): when for path in cassettes}
-    if not used:
-        return
-    cassette_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(cassette_dir / LOCK_FILE):
-        merged = read_usage(cassette_dir)
-        for name, stamp in used.items():
-            merged[name] = max(stamp, merged.get(name, stamp))
-        _write(cassette_dir, merged)
 
 
 def _relative(cassette_dir: Path, path: Path) -> str:
@@ -88,13 +174,18 @@ def _relative(cassette_dir: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def _write(cassette_dir: Path, usage: Mapping[str, datetime]) -> None:
-    document = {
-        "version": _VERSION,
-        "cassettes": {name: utc_timestamp(usage[name]) for name in sorted(usage)},
-    }
-    data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
-    write_atomically(usage_path(cassette_dir), data)
+def _make_state_dir(state_dir: Path) -> None:
+    # pytest marks a cache dir it creates as ignored; one created here (a run
+    # with the cacheprovider plugin disabled) is marked the same way.
+    cache_dir = state_dir.parent.parent
+    if not cache_dir.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with (
+            contextlib.suppress(FileExistsError),
+            open(cache_dir / ".gitignore", "x", encoding="utf-8") as ignore,
+        ):
+            ignore.write(_IGNORE_ALL)
+    state_dir.mkdir(parents=True, exist_ok=True)
 
 
 @contextlib.contextmanager

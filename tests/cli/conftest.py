@@ -27,7 +27,7 @@ from exllm_py.testing.cassette_file import (
 )
 from exllm_py.testing.files import utc_timestamp
 from exllm_py.testing.paths import cassette_path_for
-from exllm_py.testing.usage import record_usage
+from exllm_py.testing.usage import UsageLog, state_dir_for
 from tests.redis_server import redis_server, redis_url
 
 __all__ = [
@@ -105,7 +105,13 @@ class CassetteDir:
 
     def played(self, paths: Iterable[Path], when: datetime) -> None:
         """Record, as the plugin does when a run ends, that ``paths`` were played at ``when``."""
-        record_usage(self.path, list(paths), when)
+        self.usage.record(list(paths), when)
+
+    @property
+    def usage(self) -> UsageLog:
+        """The usage log the CLI reads for this dir, under the root's pytest cache dir."""
+        root = self.path.parent
+        return UsageLog(state_dir_for(root), self.path, root)
 
     def files(self) -> list[str]:
         """Every file under the dir (hidden ones too), relative, sorted."""

@@ -10,7 +10,7 @@ import pytest
 
 from exllm_py.cli import main
 from exllm_py.cli.args import parse_age, parse_args
-from tests.cli.conftest import Result
+from tests.cli.conftest import CassetteDir, Result
 
 COMMANDS = ["stats", "list", "show", "clean", "clear", "verify", "import-vcr"]
 
@@ -32,9 +32,21 @@ class TestAge:
         assert age.delta == delta
         assert str(age) == text
 
-    @pytest.mark.parametrize("text", ["30", "d", "3w", "1.5h", "-5m", "0d", "", "30 days"])
+    @pytest.mark.parametrize(
+        "text", ["30", "d", "3w", "1.5h", "-5m", "0d", "00s", "", "30 days", "\u0663d"]
+    )
     def test_anything_else_is_a_usage_error(self, text: str) -> None:
         with pytest.raises(argparse.ArgumentTypeError, match="AGE"):
+            parse_age(text)
+
+    def test_the_longest_age_is_the_longest_span_python_holds(self) -> None:
+        assert parse_age("999999999d").delta == timedelta(days=999_999_999)
+
+    @pytest.mark.parametrize(
+        "text", ["1000000000d", "99999999999d", "99999999999999999999s", "9" * 5000 + "h"]
+    )
+    def test_a_longer_age_is_a_usage_error(self, text: str) -> None:
+        with pytest.raises(argparse.ArgumentTypeError, match="too long an AGE"):
             parse_age(text)
 
 
@@ -49,6 +61,23 @@ class TestUsageErrors:
         assert "usage: exllm-cache list" in result.err
         assert "argument --unused: '5y' is not an AGE" in result.err
         assert "90s, 15m, 12h or 30d" in result.err
+
+    @pytest.mark.parametrize("command", ["clean", "list", "stats"])
+    def test_an_age_too_long_for_python_exits_2_without_a_traceback(
+        self, cli: Callable[..., Result], command: str
+    ) -> None:
+        result = cli(command, "--older-than", "99999999999d")
+        assert result.code == 2
+        assert "Traceback" not in result.err
+        assert "'99999999999d' is too long an AGE; the longest is 999999999d" in result.err
+
+    def test_the_longest_age_filters_like_any_other(
+        self, cli: Callable[..., Result], cassettes: CassetteDir
+    ) -> None:
+        cassettes.add("tests/test_x.py::test_y")
+        result = cli("clean", "--older-than", "999999999d")
+        assert result.code == 0
+        assert cassettes.files() == ["tests.test_x/test_y.json"]
 
     def test_no_command(self, cli: Callable[..., Result]) -> None:
         result = cli()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from exllm_py.testing.migration import legacy_cassette_path_for
 from tests.cli.conftest import CassetteDir, Result, days_ago, interaction
 
 CHAT = """
@@ -136,6 +137,67 @@ class TestRenamedTest:
         assert _remaining(project) == set(project)
 
 
+class TestTestsALaterHookDrops:
+    """Every test pytest collects exists, whatever later hooks do with the list of items."""
+
+    def test_tests_a_conftest_drops_without_deselecting_keep_their_cassettes(
+        self, cli: Callable[..., Result], project: dict[str, Path], tmp_path: Path
+    ) -> None:
+        # The common "skip live tests unless --live" conftest: it rewrites the
+        # list in place and reports nothing as deselected.
+        (tmp_path / "conftest.py").write_text(
+            textwrap.dedent(
+                """
+                def pytest_addoption(parser):
+                    parser.addoption("--live", action="store_true")
+
+
+                def pytest_collection_modifyitems(config, items):
+                    if not config.getoption("--live"):
+                        items[:] = [item for item in items if "test_other" not in item.nodeid]
+                """
+            ),
+            encoding="utf-8",
+        )
+        result = cli("clean", "--orphans")
+        assert result.code == 0, result.err
+        assert _remaining(project) == set(project)
+        assert "nothing to remove" in result.err
+
+
+class TestCassettesUnderTheirOldNames:
+    """A cassette still under the name the earlier naming rule gave it is its test's."""
+
+    def test_it_is_not_an_orphan(
+        self, cli: Callable[..., Result], project: dict[str, Path], cassettes: CassetteDir
+    ) -> None:
+        nodeid = "tests/test_chat.py::TestGroup::test_inner"
+        legacy = legacy_cassette_path_for(cassettes.path, nodeid)
+        assert legacy != project[nodeid]
+        project[nodeid].rename(legacy)
+        result = cli("clean", "--orphans")
+        assert result.code == 0, result.err
+        assert legacy.exists()
+        assert "nothing to remove" in result.err
+
+    def test_a_module_folder_under_its_old_name_is_found(
+        self,
+        cli: Callable[..., Result],
+        project: dict[str, Path],
+        cassettes: CassetteDir,
+        tmp_path: Path,
+    ) -> None:
+        _module(tmp_path, "tests/v1.2/test_api.py", "def test_get():\n    pass\n")
+        nodeid = "tests/v1.2/test_api.py::test_get"
+        legacy = legacy_cassette_path_for(cassettes.path, nodeid)
+        assert legacy.parent.name == "tests.v1.2.test_api"
+        legacy.parent.mkdir()
+        cassettes.add(nodeid).rename(legacy)
+        result = cli("clean", "--orphans")
+        assert result.code == 0, result.err
+        assert legacy.exists()
+
+
 class TestDeletedModule:
     """When a test module is deleted, all its cassettes are orphans."""
 
@@ -209,7 +271,7 @@ class TestUncertainModulesAreKept:
     def test_a_cassette_outside_any_module_dir_is_kept(
         self, cli: Callable[..., Result], project: dict[str, Path], cassettes: CassetteDir
     ) -> None:
-        loose = cassettes.add("imported", interaction(recorded=days_ago(100)))
+        loose = cassettes.add("imported.py::test_x", interaction(recorded=days_ago(100)))
         assert loose.parent == cassettes.path / "imported"
         top = cassettes.path / "loose.json"
         loose.rename(top)

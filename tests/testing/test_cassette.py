@@ -81,10 +81,38 @@ class TestModes:
         cassette = Cassette.open(path, mode=mode)
         assert (cassette.replays, cassette.records) == (replays, records)
 
-    def test_rewrite_drops_the_file_first(self, recorded: Path) -> None:
+
+class TestRewriteKeepsTheOldCassetteUntilTheNewOneIsSaved:
+    """Rewrite starts from nothing, but the old file stays until a new recording replaces it."""
+
+    def test_the_old_file_is_not_read_and_stays_on_open(self, recorded: Path) -> None:
+        before = recorded.read_bytes()
         cassette = Cassette.open(recorded, mode=RecordMode.REWRITE)
-        assert not recorded.exists()
         assert cassette.interactions == ()
+        assert recorded.read_bytes() == before
+
+    def test_a_refused_recording_leaves_the_old_file(
+        self, recorded: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        before = recorded.read_bytes()
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-leaky-0123456789")
+        cassette = Cassette.open(recorded, mode=RecordMode.REWRITE)
+        cassette.add(_interaction("one", "your key is sk-proj-leaky-0123456789"))
+        with pytest.raises(RecordingRefused):
+            cassette.save()
+        assert recorded.read_bytes() == before
+
+    def test_nothing_recorded_leaves_the_old_file(self, recorded: Path) -> None:
+        before = recorded.read_bytes()
+        assert Cassette.open(recorded, mode=RecordMode.REWRITE).save() is None
+        assert recorded.read_bytes() == before
+
+    def test_a_saved_recording_replaces_the_old_file(self, recorded: Path) -> None:
+        cassette = Cassette.open(recorded, mode=RecordMode.REWRITE)
+        cassette.add(_interaction("one", "new"))
+        cassette.save()
+        reopened = Cassette.open(recorded, mode=RecordMode.NONE)
+        assert [i.response.body.value["a"] for i in reopened.interactions] == ["new"]
 
 
 class TestPlay:

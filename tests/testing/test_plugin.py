@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from exllm_py.testing.cassette_file import read_cassette
-from exllm_py.testing.paths import iter_cassettes
-from exllm_py.testing.usage import read_usage
+from exllm_py.testing.paths import cassette_path_for, iter_cassettes
+from exllm_py.testing.usage import UsageLog, state_dir_for
 from tests.fakes import ProviderServer, json_reply, openai_completion
 
 LIVE_TESTS = """
@@ -88,6 +88,11 @@ def _cassettes(root: Path) -> list[str]:
     return [path.relative_to(root).as_posix() for path in iter_cassettes(root)]
 
 
+def _usage(project: Path) -> dict[str, object]:
+    """The usage log of ``project``'s cassettes, where exllm-cache finds it."""
+    return dict(UsageLog(state_dir_for(project), project / "cassettes", project).read())
+
+
 class TestMarker:
     """The plugin registers the live_api marker and its options."""
 
@@ -127,12 +132,15 @@ class TestRecordThenReplay:
         recorded.assert_outcomes(passed=5)
         assert len(server.requests) == 4 + 0  # the mock provider never goes over HTTP
         root = pytester.path / "cassettes"
-        assert _cassettes(root) == [
-            "test_live/TestGroup.test_own_client.json",
-            "test_live/TestGroup.test_parametrized[0].json",
-            "test_live/TestGroup.test_parametrized[1].json",
-            "test_live/test_chat.json",
-        ]
+        assert _cassettes(root) == sorted(
+            cassette_path_for(root, f"test_live.py::{name}").relative_to(root).as_posix()
+            for name in (
+                "TestGroup::test_own_client",
+                "TestGroup::test_parametrized[0]",
+                "TestGroup::test_parametrized[1]",
+                "test_chat",
+            )
+        )
         cassette = read_cassette(root / "test_live/test_chat.json")
         assert cassette.metadata["test"] == "test_live.py::test_chat"
         assert "sk-loopback" not in (root / "test_live/test_chat.json").read_text()
@@ -141,7 +149,7 @@ class TestRecordThenReplay:
         replayed = pytester.runpytest("--exllm-record-mode=none")
         replayed.assert_outcomes(passed=5)
         replayed.stdout.fnmatch_lines(["exllm_py: record mode none, cassettes in *cassettes"])
-        assert set(read_usage(root)) == set(_cassettes(root))
+        assert set(_usage(pytester.path)) == set(_cassettes(root))
 
     def test_ci_replays_only_and_never_touches_the_network(
         self, pytester: pytest.Pytester, server: ProviderServer, monkeypatch: pytest.MonkeyPatch
@@ -538,7 +546,7 @@ class TestParallel:
             [interaction] = read_cassette(root / name).interactions
             question = interaction.request.body.value["messages"][0]["content"]
             assert name == f"test_many/test_question[{question[1:]}].json"
-        assert sorted(read_usage(root)) == sorted(names)
+        assert sorted(_usage(pytester.path)) == sorted(names)
         assert [p.name for p in root.rglob("*.tmp")] == []
 
         server.stop()
@@ -577,3 +585,57 @@ class TestBesideVcrpy:
         pytester.runpytest_subprocess("--record-mode=none").assert_outcomes(passed=1)
         document = orjson.loads((pytester.path / "cassettes/test_both/test_both.json").read_bytes())
         assert document["interactions"][0]["request"]["url"].endswith("/chat/completions")
+
+
+class TestTheCassetteDirHoldsOnlyCassettes:
+    """Per-machine state goes to pytest's cache dir; the cassette dir gets cassettes only."""
+
+    @pytest.mark.parametrize("cacheprovider", [True, False])
+    def test_a_record_run_leaves_only_cassettes(
+        self, pytester: pytest.Pytester, server: ProviderServer, cacheprovider: bool
+    ) -> None:
+        if cacheprovider:
+            pytester.makeini(INI.replace(" -p no:cacheprovider", ""))
+        pytester.makepyfile(test_live=LIVE_TESTS)
+        pytester.runpytest("--exllm-record-mode=once").assert_outcomes(passed=5)
+        root = pytester.path / "cassettes"
+        files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+        assert files == _cassettes(root)
+        assert set(_usage(pytester.path)) == set(files)
+        for path in pytester.path.rglob("*.json"):
+            orjson.loads(path.read_bytes())
+
+
+class TestCassettesUnderTheirOldNames:
+    """A cassette named by the earlier rule is found, and moved to its current name."""
+
+    def test_it_replays_and_moves(self, pytester: pytest.Pytester, server: ProviderServer) -> None:
+        from exllm_py.testing.migration import legacy_cassette_path_for
+
+        pytester.makepyfile(test_live=LIVE_TESTS)
+        pytester.runpytest("--exllm-record-mode=once").assert_outcomes(passed=5)
+        root = pytester.path / "cassettes"
+        nodeid = "test_live.py::TestGroup::test_own_client"
+        current = cassette_path_for(root, nodeid)
+        legacy = legacy_cassette_path_for(root, nodeid)
+        current.rename(legacy)
+
+        server.stop()
+        pytester.runpytest("--exllm-record-mode=none").assert_outcomes(passed=5)
+        assert current.exists()
+        assert not legacy.exists()
+
+
+class TestASaveThatFails:
+    """A cassette that cannot be written fails its test with a message naming the file."""
+
+    def test_a_directory_in_the_cassettes_place(
+        self, pytester: pytest.Pytester, server: ProviderServer
+    ) -> None:
+        pytester.makepyfile(test_live=LIVE_TESTS)
+        target = cassette_path_for(pytester.path / "cassettes", "test_live.py::test_chat")
+        target.mkdir(parents=True)
+        result = pytester.runpytest("--exllm-record-mode=rewrite", "-k", "test_chat")
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines([f"*cassette {target} could not be saved*"])
+        assert "Traceback" not in result.stdout.str()

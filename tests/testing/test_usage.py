@@ -1,4 +1,4 @@
-"""Tests for exllm_py.testing.usage: the record of when each cassette was last used."""
+"""Tests for exllm_py.testing.usage: the log of when each cassette was last used."""
 
 from __future__ import annotations
 
@@ -8,35 +8,57 @@ from pathlib import Path
 
 import orjson
 
-from exllm_py.testing.usage import read_usage, record_usage, usage_path
+from exllm_py.testing.usage import (
+    LEGACY_LOCK_FILE,
+    LEGACY_USAGE_FILE,
+    UsageLog,
+    state_dir_for,
+)
 
 EARLY = datetime(2025, 1, 1, tzinfo=UTC)
 LATE = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def _record(directory: str, index: int) -> None:
-    record_usage(Path(directory), [Path(directory) / f"m/test_{index}.json"], LATE)
+def _log(root: Path, cassettes: str = "cassettes") -> UsageLog:
+    return UsageLog(state_dir_for(root), root / cassettes, root)
+
+
+def _record(root: str, index: int) -> None:
+    log = _log(Path(root))
+    log.record([log.cassette_dir / f"m/test_{index}.json"], LATE)
 
 
 class TestRecordUsage:
     """Usage merges across runs, keeping the latest time per cassette."""
 
     def test_merge_keeps_the_latest(self, tmp_path: Path) -> None:
-        record_usage(tmp_path, [tmp_path / "m/a.json", tmp_path / "m/b.json"], LATE)
-        record_usage(tmp_path, [tmp_path / "m/a.json", tmp_path / "m/c.json"], EARLY)
-        assert read_usage(tmp_path) == {"m/a.json": LATE, "m/b.json": LATE, "m/c.json": EARLY}
+        log = _log(tmp_path)
+        log.record([log.cassette_dir / "m/a.json", log.cassette_dir / "m/b.json"], LATE)
+        log.record([log.cassette_dir / "m/a.json", log.cassette_dir / "m/c.json"], EARLY)
+        assert log.read() == {"m/a.json": LATE, "m/b.json": LATE, "m/c.json": EARLY}
 
     def test_file_format(self, tmp_path: Path) -> None:
-        record_usage(tmp_path, [tmp_path / "m/a.json"], LATE)
-        document = orjson.loads(usage_path(tmp_path).read_bytes())
-        assert document == {"version": 1, "cassettes": {"m/a.json": "2025-06-01T00:00:00Z"}}
-        assert usage_path(tmp_path).name == ".exllm-usage.json"
+        log = _log(tmp_path)
+        log.record([log.cassette_dir / "m/a.json"], LATE)
+        document = orjson.loads(log.path.read_bytes())
+        assert document == {
+            "version": 2,
+            "cassette_dirs": {"cassettes": {"m/a.json": "2025-06-01T00:00:00Z"}},
+        }
+
+    def test_each_cassette_dir_has_its_own_section(self, tmp_path: Path) -> None:
+        one, other = _log(tmp_path), _log(tmp_path, "elsewhere")
+        one.record([one.cassette_dir / "m/a.json"], LATE)
+        other.record([other.cassette_dir / "m/b.json"], EARLY)
+        assert (one.read(), other.read()) == ({"m/a.json": LATE}, {"m/b.json": EARLY})
 
     def test_damaged_file_reads_as_empty_and_is_rewritten(self, tmp_path: Path) -> None:
-        usage_path(tmp_path).write_text("{ oops")
-        assert read_usage(tmp_path) == {}
-        record_usage(tmp_path, [tmp_path / "m/a.json"], LATE)
-        assert read_usage(tmp_path) == {"m/a.json": LATE}
+        log = _log(tmp_path)
+        log.path.parent.mkdir(parents=True)
+        log.path.write_text("{ oops")
+        assert log.read() == {}
+        log.record([log.cassette_dir / "m/a.json"], LATE)
+        assert log.read() == {"m/a.json": LATE}
 
     def test_concurrent_processes_lose_no_entry(self, tmp_path: Path) -> None:
         context = multiprocessing.get_context("spawn")
@@ -46,4 +68,47 @@ class TestRecordUsage:
         for worker in workers:
             worker.join(timeout=60)
         assert all(worker.exitcode == 0 for worker in workers)
-        assert sorted(read_usage(tmp_path)) == [f"m/test_{i}.json" for i in range(6)]
+        assert sorted(_log(tmp_path).read()) == [f"m/test_{i}.json" for i in range(6)]
+
+
+class TestPerMachineStateStaysOutOfTheCassetteDir:
+    """The log and its lock live in pytest's cache dir; every .json there is valid JSON."""
+
+    def test_nothing_is_written_among_the_cassettes(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        log.cassette_dir.mkdir()
+        log.record([log.cassette_dir / "m/a.json"], LATE)
+        assert list(log.cassette_dir.iterdir()) == []
+        assert log.path.is_relative_to(tmp_path / ".pytest_cache" / "d")
+
+    def test_every_json_file_it_leaves_parses(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        log.record([log.cassette_dir / "m/a.json"], LATE)
+        for path in tmp_path.rglob("*.json"):
+            orjson.loads(path.read_bytes())
+
+    def test_a_cache_dir_it_creates_is_ignored_by_version_control(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        log.record([log.cassette_dir / "m/a.json"], LATE)
+        ignore = (tmp_path / ".pytest_cache" / ".gitignore").read_text()
+        assert "*" in ignore.splitlines()
+
+    def test_the_cache_dir_option_moves_it(self, tmp_path: Path) -> None:
+        assert state_dir_for(tmp_path, "build/cache") == tmp_path / "build/cache/d/exllm"
+
+
+class TestEarlierUsageFile:
+    """A usage file an earlier version left among the cassettes is read, then taken over."""
+
+    def test_it_is_read_and_then_removed_with_its_lock(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        log.cassette_dir.mkdir()
+        legacy = {"version": 1, "cassettes": {"m/old.json": "2025-01-01T00:00:00Z"}}
+        log.legacy_path.write_bytes(orjson.dumps(legacy))
+        (log.cassette_dir / LEGACY_LOCK_FILE).write_bytes(b"")
+        assert log.exists()
+        assert log.read() == {"m/old.json": EARLY}
+        log.record([log.cassette_dir / "m/new.json"], LATE)
+        assert log.read() == {"m/old.json": EARLY, "m/new.json": LATE}
+        assert sorted(p.name for p in log.cassette_dir.iterdir()) == []
+        assert LEGACY_USAGE_FILE == ".exllm-usage.json"

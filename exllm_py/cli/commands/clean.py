@@ -24,7 +24,7 @@ __all__ = ["run"]
 def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     """Remove (or with ``--dry-run``, list) the matching cassettes and leftover temporaries."""
     dry_run: bool = options.dry_run
-    inventory = scan(where.cassette_dir, console.err)
+    inventory = scan(where, console.err)
     selection = select(
         inventory,
         Filters.from_options(options),

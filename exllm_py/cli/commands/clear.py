@@ -21,7 +21,7 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     if options.redis is not None:
         return _clear_redis(options.redis, options.namespace, console, assume_yes=assume_yes)
     provider: str | None = options.provider
-    inventory = scan(where.cassette_dir, console.err)
+    inventory = scan(where, console.err)
     targets = [
         info
         for info in inventory.cassettes

@@ -17,7 +17,7 @@ __all__ = ["entry", "run"]
 
 def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     """List the cassettes matching every filter given (all of them without filters)."""
-    inventory = scan(where.cassette_dir, console.err)
+    inventory = scan(where, console.err)
     filters = Filters.from_options(options)
     if filters.unused and not inventory.has_usage_file:
         # Listing is harmless: say why nothing looks played, and go on.

@@ -112,7 +112,7 @@ def summarize(inventory: Inventory, now: datetime, older_than: Age) -> Stats:
 
 def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     """Print the stats of the cassette dir (and of a Redis namespace with ``--redis``)."""
-    stats = summarize(scan(where.cassette_dir, console.err), console.now, options.older_than)
+    stats = summarize(scan(where, console.err), console.now, options.older_than)
     redis = None
     if options.redis is not None:
         redis = redis_admin.stats(options.redis, options.namespace)
