@@ -14,6 +14,13 @@ from typing import Any
 
 import httpx
 
+from exllm_py.cache.arguments import (
+    MAX_TIMEOUT,
+    check_has,
+    check_instance,
+    check_seconds,
+    check_strategy,
+)
 from exllm_py.cache.strategy import CacheStrategy
 from exllm_py.errors import ConfigurationError
 from exllm_py.pipeline import DEFAULT_PIPELINE, Call, Pipeline
@@ -45,6 +52,9 @@ class Client:
     configures the offline ``"mock"`` provider; ``env`` is where API keys and
     base URLs are read from (``os.environ`` by default): API keys each time a
     request is built, ``<PROVIDER>_BASE_URL`` once per client and provider.
+    ``timeout`` is seconds above 0, at most a week (as a call's ``timeout``),
+    or ``None`` for none. Every argument is checked here, before any I/O:
+    a bad one raises :class:`~exllm_py.errors.ValidationError` naming it.
     """
 
     def __init__(
@@ -58,6 +68,7 @@ class Client:
         env: Mapping[str, str] | None = None,
         pipeline: Pipeline = DEFAULT_PIPELINE,
     ) -> None:
+        _check_arguments(timeout, transport, async_transport, mock, env, pipeline)
         self.cache_strategy = strategy_from_env() if cache_strategy is None else cache_strategy
         self.timeout = timeout
         self.env = os.environ if env is None else env
@@ -74,6 +85,7 @@ class Client:
 
     @cache_strategy.setter
     def cache_strategy(self, strategy: CacheStrategy) -> None:
+        check_strategy("Client cache_strategy", strategy)
         # The strategy may wrap the transports, so the httpx clients are rebuilt.
         self._strategy = strategy
         if hasattr(self, "_http"):
@@ -154,6 +166,38 @@ class Client:
         await self.aclose()
 
 
+def _check_arguments(
+    timeout: object,
+    transport: object,
+    async_transport: object,
+    mock: object,
+    env: object,
+    pipeline: object,
+) -> None:
+    """Refuse the constructor arguments other than the strategy (its setter checks it)."""
+    if timeout is not None:
+        check_seconds("Client timeout", timeout, maximum=MAX_TIMEOUT, none_means="no timeout")
+    if transport is not None:
+        check_has(
+            "Client transport",
+            transport,
+            ("handle_request",),
+            "an httpx transport such as httpx.HTTPTransport()",
+        )
+    if async_transport is not None:
+        check_has(
+            "Client async_transport",
+            async_transport,
+            ("handle_async_request",),
+            "an async httpx transport such as httpx.AsyncHTTPTransport()",
+        )
+    if mock is not None:
+        check_instance("Client mock", mock, MockProvider, "a MockProvider")
+    if env is not None:
+        check_instance("Client env", env, Mapping, "a mapping of names to values, like os.environ")
+    check_instance("Client pipeline", pipeline, Pipeline, "a Pipeline")
+
+
 async def _astream(client: Client, call: Call) -> AsyncIterator[StreamChunk]:
     # The async client is looked up when iteration starts, inside the caller's loop.
     async for chunk in client.pipeline.astream(call, await client._http.async_client()):
@@ -198,6 +242,8 @@ def default_client() -> Client:
 
 def configure(*, cache_strategy: CacheStrategy | None = None) -> Client:
     """Replace the default client's cache strategy; returns the default client."""
+    if cache_strategy is not None:
+        check_strategy("configure cache_strategy", cache_strategy)
     client = default_client()
     if cache_strategy is not None:
         client.cache_strategy = cache_strategy

@@ -99,7 +99,7 @@ class ConfigurationError(ExLLMError):
 
 
 class ValidationError(ExLLMError, ValueError):
-    """A call's messages or options are invalid; raised before any network I/O."""
+    """A call's messages or options, or a constructor's settings, are bad; raised before any I/O."""
 
 
 class ProviderError(ExLLMError):

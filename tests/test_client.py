@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import httpx
 import pytest
 
 import exllm_py
 from exllm_py import Client, MockProvider
+from exllm_py.cache.arguments import MAX_TIMEOUT
 from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.client import default_client, strategy_from_env
-from exllm_py.errors import ConfigurationError
+from exllm_py.errors import ConfigurationError, ValidationError
+from exllm_py.pipeline import DEFAULT_PIPELINE
 from tests.fakes.provider_server import ProviderServer
 
 USER = [{"role": "user", "content": "Hi"}]
@@ -105,3 +109,86 @@ class TestAsyncConnections:
             http = await client._http.async_client()
             await client.aclose()
             assert http.is_closed
+
+
+NOT_A_STRATEGY = [MemoryStore(), ProductionStrategy, "production", lambda: None]
+
+
+class TestArguments:
+    """Every Client argument, and configure()'s, is checked at once; the error names it."""
+
+    @pytest.mark.parametrize(
+        ("argument", "value"),
+        [
+            ("timeout", float("inf")),
+            ("timeout", float("nan")),
+            ("timeout", -1.0),
+            ("timeout", 0),
+            ("timeout", True),
+            ("timeout", "60"),
+            ("timeout", MAX_TIMEOUT + 1),
+            ("cache_strategy", MemoryStore()),
+            ("cache_strategy", ProductionStrategy),
+            ("cache_strategy", "production"),
+            ("transport", "http://proxy:8080"),
+            ("transport", httpx.HTTPTransport),
+            ("transport", httpx.AsyncHTTPTransport()),
+            ("async_transport", httpx.HTTPTransport()),
+            ("async_transport", httpx.AsyncHTTPTransport),
+            ("mock", "ok"),
+            ("mock", httpx.MockTransport(lambda request: httpx.Response(200))),
+            ("env", ["OPENAI_API_KEY=k"]),
+            ("env", "OPENAI_API_KEY=k"),
+            ("pipeline", None),
+            ("pipeline", []),
+        ],
+    )
+    def test_a_bad_value_is_refused(self, argument: str, value: object) -> None:
+        with pytest.raises(ValidationError, match=f"Client {argument} must be"):
+            Client(**{argument: value})  # type: ignore[arg-type]
+
+    def test_an_infinite_timeout_says_what_is_accepted(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            Client(timeout=float("inf"))
+        assert "at most 604,800 (a week)" in str(raised.value)
+        assert "or None: no timeout" in str(raised.value)
+
+    def test_a_bad_env_is_not_shown(self) -> None:
+        """env may hold API keys: the message gives its type, never its contents."""
+        with pytest.raises(ValidationError) as raised:
+            Client(env=["OPENAI_API_KEY=sk-secret"])  # type: ignore[arg-type]
+        assert "sk-secret" not in str(raised.value)
+        assert "got list" in str(raised.value)
+
+    @pytest.mark.parametrize("strategy", NOT_A_STRATEGY)
+    def test_a_strategy_set_later_is_checked(self, strategy: object) -> None:
+        with Client(cache_strategy=NoCache()) as client:
+            with pytest.raises(ValidationError, match="Client cache_strategy must be"):
+                client.cache_strategy = strategy  # type: ignore[assignment]
+            assert isinstance(client.cache_strategy, NoCache)
+            assert client.chat("mock", USER).content
+
+    @pytest.mark.parametrize("strategy", NOT_A_STRATEGY)
+    def test_configure_refuses_what_is_no_strategy(self, strategy: object) -> None:
+        kept = exllm_py.configure(cache_strategy=NoCache()).cache_strategy
+        with pytest.raises(ValidationError, match="configure cache_strategy must be"):
+            exllm_py.configure(cache_strategy=strategy)  # type: ignore[arg-type]
+        assert default_client().cache_strategy is kept
+        assert exllm_py.chat("mock", USER).content
+
+    def test_good_values_are_kept(self) -> None:
+        strategy, mock = NoCache(), MockProvider("fine")
+        transport, async_transport = httpx.HTTPTransport(), httpx.AsyncHTTPTransport()
+        with Client(
+            cache_strategy=strategy,
+            timeout=MAX_TIMEOUT,
+            transport=transport,
+            async_transport=async_transport,
+            mock=mock,
+            env={"OPENAI_API_KEY": "k"},
+            pipeline=DEFAULT_PIPELINE,
+        ) as client:
+            assert (client.cache_strategy, client.timeout) == (strategy, MAX_TIMEOUT)
+            assert client.chat("mock", USER).content == "fine"
+        for timeout in (None, 0.001, 60):
+            Client(cache_strategy=NoCache(), timeout=timeout).close()

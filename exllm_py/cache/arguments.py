@@ -1,34 +1,47 @@
-"""Checks of the cache's settings: TTLs (per call and per store), sizes, intervals, clocks.
+"""Checks of settings: TTLs, timeouts, sizes, intervals, clocks, and the objects passed in.
 
 Each check raises :class:`~exllm_py.errors.ValidationError` (also a
 ``ValueError``) naming the argument, what was expected and what came, so a
 bad setting fails where it is written, before any I/O, rather than as a
-``TypeError`` or ``OverflowError`` after a paid provider call.
+``TypeError`` or ``OverflowError`` after a paid provider call. The cache's
+stores and strategies use them, and so do the client and its per-call options.
 
 TTLs are capped at :data:`MAX_TTL` (ten years). Beyond that no cache entry
 is meaningfully different from one that never expires (``None``), and the
 larger values break somewhere: ``10**20`` is no JSON integer an entry can
 carry, ``1e308`` seconds is no Redis ``PX``, ``inf`` no integer at all.
+
+Timeouts and waits are capped at :data:`MAX_TIMEOUT` (a week): sockets and
+locks refuse timeouts much beyond ~1e9 seconds (``OverflowError``), and
+waiting without end is what ``timeout=None`` is for, where it is offered.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Final
 
 from exllm_py.errors import ValidationError
 
 __all__ = [
+    "MAX_TIMEOUT",
     "MAX_TTL",
     "check_callable",
     "check_count",
+    "check_has",
+    "check_instance",
     "check_seconds",
     "check_store",
+    "check_strategy",
+    "check_text",
     "check_ttl",
 ]
 
 #: The longest TTL a call or a store accepts, in seconds (ten years); ``None`` never expires.
 MAX_TTL: Final = 10 * 365 * 86_400
+#: The longest timeout or wait a call, a client or a lock accepts, in seconds (a week).
+MAX_TIMEOUT: Final = 7 * 86_400
 
 
 def check_ttl(name: str, value: Any) -> float | None:
@@ -64,10 +77,34 @@ def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
     return value
 
 
+def check_text(name: str, value: Any) -> str:
+    """``value`` if it is a non-empty ``str``."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_instance(name: str, value: Any, kind: type | tuple[type, ...], expected: str) -> None:
+    """Refuse ``value`` unless it is a ``kind``; the message shows its type, never its contents."""
+    if not isinstance(value, kind):
+        raise ValidationError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
 def check_callable(name: str, value: Any, expected: str) -> None:
     """Refuse ``value`` unless it can be called; ``expected`` describes what it should be."""
     if not callable(value):
         raise ValidationError(f"{name} must be {expected}, got {value!r}")
+
+
+def check_has(name: str, value: Any, attributes: Sequence[str], expected: str) -> None:
+    """Refuse ``value`` unless it is an object (not a class) with every one of ``attributes``.
+
+    ``expected`` describes what it should be; the message lists what it lacks.
+    """
+    missing = [attribute for attribute in attributes if not hasattr(value, attribute)]
+    if missing or isinstance(value, type):
+        lacks = f" (it has no {', '.join(missing)})" if missing else ""
+        raise ValidationError(f"{name} must be {expected}, got {value!r}{lacks}")
 
 
 #: What a CacheStore has (see :class:`~exllm_py.cache.stores.base.CacheStore`).
@@ -84,21 +121,38 @@ _STORE_ATTRIBUTES: Final = (
     "clock",
 )
 
+#: What a CacheStrategy has (see :class:`~exllm_py.cache.strategy.CacheStrategy`).
+_STRATEGY_ATTRIBUTES: Final = (
+    "fetch",
+    "afetch",
+    "wrap_transport",
+    "wrap_async_transport",
+    "stats",
+)
+
 
 def check_store(name: str, value: Any) -> None:
     """Refuse ``value`` unless it has what a ``CacheStore`` has (a class, say, is not one)."""
-    missing = [attribute for attribute in _STORE_ATTRIBUTES if not hasattr(value, attribute)]
-    if missing or isinstance(value, type):
-        lacks = f" (it has no {', '.join(missing)})" if missing else ""
-        raise ValidationError(
-            f"{name} must be a cache store such as MemoryStore() or RedisStore(url), "
-            f"got {value!r}{lacks}"
-        )
+    check_has(
+        name, value, _STORE_ATTRIBUTES, "a cache store such as MemoryStore() or RedisStore(url)"
+    )
+
+
+def check_strategy(name: str, value: Any) -> None:
+    """Refuse ``value`` unless it has what a ``CacheStrategy`` has (a class, say, is not one)."""
+    check_has(
+        name,
+        value,
+        _STRATEGY_ATTRIBUTES,
+        "a cache strategy such as ProductionStrategy(), TestStrategy() or NoCache()",
+    )
 
 
 def _duration(seconds: float) -> str:
     if seconds == MAX_TTL:
         return f"{MAX_TTL:,} (ten years)"
+    if seconds == MAX_TIMEOUT:
+        return f"{MAX_TIMEOUT:,} (a week)"
     return f"{seconds:g}"
 
 

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from exllm_py.cache.arguments import MAX_TIMEOUT, check_callable, check_instance, check_seconds
 from exllm_py.cache.entry import CacheEntry
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.cache.stores.redis import RedisStore
@@ -139,8 +140,10 @@ class RedisFlightLock:
     It runs its commands through ``store``'s connections, timeout and
     breaker, so an unreachable Redis costs no more than it does the store.
     ``lock_ttl`` should exceed a provider call: it is also how long a
-    holder that died keeps the others waiting. ``clock``, ``sleep`` and
-    ``asleep`` are injectable for tests.
+    holder that died keeps the others waiting. ``lock_ttl``, ``max_wait``
+    and ``poll_interval`` are seconds above 0, at most
+    :data:`~exllm_py.cache.arguments.MAX_TIMEOUT` (a week). ``clock``,
+    ``sleep`` and ``asleep`` are injectable for tests.
     """
 
     def __init__(
@@ -154,12 +157,18 @@ class RedisFlightLock:
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
     ) -> None:
-        if min(lock_ttl, max_wait, poll_interval) <= 0:
-            raise ValueError("lock_ttl, max_wait and poll_interval must be positive seconds")
+        check_instance("RedisFlightLock store", store, RedisStore, "a RedisStore")
         self.store = store
-        self.lock_ttl = lock_ttl
-        self.max_wait = max_wait
-        self.poll_interval = poll_interval
+        self.lock_ttl = check_seconds("RedisFlightLock lock_ttl", lock_ttl, maximum=MAX_TIMEOUT)
+        self.max_wait = check_seconds("RedisFlightLock max_wait", max_wait, maximum=MAX_TIMEOUT)
+        self.poll_interval = check_seconds(
+            "RedisFlightLock poll_interval", poll_interval, maximum=MAX_TIMEOUT
+        )
+        check_callable("RedisFlightLock clock", clock, "a function returning monotonic seconds")
+        check_callable("RedisFlightLock sleep", sleep, "a function such as time.sleep")
+        check_callable(
+            "RedisFlightLock asleep", asleep, "a coroutine function such as asyncio.sleep"
+        )
         self.clock = clock
         self.sleep = sleep
         self.asleep = asleep

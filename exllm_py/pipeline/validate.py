@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from exllm_py.cache.arguments import check_seconds, check_ttl
+from exllm_py.cache.arguments import MAX_TIMEOUT, check_seconds, check_text, check_ttl
 from exllm_py.errors import ConfigurationError, ValidationError
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
@@ -30,8 +30,6 @@ __all__ = [
 ]
 
 _ANSWER_WITHOUT_MODEL = ANSWER_OPTIONS - {"model"}
-# The longest per-call ``timeout``, in seconds: a week.
-_MAX_TIMEOUT_S = 7 * 86_400
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 # Roles whose content must be plain text; user and assistant may send parts (images).
 _TEXT_ONLY_ROLES = frozenset({"system", "developer", "tool"})
@@ -260,11 +258,6 @@ def _check_string(name: str, value: Any) -> None:
         raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
 
 
-def _check_non_empty_string(name: str, value: Any) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
-
-
 def _check_cache(name: str, value: Any) -> None:
     if value is not True and value is not False and value != "refresh":
         raise ValidationError(f"cache must be True, False or 'refresh', got {value!r}")
@@ -278,7 +271,7 @@ def _check_cache_ttl(name: str, value: Any) -> None:
 def _check_timeout(name: str, value: Any) -> None:
     # Capped: sockets and locks refuse timeouts much beyond ~1e9 seconds
     # (OverflowError); waiting without end is what Client(timeout=None) is for.
-    check_seconds(name, value, maximum=_MAX_TIMEOUT_S)
+    check_seconds(name, value, maximum=MAX_TIMEOUT)
 
 
 _ANSWER_CHECKS: dict[str, Callable[[str, Any], None]] = {
@@ -293,13 +286,13 @@ _ANSWER_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "tools": _check_tools,
     "system": _check_string,
 }
-_CONTROL_CHECKS: dict[str, Callable[[str, Any], None]] = {
+_CONTROL_CHECKS: dict[str, Callable[[str, Any], object]] = {
     "model": _check_model,
-    "api_key": _check_non_empty_string,
-    "base_url": _check_non_empty_string,
+    "api_key": check_text,
+    "base_url": check_text,
     "timeout": _check_timeout,
     "cache": _check_cache,
     "cache_ttl": _check_cache_ttl,
-    "cache_key": _check_non_empty_string,
-    "cache_namespace": _check_non_empty_string,
+    "cache_key": check_text,
+    "cache_namespace": check_text,
 }

@@ -24,6 +24,7 @@ from pathlib import Path
 import attrs
 import httpx
 
+from exllm_py.cache.arguments import check_strategy
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.strategy import CacheLookup, CacheStrategy
 from exllm_py.testing.cassette import Cassette, RecordMode
@@ -115,6 +116,8 @@ class TestStrategy:
     __test__ = False
 
     def __init__(self, delegate: CacheStrategy | None = None) -> None:
+        if delegate is not None:
+            check_strategy("TestStrategy delegate", delegate)
         self._delegate = delegate
         # Given no delegate, this strategy makes its own production cache, and
         # may start it afresh (reset); a delegate given here is the caller's.

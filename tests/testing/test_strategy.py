@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
 from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.strategy import CacheLookup
 from exllm_py.client import strategy_from_env
+from exllm_py.errors import ValidationError
 from exllm_py.request import CacheControl
 from exllm_py.testing.strategy import (
     TestStrategy,
@@ -123,3 +126,24 @@ class TestSelection:
 
     def test_not_collected_by_pytest(self) -> None:
         assert TestStrategy.__test__ is False
+
+
+class TestArguments:
+    """The delegate must be a cache strategy: an instance with every CacheStrategy method."""
+
+    @pytest.mark.parametrize(
+        "delegate",
+        [MemoryStore(), ProductionStrategy, "production", lambda: None, 1],
+        ids=["a store", "a class", "a name", "a function", "a number"],
+    )
+    def test_what_is_no_strategy_is_refused(self, delegate: object) -> None:
+        with pytest.raises(ValidationError, match="TestStrategy delegate must be a cache strategy"):
+            TestStrategy(delegate)  # type: ignore[arg-type]
+
+    def test_the_message_says_what_is_missing(self) -> None:
+        with pytest.raises(ValidationError, match="it has no fetch, afetch, wrap_transport"):
+            TestStrategy(MemoryStore())  # type: ignore[arg-type]
+
+    def test_good_delegates_are_kept(self) -> None:
+        for delegate in (NoCache(), ProductionStrategy(), SpyNoCache(), TestStrategy()):
+            assert TestStrategy(delegate).delegate is delegate

@@ -21,6 +21,13 @@ from collections.abc import Callable
 from typing import Final, Literal
 
 from exllm_py import telemetry
+from exllm_py.cache.arguments import (
+    MAX_TIMEOUT,
+    check_callable,
+    check_count,
+    check_seconds,
+    check_text,
+)
 
 __all__ = ["BreakerState", "CircuitBreaker", "report_cache_error"]
 
@@ -37,6 +44,8 @@ class CircuitBreaker:
     Thread-safe. The closed-state checks read one attribute without taking
     the lock, so a healthy store pays next to nothing for the breaker.
     ``name`` labels the telemetry (``store`` in the event metadata).
+    ``cooldown`` is at most :data:`~exllm_py.cache.arguments.MAX_TIMEOUT`
+    seconds (a week); every setting is checked when the breaker is made.
     """
 
     def __init__(
@@ -47,13 +56,10 @@ class CircuitBreaker:
         name: str = "redis",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if failure_threshold < 1:
-            raise ValueError(f"failure_threshold must be at least 1, got {failure_threshold!r}")
-        if cooldown <= 0:
-            raise ValueError(f"cooldown must be positive seconds, got {cooldown!r}")
-        self.failure_threshold = failure_threshold
-        self.cooldown = cooldown
-        self.name = name
+        self.failure_threshold = check_count("CircuitBreaker failure_threshold", failure_threshold)
+        self.cooldown = check_seconds("CircuitBreaker cooldown", cooldown, maximum=MAX_TIMEOUT)
+        self.name = check_text("CircuitBreaker name", name)
+        check_callable("CircuitBreaker clock", clock, "a function returning monotonic seconds")
         self.clock = clock
         self._lock = threading.Lock()
         self._state: BreakerState = _CLOSED
