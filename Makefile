@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench cache-clean cache-stats clean
+.PHONY: install test lint demo bench mutate cache-clean cache-stats clean
 
 install: $(STAMP)
 
@@ -18,8 +18,8 @@ test: install
 	$(BIN)/python -m pytest -q -n 2
 
 lint: install
-	$(BIN)/ruff check exllm_py tests bench conftest.py
-	$(BIN)/ruff format --check exllm_py tests bench conftest.py
+	$(BIN)/ruff check exllm_py tests bench mutation conftest.py
+	$(BIN)/ruff format --check exllm_py tests bench mutation conftest.py
 	$(BIN)/mypy --strict exllm_py
 
 demo: install
@@ -28,6 +28,13 @@ demo: install
 bench: install
 	$(BIN)/python -m bench
 
+# Not part of CI: a full run takes long (see README). Scores are per package;
+# the run fails if a package is under 90% or a new mutant survives.
+mutate: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/python -m mutation
+
 cache-clean: install
 	$(BIN)/exllm-cache clean --orphans
 
@@ -35,4 +42,4 @@ cache-stats: install
 	$(BIN)/exllm-cache stats
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
