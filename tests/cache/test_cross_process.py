@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -17,11 +16,14 @@ import pytest
 import redis
 
 import exllm_py
+from exllm_py.cache.arguments import MAX_TIMEOUT
 from exllm_py.cache.distributed_lock import RedisFlightLock, lock_name
 from exllm_py.cache.entry import make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.base import CacheStore
+from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.redis import RedisStore
+from exllm_py.errors import ValidationError
 from exllm_py.types import LLMResponse
 from tests.clocks import FakeClock
 from tests.fakes import DEFAULT_TEXT, ProviderServer, json_reply, openai_completion
@@ -311,7 +313,8 @@ class TestInTheStrategy:
 # -- real processes ----------------------------------------------------------------------
 
 _CHILD = """
-import json, logging, sys, time
+import json, logging, os, sys, time
+import redis
 import structlog
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
 import exllm_py
@@ -321,7 +324,13 @@ from exllm_py.cache.stores.redis import RedisStore
 
 url, namespace, base_url, lock_ttl = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 store = RedisStore(url, namespace=namespace, timeout=2.0)
-lock = RedisFlightLock(store, lock_ttl=lock_ttl, max_wait=30.0, poll_interval=0.01)
+marker = redis.Redis.from_url(url)
+def pause(seconds):
+    marker.sadd("xproc-test:waiting", os.getpid())  # it found the lock held: it waits
+    time.sleep(seconds)
+lock = RedisFlightLock(
+    store, lock_ttl=lock_ttl, max_wait=30.0, poll_interval=0.01, sleep=pause
+)
 client = exllm_py.Client(cache_strategy=ProductionStrategy(store, lock=lock), env={})
 print("READY", flush=True)
 sys.stdin.readline()
@@ -381,6 +390,10 @@ class Child:
         return self.process.stderr.read()
 
 
+#: The set each child adds its pid to when it finds the lock held and starts waiting.
+WAITING = "xproc-test:waiting"
+
+
 def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None:
     """Poll a condition that another process makes true (real time is all there is)."""
     deadline = time.monotonic() + seconds
@@ -399,36 +412,101 @@ class TestAcrossProcesses:
     """Identical calls in separate processes make one provider call."""
 
     def test_four_processes_make_one_upstream_call(
-        self, redis_url: str, upstream: ProviderServer
+        self, redis_url: str, raw: redis.Redis, upstream: ProviderServer
     ) -> None:
         """Four processes ask at once; one calls the provider, three get its stored answer."""
-        slow = json_reply(openai_completion("the shared answer"), latency=0.5)
-        upstream.route(re.compile(r".*/chat/completions"), slow)
+        held = HeldReply(json_reply(openai_completion("the shared answer")))
+        upstream.enqueue(held)
         children = [Child(redis_url, upstream.url + "/v1", lock_ttl=20.0) for _ in range(4)]
         for child in children:
             child.ready()
-        for child in children:
-            child.go()
+        try:
+            for child in children:
+                child.go()
+            assert held.arrived.wait(30), "no process called the provider"
+            # The provider answers only once the other three wait for the lock's holder.
+            wait_for(lambda: raw.scard(WAITING) == 3)
+        finally:
+            held.release.set()
         results = [child.result() for child in children]
         assert len(upstream.requests) == 1
         assert [r["content"] for r in results] == ["the shared answer"] * 4
         assert sorted(r["from_cache"] for r in results) == [False, True, True, True]
 
     def test_a_holder_that_dies_is_taken_over(
-        self, redis_url: str, upstream: ProviderServer
+        self, redis_url: str, raw: redis.Redis, upstream: ProviderServer
     ) -> None:
         """The lock holder is killed mid-call; the waiter computes once its lock expires."""
-        upstream.enqueue(json_reply(openai_completion("never delivered"), latency=30))
+        held = HeldReply(json_reply(openai_completion("never delivered")))
+        upstream.enqueue(held)
         holder = Child(redis_url, upstream.url + "/v1", lock_ttl=2.0)
         waiter = Child(redis_url, upstream.url + "/v1", lock_ttl=2.0)
         holder.ready()
         waiter.ready()
-        holder.go()
-        wait_for(lambda: len(upstream.requests) == 1)  # the holder has the lock and is calling
-        waiter.go()
-        holder.kill()
-        result = waiter.result()
+        try:
+            holder.go()
+            assert held.arrived.wait(30)  # the holder has the lock and is calling
+            (lock,) = raw.keys("xproc@lock:*")
+            assert 0 < raw.pttl(lock) <= 2000  # taken for lock_ttl
+            raw.persist(lock)  # kept until the waiter waits, however slow the machine
+            waiter.go()
+            wait_for(lambda: raw.scard(WAITING) == 1)  # the waiter found the lock held
+            holder.kill()
+            raw.pexpire(lock, 2000)  # the dead holder's lock_ttl runs out from here
+            result = waiter.result()
+        finally:
+            held.release.set()
         assert result["content"] == DEFAULT_TEXT
         assert result["from_cache"] is False
         assert len(upstream.requests) == 2
-        assert 0.5 < result["seconds"] < 10  # waited for the lock to expire, not for max_wait
+        # It waited for the lock to expire, not for max_wait (30 s).
+        assert 1.9 <= result["seconds"] < 20
+
+
+@pytest.fixture
+def idle_store() -> Iterator[RedisStore]:
+    """A RedisStore that never connects (connecting is lazy): checks need no server."""
+    store = RedisStore("redis://127.0.0.1:1/0", namespace="app")
+    yield store
+    store.close()
+
+
+class TestArguments:
+    """Every RedisFlightLock argument is checked when it is made; the error names the argument."""
+
+    @pytest.mark.parametrize("argument", ["lock_ttl", "max_wait", "poll_interval"])
+    @pytest.mark.parametrize(
+        "value", [float("nan"), float("inf"), -1.0, 0, True, "5", None, MAX_TIMEOUT + 1]
+    )
+    def test_a_bad_duration_is_refused(
+        self, idle_store: RedisStore, argument: str, value: object
+    ) -> None:
+        with pytest.raises(ValidationError, match=f"RedisFlightLock {argument} "):
+            RedisFlightLock(idle_store, **{argument: value})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("argument", ["clock", "sleep", "asleep"])
+    @pytest.mark.parametrize("value", [None, 0.025])
+    def test_a_bad_function_is_refused(
+        self, idle_store: RedisStore, argument: str, value: object
+    ) -> None:
+        with pytest.raises(ValidationError, match=f"RedisFlightLock {argument} "):
+            RedisFlightLock(idle_store, **{argument: value})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("value", [None, "redis://localhost", MemoryStore(), RedisStore])
+    def test_a_store_that_is_no_redis_store_is_refused(self, value: object) -> None:
+        with pytest.raises(ValidationError, match="RedisFlightLock store must be a RedisStore"):
+            RedisFlightLock(value)  # type: ignore[arg-type]
+
+    def test_good_values_are_kept(self, idle_store: RedisStore) -> None:
+        timing = PollingTime()
+        lock = RedisFlightLock(
+            idle_store,
+            lock_ttl=MAX_TIMEOUT,
+            max_wait=30,
+            poll_interval=0.001,
+            clock=timing.clock,
+            sleep=timing.sleep,
+            asleep=timing.asleep,
+        )
+        assert (lock.lock_ttl, lock.max_wait, lock.poll_interval) == (MAX_TIMEOUT, 30, 0.001)
+        assert (lock.clock, lock.sleep, lock.asleep) == (timing.clock, timing.sleep, timing.asleep)

@@ -7,13 +7,13 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 import pytest
 
-from exllm_py import Client, LLMResponse, MockProvider
+from exllm_py import Client, LLMResponse
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
 from exllm_py.cache.stores.memory import MemoryStore
@@ -26,7 +26,7 @@ from exllm_py.errors import (
     TimeoutError,
 )
 from tests.fakes.held_reply import HeldReply
-from tests.fakes.payloads import openai_error
+from tests.fakes.payloads import openai_completion, openai_error
 from tests.fakes.provider_server import DEFAULT_TEXT, ProviderServer, json_reply
 
 USER = [{"role": "user", "content": "Summarise the news"}]
@@ -35,26 +35,6 @@ USER = [{"role": "user", "content": "Summarise the news"}]
 @pytest.fixture
 def strategy() -> ProductionStrategy:
     return ProductionStrategy(MemoryStore(cleanup_interval=None))
-
-
-@pytest.fixture
-def slow_mock() -> MockProvider:
-    return MockProvider("All quiet.", latency=0.3)
-
-
-@pytest.fixture
-def client(strategy: ProductionStrategy, slow_mock: MockProvider) -> Iterator[Client]:
-    with Client(cache_strategy=strategy, mock=slow_mock) as client:
-        yield client
-
-
-def run_in_threads(count: int, target: Callable[[], object]) -> None:
-    threads = [threading.Thread(target=target) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "a thread is still waiting after 10 s"
 
 
 def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -97,70 +77,171 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+def asked_together(
+    count: int, call: Callable[[], object], held: HeldReply, strategy: ProductionStrategy
+) -> list[object]:
+    """``count`` threads make ``call``; the first is held at the server until the rest wait on it.
+
+    Each outcome is an answer or an error. Nothing is released before every
+    follower waits for the leader, so the test cannot pass by the followers
+    arriving late (and finding the answer stored) rather than sharing the flight.
+    """
+    leader, led = outcome_of(call)
+    followers: list[tuple[threading.Thread, list[object]]] = []
+    try:
+        assert held.arrived.wait(5), "the leader's request never reached the server"
+        followers = [outcome_of(call) for _ in range(count - 1)]
+        eventually(lambda: strategy.waiting() == count - 1)
+    finally:
+        held.release.set()
+    for thread, _ in [(leader, led), *followers]:
+        thread.join(10)
+        assert not thread.is_alive(), "a thread is still waiting after 10 s"
+    return [led[0], *(outcome[0] for _, outcome in followers)]
+
+
+async def asked_together_async(
+    count: int,
+    call: Callable[[], Awaitable[LLMResponse]],
+    held: HeldReply,
+    strategy: ProductionStrategy,
+) -> list[object]:
+    """``asked_together`` for tasks: the first is held until the other ``count - 1`` wait on it."""
+    tasks = [asyncio.ensure_future(call())]
+    try:
+        assert await asyncio.to_thread(held.arrived.wait, 5), "the leader's request never came"
+        tasks += [asyncio.ensure_future(call()) for _ in range(count - 1)]
+        await until(lambda: strategy.waiting() == count - 1)
+    except BaseException:
+        held.release.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        held.release.set()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+QUIET = json_reply(openai_completion("All quiet."))
+
+
 class TestThreads:
     """Threads asking the same question at once share one answer."""
 
-    def test_one_provider_call_for_concurrent_threads(
-        self, client: Client, slow_mock: MockProvider, strategy: ProductionStrategy
-    ) -> None:
-        answers: list[LLMResponse] = []
-        run_in_threads(8, lambda: answers.append(client.chat("mock", USER)))
-        assert slow_mock.calls == 1
-        assert len(answers) == 8
-        assert {answer.content for answer in answers} == {"All quiet."}
-        assert sum(not answer.metadata["from_cache"] for answer in answers) == 1
+    def test_one_provider_call_for_concurrent_threads(self, strategy: ProductionStrategy) -> None:
+        held = HeldReply(QUIET)
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(held)
+            answers = asked_together(8, lambda: ask_openai(client, server), held, strategy)
+            assert len(server.requests) == 1
+        assert all(isinstance(answer, LLMResponse) for answer in answers), answers
+        responses = [answer for answer in answers if isinstance(answer, LLMResponse)]
+        assert {answer.content for answer in responses} == {"All quiet."}
+        assert [answer.metadata["from_cache"] for answer in responses] == [False] + [True] * 7
         assert strategy.in_flight() == 0
 
     def test_different_questions_do_not_wait_for_each_other(
-        self, client: Client, slow_mock: MockProvider
+        self, strategy: ProductionStrategy
     ) -> None:
-        questions = iter(range(4))
-        lock = threading.Lock()
-
-        def ask() -> None:
-            with lock:
-                number = next(questions)
-            client.chat("mock", [{"role": "user", "content": f"question {number}"}])
-
-        run_in_threads(4, ask)
-        assert slow_mock.calls == 4
+        """Four different questions are all at the provider at once: none waits for another."""
+        held = [HeldReply() for _ in range(4)]
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            for reply in held:
+                server.enqueue(reply)
+            threads = [
+                outcome_of(
+                    lambda number=number: client.chat(
+                        "openai",
+                        [{"role": "user", "content": f"question {number}"}],
+                        base_url=server.url,
+                        api_key="sk-alice",
+                    )
+                )
+                for number in range(4)
+            ]
+            try:
+                for reply in held:
+                    assert reply.arrived.wait(5), "a question waited for another"
+            finally:
+                for reply in held:
+                    reply.release.set()
+            for thread, _ in threads:
+                thread.join(10)
+            assert len(server.requests) == 4
+        assert all(isinstance(outcome[0], LLMResponse) for _, outcome in threads)
 
 
 class TestAsyncio:
     """Tasks asking the same question at once share one answer."""
 
     async def test_one_provider_call_for_a_hundred_tasks(
-        self, client: Client, slow_mock: MockProvider
+        self, strategy: ProductionStrategy
     ) -> None:
-        answers = await asyncio.gather(*(client.achat("mock", USER) for _ in range(100)))
-        assert slow_mock.calls == 1
-        assert {answer.content for answer in answers} == {"All quiet."}
-        followers = [answer for answer in answers if answer.metadata["from_cache"]]
+        held = HeldReply(QUIET)
+        with ProviderServer() as server:
+            server.enqueue(held)
+            async with Client(cache_strategy=strategy) as client:
+                options = {"base_url": server.url, "api_key": "sk-alice"}
+                answers = await asked_together_async(
+                    100, lambda: client.achat("openai", USER, **options), held, strategy
+                )
+            assert len(server.requests) == 1
+        assert all(isinstance(answer, LLMResponse) for answer in answers), answers
+        responses = [answer for answer in answers if isinstance(answer, LLMResponse)]
+        assert {answer.content for answer in responses} == {"All quiet."}
+        followers = [answer for answer in responses if answer.metadata["from_cache"]]
         assert len(followers) == 99
         assert all(answer.cost in (0.0, None) for answer in followers)
 
-    async def test_threads_and_tasks_share_one_flight(
-        self, client: Client, slow_mock: MockProvider, strategy: ProductionStrategy
-    ) -> None:
-        thread = threading.Thread(target=lambda: client.chat("mock", USER))
-        thread.start()
-        await until(lambda: strategy.in_flight() == 1)  # the thread leads
-        answers = await asyncio.gather(*(client.achat("mock", USER) for _ in range(5)))
-        thread.join()
-        assert slow_mock.calls == 1
+    async def test_threads_and_tasks_share_one_flight(self, strategy: ProductionStrategy) -> None:
+        held = HeldReply(QUIET)
+        with ProviderServer() as server:
+            server.enqueue(held)
+            async with Client(cache_strategy=strategy) as client:
+                options = {"base_url": server.url, "api_key": "sk-alice"}
+                thread, led = outcome_of(lambda: client.chat("openai", USER, **options))
+                tasks: list[asyncio.Task[LLMResponse]] = []
+                try:
+                    assert await asyncio.to_thread(held.arrived.wait, 5)  # the thread leads
+                    tasks = [
+                        asyncio.create_task(client.achat("openai", USER, **options))
+                        for _ in range(5)
+                    ]
+                    await until(lambda: strategy.waiting() == 5)
+                finally:
+                    held.release.set()
+                answers = await asyncio.gather(*tasks)
+                await asyncio.to_thread(thread.join, 10)
+            assert len(server.requests) == 1
+        assert isinstance(led[0], LLMResponse)
+        assert led[0].metadata["from_cache"] is False
         assert all(answer.metadata["from_cache"] for answer in answers)
 
     async def test_a_cancelled_leader_does_not_cancel_its_followers(
-        self, client: Client, slow_mock: MockProvider, strategy: ProductionStrategy
+        self, strategy: ProductionStrategy
     ) -> None:
-        leader = asyncio.create_task(client.achat("mock", USER))
-        await until(lambda: strategy.in_flight() == 1)
-        follower = asyncio.create_task(client.achat("mock", USER))
-        await asyncio.sleep(0.05)  # the follower joins the flight (or, if late, leads)
-        leader.cancel()
-        answer = await follower
+        held = HeldReply(QUIET)
+        with ProviderServer() as server:
+            server.enqueue(held)
+            async with Client(cache_strategy=strategy) as client:
+                options = {"base_url": server.url, "api_key": "sk-alice"}
+                leader = asyncio.create_task(client.achat("openai", USER, **options))
+                try:
+                    assert await asyncio.to_thread(held.arrived.wait, 5)
+                    follower = asyncio.create_task(client.achat("openai", USER, **options))
+                    await until(lambda: strategy.waiting() == 1)  # the follower waits on it
+                    leader.cancel()
+                    answer = await asyncio.wait_for(follower, 10)
+                finally:
+                    held.release.set()
+                with pytest.raises(asyncio.CancelledError):
+                    await leader
+            # The follower joined again, led, and made the call the leader never finished.
+            assert len(server.requests) == 2
         assert leader.cancelled()
-        assert answer.content == "All quiet."
+        assert answer.content == DEFAULT_TEXT
+        assert answer.metadata["from_cache"] is False
         assert strategy.in_flight() == 0
 
 
@@ -168,35 +249,29 @@ class TestFailures:
     """A failed call wakes every waiter with the error and caches nothing."""
 
     async def test_every_waiter_gets_the_error(self, strategy: ProductionStrategy) -> None:
+        held = HeldReply(json_reply(openai_error("boom"), status=503))
         with ProviderServer() as server:
-            server.enqueue(json_reply(openai_error("boom"), status=503, latency=0.3))
+            server.enqueue(held)
             async with Client(cache_strategy=strategy) as client:
-                results = await asyncio.gather(
-                    *(
-                        client.achat("openai", USER, base_url=server.url, api_key="k")
-                        for _ in range(5)
-                    ),
-                    return_exceptions=True,
+                options = {"base_url": server.url, "api_key": "k"}
+                results = await asked_together_async(
+                    5, lambda: client.achat("openai", USER, **options), held, strategy
                 )
             assert len(server.requests) == 1
-        assert all(isinstance(result, ServerError) for result in results)
+        assert all(isinstance(result, ServerError) for result in results), results
         assert strategy.stats().entries == 0
         assert strategy.in_flight() == 0
 
     def test_thread_waiters_get_the_error(self, strategy: ProductionStrategy) -> None:
-        errors: list[BaseException] = []
-
-        def ask(client: Client, url: str) -> None:
-            try:
-                client.chat("openai", USER, base_url=url, api_key="k")
-            except ServerError as exc:
-                errors.append(exc)
-
+        held = HeldReply(json_reply(openai_error("boom"), status=500))
         with ProviderServer() as server, Client(cache_strategy=strategy) as client:
-            server.enqueue(json_reply(openai_error("boom"), status=500, latency=0.3))
-            run_in_threads(4, lambda: ask(client, server.url))
+            server.enqueue(held)
+            results = asked_together(
+                4, lambda: ask_openai(client, server, api_key="k"), held, strategy
+            )
             assert len(server.requests) == 1
-        assert len(errors) == 4
+        assert all(isinstance(result, ServerError) for result in results), results
+        assert strategy.stats().entries == 0
 
 
 class TestErrorsPerFollower:

@@ -38,6 +38,7 @@ from tests.fakes import (
     openai_stream_events,
     sse_reply,
 )
+from tests.fakes.held_reply import HeldReply
 
 KEY = "test-key"
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
@@ -304,9 +305,13 @@ class TestErrors:
             await exllm_py.achat(wire.provider, MESSAGES, **options(provider_server, wire))
 
     def test_slow_server_is_a_timeout(self, provider_server: ProviderServer) -> None:
-        provider_server.enqueue(json_reply(openai_completion(), latency=1.0))
-        with pytest.raises(TimeoutError):
-            exllm_py.chat("openai", MESSAGES, **options(provider_server, WIRES[0], timeout=0.1))
+        held = HeldReply(json_reply(openai_completion()))  # it answers once the call gave up
+        provider_server.enqueue(held)
+        try:
+            with pytest.raises(TimeoutError):
+                exllm_py.chat("openai", MESSAGES, **options(provider_server, WIRES[0], timeout=0.1))
+        finally:
+            held.release.set()
 
     def test_dropped_connection_is_a_provider_error(self, provider_server: ProviderServer) -> None:
         provider_server.enqueue(disconnect_reply())
