@@ -24,13 +24,19 @@ token or a URL password (:mod:`exllm_py.secret_patterns`) in the message, so
 ``str()`` and ``repr()`` never show one, and :meth:`ExLLMError.redact` hides
 given exact values too: the pipeline calls it with the credentials a call
 sent (a key with no known shape, a gateway token) before the error leaves
-the call. ``ProviderError.body`` is left as the provider sent it, for
-debugging: it may hold whatever the provider echoed, the key included.
+the call, wherever they stand: as sent, or percent-encoded as a provider
+may echo them in a URL. It hides them from the exceptions chained to the
+error (``__cause__``, ``__context__``) as well, since a traceback prints
+those too: the httpx error behind a failed request may quote its headers.
+``ProviderError.body`` is left as the provider sent it, for debugging: it
+may hold whatever the provider echoed, the key included.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,30 +73,83 @@ class ExLLMError(Exception):
     def redact(self, values: Iterable[str | None]) -> None:
         """Hide each of ``values`` (the credentials a call sent) from the message and notes.
 
-        Values shorter than :data:`MIN_REDACTED_LENGTH` are left alone. The
-        longest goes first, so a value inside another cannot leave half of it.
+        A value is hidden as sent and percent-encoded (``sk%2Dabc…``, each
+        character escaped or not, in either case of hex). Values shorter
+        than :data:`MIN_REDACTED_LENGTH` are left alone. The longest goes
+        first, so a value inside another cannot leave half of it. The
+        exceptions chained to this one (``__cause__`` and ``__context__``,
+        all the way down) are redacted too: their string arguments and
+        notes, and known credential shapes in them as well.
         """
         hidden = sorted(
             {value for value in values if value and len(value) >= MIN_REDACTED_LENGTH},
             key=len,
             reverse=True,
         )
-        if hidden:
-            self.args = tuple(_hide(arg, hidden) for arg in self.args)
-            notes = getattr(self, "__notes__", None)
-            if isinstance(notes, list):
-                notes[:] = [_hide(note, hidden) for note in notes]
-            self._redacted(hidden)
+        patterns = [_any_encoding(value) for value in hidden]
+        _redact_chain(self, patterns)
 
-    def _redacted(self, hidden: list[str]) -> None:
+    def _redacted(self, hidden: list[re.Pattern[str]]) -> None:
         """Hook for subclasses that keep the message elsewhere too."""
 
 
-def _hide(text: object, values: list[str]) -> Any:
+def _any_encoding(value: str) -> re.Pattern[str]:
+    """A regex for ``value`` with any of its characters percent-encoded (any hex case)."""
+    alternatives = []
+    for character in value:
+        escaped = "".join(f"%{byte:02x}" for byte in character.encode("utf-8"))
+        plus = r"|\+" if character == " " else ""
+        alternatives.append(f"(?:{re.escape(character)}|(?i:{escaped}){plus})")
+    return re.compile("".join(alternatives))
+
+
+def _redact_chain(error: ExLLMError, patterns: list[re.Pattern[str]]) -> None:
+    seen: set[int] = set()
+    stack: list[BaseException] = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        _redact_one(current, patterns)
+        stack += [chained for chained in (current.__context__, current.__cause__) if chained]
+
+
+def _redact_one(error: BaseException, patterns: list[re.Pattern[str]]) -> None:
+    # An ExLLMError hid credential shapes from its message when it was made;
+    # an exception from elsewhere (httpx, the OS) did not.
+    shapes = not isinstance(error, ExLLMError)
+    if not patterns and not shapes:
+        return
+
+    def hide(text: object) -> Any:
+        if not isinstance(text, str):
+            return text  # OSError's errno, a UnicodeError's bytes: left as they are
+        return _hide(redact_secrets(text) if shapes else text, patterns)
+
+    args = tuple(hide(arg) for arg in error.args)
+    if any(new is not old for new, old in zip(args, error.args, strict=True)):
+        # A type that does not let its args be replaced keeps them.
+        with contextlib.suppress(AttributeError, TypeError):
+            error.args = args
+    if isinstance(error, OSError):
+        # Its message is built from these, not from its args.
+        for name in ("strerror", "filename", "filename2"):
+            value = getattr(error, name)
+            if isinstance(value, str):
+                setattr(error, name, hide(value))
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list):
+        notes[:] = [hide(note) for note in notes]
+    if isinstance(error, ExLLMError):
+        error._redacted(patterns)
+
+
+def _hide(text: object, patterns: list[re.Pattern[str]]) -> Any:
     if not isinstance(text, str):
         return text
-    for value in values:
-        text = text.replace(value, REDACTED)
+    for pattern in patterns:
+        text = pattern.sub(REDACTED, text)
     return text
 
 
@@ -125,7 +184,7 @@ class ProviderError(ExLLMError):
         self.provider = provider
         self.body = body
 
-    def _redacted(self, hidden: list[str]) -> None:
+    def _redacted(self, hidden: list[re.Pattern[str]]) -> None:
         self.message = self.args[0]
 
     def __reduce__(self) -> tuple[Any, ...]:

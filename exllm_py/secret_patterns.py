@@ -15,10 +15,15 @@ merely start like a key (``sk-learn``, ``xai-sdk-python``) are far shorter.
 (``sk-proj-****…****Ab1C``), and even the unmasked ends should go no further.
 
 Credentials also ride in URLs: a password in the userinfo
-(``https://alice:S3cret@host``) or in a ``password=`` query parameter
-(``redis://host?password=…``). Both are shapes here too, and
-:func:`hide_url_credentials` is how any URL is shown; :func:`url_credentials`
-lists a URL's credential values, so that they can be searched for.
+(``https://alice:S3cret@host``) or in a query parameter such as ``key=``
+or ``password=`` (:data:`URL_SECRET_PARAMS`). A URL password is a shape
+here too, so that it is found and hidden in any text; a URL itself is only
+ever shown or stored through :func:`hide_url_credentials`, exllm_py's one
+way of hiding a URL's credentials (what takes their place, and whether
+the user name stays, are its parameters: the Redis CLI shows
+``redis://user:***@host``, a cassette ``https://host?key=REDACTED``).
+:func:`url_credentials` lists a URL's credential values, so that they can
+be searched for.
 
 This module imports nothing else of exllm_py, so that every layer can use it.
 """
@@ -26,7 +31,7 @@ This module imports nothing else of exllm_py, so that every layer can use it.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, unquote_plus
 
 import attrs
 
@@ -65,7 +70,7 @@ URL_SECRET_PARAMS = frozenset({"key", "api_key", "api-key", "password", "token",
 
 # Userinfo runs from "scheme://" to the last "@" before the path; greedy, so
 # that an unencoded "@" inside a password is not taken for the end.
-_USERINFO = re.compile(r"(?<=://)[^/?#\s]*@")
+_USERINFO = re.compile(r"(?<=://)(?P<userinfo>[^/?#\s]*)@")
 _QUERY_SECRET = re.compile(r"(?<=[?&])(?P<name>[^=&#\s]+)=(?P<value>[^&#\s]*)")
 
 
@@ -147,18 +152,27 @@ def mask(value: str) -> str:
     return f"{shown}… ({len(value)} char{'' if len(value) == 1 else 's'})"
 
 
-def hide_url_credentials(url: str) -> str:
-    """``url`` as it may be shown or stored: no userinfo, credential query values redacted.
+def hide_url_credentials(url: str, *, replacement: str = REDACTED, keep_user: bool = False) -> str:
+    """``url`` as it may be shown or stored: its credentials hidden.
 
-    ``https://alice:S3cret@host/v1?key=…`` becomes ``https://host/v1?key=[redacted]``.
+    By default the userinfo is dropped and the value of every
+    :data:`URL_SECRET_PARAMS` query parameter (its name matched in any case,
+    percent-escaped or not) becomes ``replacement``:
+    ``https://alice:S3cret@host/v1?key=…`` becomes
+    ``https://host/v1?key=[redacted]``. With ``keep_user``, the user name
+    stays and only a password is replaced (``redis://alice:***@host``).
     Works on text rather than a parsed URL, so a URL too malformed to parse
-    is still cleaned, and a URL with nothing to hide comes back unchanged.
+    is still cleaned, and a URL with nothing to hide comes back unchanged
+    (the very same string).
     """
-    if "@" in url:
-        url = _USERINFO.sub("", url, count=1)
-    if "?" in url:
-        url = _QUERY_SECRET.sub(_redacted_parameter, url)
-    return url
+    hidden = url
+    if "@" in hidden:
+        hidden = _USERINFO.sub(
+            lambda match: _hidden_userinfo(match, replacement, keep_user), hidden, count=1
+        )
+    if "?" in hidden:
+        hidden = _QUERY_SECRET.sub(lambda match: _hidden_parameter(match, replacement), hidden)
+    return url if hidden == url else hidden
 
 
 def url_credentials(url: str) -> list[str]:
@@ -175,7 +189,15 @@ def url_credentials(url: str) -> list[str]:
     return [value for value in dict.fromkeys(found) if value]
 
 
-def _redacted_parameter(match: re.Match[str]) -> str:
-    if match["name"].lower() not in URL_SECRET_PARAMS or not match["value"]:
+def _hidden_userinfo(match: re.Match[str], replacement: str, keep_user: bool) -> str:
+    if not keep_user:
+        return ""
+    user, colon, _ = match["userinfo"].partition(":")
+    return f"{user}:{replacement}@" if colon else match[0]
+
+
+def _hidden_parameter(match: re.Match[str], replacement: str) -> str:
+    name = unquote_plus(match["name"]).lower()
+    if name not in URL_SECRET_PARAMS or not match["value"]:
         return match[0]
-    return f"{match['name']}={REDACTED}"
+    return f"{match['name']}={replacement}"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pickle
+import traceback
+from urllib.parse import quote
 
+import httpx
 import pytest
 
 from exllm_py.errors import (
@@ -94,3 +97,84 @@ class TestRedactValues:
         error = ValidationError(f"the text {short} stays")
         error.redact([short])
         assert str(error) == f"the text {short} stays"
+
+
+def _traceback(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error))
+
+
+class TestRedactTheChain:
+    """A traceback prints the chained exceptions too: ``redact`` hides the values there as well."""
+
+    def test_the_cause_of_raise_from(self) -> None:
+        request = httpx.Request("POST", "https://gateway.example/v1")
+        try:
+            try:
+                raise httpx.ConnectError(f"proxy refused Bearer {SHAPELESS_KEY}", request=request)
+            except httpx.ConnectError as exc:
+                raise ProviderError("could not reach the gateway") from exc
+        except ProviderError as caught:
+            error = caught
+        cause = error.__cause__
+        error.redact([SHAPELESS_KEY])
+        assert SHAPELESS_KEY not in _traceback(error)
+        assert "proxy refused Bearer [redacted]" in _traceback(error)
+        # The chain itself is untouched: same cause, context still suppressed.
+        assert error.__cause__ is cause
+        assert isinstance(cause, httpx.ConnectError)
+        assert cause.request is request
+        assert error.__suppress_context__
+
+    def test_the_context_of_an_error_raised_while_handling_another(self) -> None:
+        try:
+            try:
+                raise RuntimeError(f"first failure with {SHAPELESS_KEY}")
+            except RuntimeError:
+                raise ConfigurationError("second failure") from None
+        except ConfigurationError as caught:
+            error = caught
+        error.__suppress_context__ = False  # shown, as without "from None"
+        error.redact([SHAPELESS_KEY])
+        assert SHAPELESS_KEY not in _traceback(error)
+
+    def test_key_shapes_in_a_foreign_cause_are_hidden(self) -> None:
+        error = ProviderError("could not reach openai")
+        error.__cause__ = ValueError(f"bad header Authorization: Bearer {PROJECT_KEY}")
+        error.redact([])
+        assert PROJECT_KEY not in _traceback(error)
+
+    def test_exceptions_whose_args_are_not_strings(self) -> None:
+        error = ProviderError("could not read the answer")
+        decode = UnicodeDecodeError("utf-8", b"\xff" + SHAPELESS_KEY.encode(), 0, 1, "bad")
+        os_error = ConnectionRefusedError(111, f"refused {SHAPELESS_KEY}")
+        key_error = KeyError(42)
+        error.__cause__ = decode
+        decode.__context__ = os_error
+        os_error.__cause__ = key_error
+        key_error.__context__ = error  # a cycle ends the walk, not the program
+        error.redact([SHAPELESS_KEY])
+        assert decode.args[1] == b"\xff" + SHAPELESS_KEY.encode()  # bytes: left as they are
+        assert str(os_error) == "[Errno 111] refused [redacted]"
+        assert key_error.args == (42,)
+
+
+class TestRedactEncodedValues:
+    """A provider may echo a key URL-encoded: that form is hidden too."""
+
+    KEY = "gw+Zq8rT2m/Vx91Lk=Pq-x"
+
+    @pytest.mark.parametrize(
+        "shown",
+        [
+            quote(KEY),
+            quote(KEY, safe=""),
+            quote(KEY, safe="").replace("%2B", "%2b").replace("%3D", "%3d"),
+            KEY.replace("-", "%2D"),
+        ],
+    )
+    def test_a_percent_encoded_echo(self, shown: str) -> None:
+        assert shown != self.KEY
+        error = AuthenticationError(f"401: unknown key={shown}")
+        error.redact([self.KEY])
+        assert str(error) == "401: unknown key=[redacted]"
+        assert error.message == "401: unknown key=[redacted]"

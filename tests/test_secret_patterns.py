@@ -167,6 +167,29 @@ class TestUrlCredentials:
         url = "https://api.openai.com/v1/chat/completions?alt=sse"
         assert hide_url_credentials(url) == url
 
+    @pytest.mark.parametrize(
+        ("url", "shown"),
+        [
+            ("redis://alice:S3cret@h/0?password=pw", "redis://alice:***@h/0?password=***"),
+            ("redis://:pw@h/0", "redis://:***@h/0"),
+            ("redis://a@b:p@ss@h/0", "redis://a@b:***@h/0"),
+            ("redis://alice@h/0", "redis://alice@h/0"),
+        ],
+    )
+    def test_the_replacement_and_the_user_name_are_parameters(self, url: str, shown: str) -> None:
+        assert hide_url_credentials(url, replacement="***", keep_user=True) == shown
+
+    def test_a_percent_escaped_parameter_name_is_still_a_secret(self) -> None:
+        url = "https://host/v1?k%65y=AIza123&API%5FKEY=k2&q=a%20b"
+        assert (
+            hide_url_credentials(url, replacement="R")
+            == "https://host/v1?k%65y=R&API%5FKEY=R&q=a%20b"
+        )
+
+    def test_nothing_to_hide_returns_the_same_string(self) -> None:
+        url = "https://host/v1?alt=sse&key="
+        assert hide_url_credentials(url) is url
+
     def test_url_credentials_lists_raw_and_decoded_values(self) -> None:
         url = "https://alice:p%40ss@host/v1?api_key=k123&model=m"
         assert url_credentials(url) == ["alice", "p%40ss", "p@ss", "k123"]

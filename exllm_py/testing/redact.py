@@ -27,13 +27,13 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
 
 from exllm_py.errors import RecordingRefused
 from exllm_py.providers.sse import SSEDecoder
-from exllm_py.secret_patterns import URL_SECRET_PARAMS, url_credentials
+from exllm_py.secret_patterns import URL_SECRET_PARAMS, hide_url_credentials, url_credentials
 
 if TYPE_CHECKING:
     from exllm_py.testing.cassette_file import CassetteFile, Interaction
@@ -97,22 +97,12 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 def redact_url(url: str) -> str:
     """``url`` without userinfo, the values of its :data:`SECRET_PARAMS` redacted.
 
-    A URL with neither is returned unchanged (not re-encoded), so
-    redaction never alters what it has no reason to touch.
+    :func:`~exllm_py.secret_patterns.hide_url_credentials` with
+    :data:`REDACTED` as the replacement. A URL with neither is returned
+    unchanged (not re-encoded), so redaction never alters what it has no
+    reason to touch; nor are the other query parameters re-encoded.
     """
-    parts = urlsplit(url)
-    if has_userinfo(url):
-        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
-        url = urlunsplit(parts)
-    if not parts.query:
-        return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(name.lower() in SECRET_PARAMS for name, _ in pairs):
-        return url
-    query = urlencode(
-        [(name, REDACTED if name.lower() in SECRET_PARAMS else value) for name, value in pairs]
-    )
-    return urlunsplit(parts._replace(query=query))
+    return hide_url_credentials(url, replacement=REDACTED)
 
 
 def has_userinfo(url: str) -> bool:
@@ -260,14 +250,25 @@ def _stream_texts(raw_events: Iterable[str]) -> list[str]:
             continue
         for path, text in _strings(payload, ""):
             joined.setdefault(path, []).append(text)
-    return ["".join(datas), *("".join(pieces) for pieces in joined.values() if len(pieces) > 1)]
+    # Every path, even one seen once: its string is decoded, so a key written
+    # with JSON escapes (``\u002d`` for "-") shows as itself only here.
+    return ["".join(datas), *("".join(pieces) for pieces in joined.values())]
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Every string in a JSON document, with the path that leads to it."""
+    """Every string in a JSON document, with the path that leads to it.
+
+    An object with an integer ``index`` field is told apart by it, not only
+    by where it stands: each event of a stream with ``n=2`` holds one choice,
+    always at ``choices[0]``, and its ``index`` says which; a tool call's
+    ``index`` and an Anthropic content block's do the same.
+    """
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
+        index = value.get("index")
+        if isinstance(index, int) and not isinstance(index, bool):
+            path = f"{path}#{index}"
         for name, item in value.items():
             yield from _strings(item, f"{path}.{name}")
     elif isinstance(value, list):

@@ -1,14 +1,19 @@
 """Tests for exllm_py.pipeline.redaction: no call's error shows a credential it sent.
 
-Every test crosses a real socket to the loopback provider server, which
-answers with a body that echoes the key, as some providers and gateways do.
+Every test but one crosses a real socket to the loopback provider server,
+which answers with a body that echoes the key, as some providers and
+gateways do; the exception is a transport that fails, quoting the request's
+headers in its own error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Iterator
+from urllib.parse import quote
 
+import httpx
 import pytest
 
 import exllm_py
@@ -186,3 +191,31 @@ class TestCallRepr:
         assert PROJECT_KEY not in repr(call)
         assert SHAPELESS_KEY not in repr(call)
         assert repr(call) == "<Call 'openai' model='' stream=False>"
+
+
+class TestWhatATracebackShows:
+    """The whole traceback of an error leaving a call is clean, chained exceptions included."""
+
+    def test_a_transport_error_quoting_the_authorization_header(self) -> None:
+        def refuse(request: httpx.Request) -> httpx.Response:
+            auth = request.headers["authorization"]
+            raise httpx.ConnectError(f"proxy refused {auth}", request=request)
+
+        transport = httpx.MockTransport(refuse)
+        client = exllm_py.Client(transport=transport, cache_strategy=NoCache(), env={})
+        with client, pytest.raises(ProviderError) as caught:
+            client.chat("mistral", MESSAGES, api_key=SHAPELESS_KEY)
+        assert isinstance(caught.value.__cause__, httpx.ConnectError)  # still chained
+        shown = "".join(traceback.format_exception(caught.value))
+        assert "proxy refused Bearer [redacted]" in shown
+        assert SHAPELESS_KEY not in shown
+
+    def test_a_url_encoded_echo_of_the_key(
+        self, client: exllm_py.Client, provider_server: ProviderServer
+    ) -> None:
+        key = "gw+" + SHAPELESS_KEY + "=="
+        provider_server.enqueue(text_reply(f"no such key: {quote(key, safe='')}", status=400))
+        with pytest.raises(ProviderError) as caught:
+            client.chat("mistral", MESSAGES, base_url=provider_server.url, api_key=key)
+        assert "no such key: [redacted]" in str(caught.value)
+        assert SHAPELESS_KEY not in _shown(caught.value)

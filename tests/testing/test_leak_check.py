@@ -37,8 +37,8 @@ KEY = "sk-" + "proj-" + "A1b2C3d4e5F6g7H8i9J0_k-L" * 3
 SECRETS = {"OPENAI_API_KEY": KEY}
 
 
-def _delta(content: str) -> SSEEvent:
-    choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
+def _delta(content: str, *, index: int = 0) -> SSEEvent:
+    choice = {"index": index, "delta": {"content": content}, "finish_reason": None}
     return SSEEvent({"id": "chatcmpl-1", "model": "gpt-4o-mini", "choices": [choice]})
 
 
@@ -96,6 +96,38 @@ class TestRecordingRefusesHiddenKeys:
         assert "OPENAI_API_KEY" in str(refused.value)
         assert KEY not in str(refused.value)
 
+    def test_a_key_streamed_in_the_second_of_two_choices(
+        self, keyed_client: exllm_py.Client, provider_server: ProviderServer, tmp_path: Path
+    ) -> None:
+        # With n=2 every event holds one choice at choices[0], its "index" saying which:
+        # joined by position, the two answers interleave and the key is never whole.
+        events = [
+            _delta("Paris is ", index=0),
+            _delta(KEY[:20], index=1),
+            _delta("the capital.", index=0),
+            _delta(KEY[20:], index=1),
+            SSEEvent("[DONE]"),
+        ]
+        provider_server.enqueue(sse_reply(events))
+        path = tmp_path / "two_choices.json"
+        with pytest.raises(RecordingRefused), use_cassette(path, mode="once"):
+            list(keyed_client.stream("openai", MESSAGES, base_url=provider_server.url))
+        assert not path.exists()
+
+    def test_a_key_json_escaped_in_a_single_event(
+        self, keyed_client: exllm_py.Client, provider_server: ProviderServer, tmp_path: Path
+    ) -> None:
+        escaped = KEY.replace("-", "\\u002d")
+        choice = '{"index":0,"delta":{"content":"' + escaped + '"}}'
+        data = '{"id":"chatcmpl-1","choices":[' + choice + "]}"
+        provider_server.enqueue(sse_reply([SSEEvent(data), SSEEvent("[DONE]")]))
+        path = tmp_path / "escaped.json"
+        chunks = []
+        with pytest.raises(RecordingRefused), use_cassette(path, mode="once"):
+            chunks += keyed_client.stream("openai", MESSAGES, base_url=provider_server.url)
+        assert KEY in "".join(chunk.content for chunk in chunks)
+        assert not path.exists()
+
     def test_a_stream_without_the_key_is_saved(
         self, keyed_client: exllm_py.Client, provider_server: ProviderServer, tmp_path: Path
     ) -> None:
@@ -113,6 +145,17 @@ class TestHiddenTexts:
         raw = tuple(event.encode().decode().rstrip("\n") for event in _split_key_stream())
         texts = [text for _, text in hidden_texts(_cassette(Body("sse", raw)).interactions)]
         assert f"Your key is {KEY}" in texts
+
+    def test_tool_call_arguments_are_joined_per_index(self) -> None:
+        def call(index: int, arguments: str) -> SSEEvent:
+            tool = {"index": index, "function": {"arguments": arguments}}
+            return SSEEvent({"choices": [{"index": 0, "delta": {"tool_calls": [tool]}}]})
+
+        events = [call(0, '{"a": "'), call(1, KEY[:10]), call(0, '1"}'), call(1, KEY[10:])]
+        raw = tuple(event.encode().decode().rstrip("\n") for event in events)
+        texts = [text for _, text in hidden_texts(_cassette(Body("sse", raw)).interactions)]
+        assert KEY in texts
+        assert '{"a": "1"}' in texts
 
     def test_non_json_event_data_is_joined_too(self) -> None:
         raw = (f"data: {KEY[:15]}", f"data: {KEY[15:]}")

@@ -66,6 +66,14 @@ class TestRedactUrl:
         url = "https://example.com/v1/x?b=%2F&a=1"
         assert redact_url(url) is url
 
+    def test_the_other_parameters_are_not_re_encoded(self) -> None:
+        url = "https://example.com/v1/x?q=a%20b&key=k-123&path=%2F"
+        assert redact_url(url) == f"https://example.com/v1/x?q=a%20b&key={REDACTED}&path=%2F"
+
+    def test_a_url_too_malformed_to_parse_is_redacted_too(self) -> None:
+        url = "http://alice:S3cret@[::1/v1?key=k-123"
+        assert redact_url(url) == f"http://[::1/v1?key={REDACTED}"
+
     @pytest.mark.parametrize("userinfo", ["alice:S3cret@", "alice@", ":S3cret@", "a:p@ss@"])
     def test_userinfo_is_dropped(self, userinfo: str) -> None:
         url = f"http://{userinfo}gateway.example:8080/v1/chat?key=k-123"
