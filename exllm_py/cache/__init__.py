@@ -9,9 +9,10 @@ with single-flight), :mod:`~exllm_py.cache.nocache`,
 ``RedisStore``, ``TieredStore``). ``TestStrategy`` works at the HTTP level
 and lives in :mod:`exllm_py.testing`; it is reachable from here by name only.
 
-May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``; never
-the pipeline or testing (``TestStrategy`` is looked up lazily). The providers'
-registry is read, lazily, only by ``cache_key`` for a provider's defaults.
+May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``,
+``forksafe``; never the pipeline or testing (``TestStrategy`` is looked up
+lazily). The providers' registry is read, lazily, only by ``cache_key`` for a
+provider's defaults.
 """
 
 from typing import Any

@@ -14,17 +14,24 @@ carry, ``1e308`` seconds is no Redis ``PX``, ``inf`` no integer at all.
 Timeouts and waits are capped at :data:`MAX_TIMEOUT` (a week): sockets and
 locks refuse timeouts much beyond ~1e9 seconds (``OverflowError``), and
 waiting without end is what ``timeout=None`` is for, where it is offered.
+A store's own operations are capped lower, at :data:`MAX_STORE_TIMEOUT`
+(a minute).
+
+Bounds are compared with the value as given, and only floats are asked
+whether they are NaN, so an ``int`` too large for a float (``10**400``) is
+refused as out of bounds rather than raising ``OverflowError``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from exllm_py.errors import ValidationError
 
 __all__ = [
+    "MAX_STORE_TIMEOUT",
     "MAX_TIMEOUT",
     "MAX_TTL",
     "check_callable",
@@ -36,12 +43,17 @@ __all__ = [
     "check_strategy",
     "check_text",
     "check_ttl",
+    "is_number",
+    "shown",
 ]
 
 #: The longest TTL a call or a store accepts, in seconds (ten years); ``None`` never expires.
 MAX_TTL: Final = 10 * 365 * 86_400
 #: The longest timeout or wait a call, a client or a lock accepts, in seconds (a week).
 MAX_TIMEOUT: Final = 7 * 86_400
+#: The longest timeout of one store operation (a Redis command), in seconds (a minute):
+#: a cache slower than that is no faster than the provider it saves a call to.
+MAX_STORE_TIMEOUT: Final = 60
 
 
 def check_ttl(name: str, value: Any) -> float | None:
@@ -56,16 +68,38 @@ def check_seconds(name: str, value: Any, *, maximum: float, none_means: str | No
 
     ``none_means`` says what ``None`` does for this argument, for the message.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if not is_number(value):
         raise ValidationError(
-            f"{name} must be a positive number of seconds, got {value!r}{_or(none_means)}"
+            f"{name} must be a positive number of seconds, got {shown(value)}{_or(none_means)}"
         )
+    # Compared as they are: an int too large for a float (10**400) is out of
+    # bounds, not an OverflowError.
     if not 0 < value <= maximum:
         raise ValidationError(
             f"{name} must be a positive number of seconds, at most {_duration(maximum)}, "
-            f"got {value!r}{_or(none_means)}"
+            f"got {shown(value)}{_or(none_means)}"
         )
     return value
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """Whether ``value`` is an ``int`` (not a bool) or a ``float`` other than NaN.
+
+    Only floats are asked ``isnan``: converting a huge ``int`` to ask would
+    raise ``OverflowError``.
+    """
+    if isinstance(value, float):
+        return not math.isnan(value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message; an ``int`` too long to print usefully is summarized."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        # Printing it in full could take more digits than str() allows (4,300).
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        return f"{'-' if value < 0 else ''}an integer of about {digits:,} digits"
+    return repr(value)
 
 
 def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
@@ -73,7 +107,7 @@ def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
-        raise ValidationError(f"{name} must be at least {minimum}, got {value!r}")
+        raise ValidationError(f"{name} must be at least {minimum}, got {shown(value)}")
     return value
 
 
@@ -153,6 +187,8 @@ def _duration(seconds: float) -> str:
         return f"{MAX_TTL:,} (ten years)"
     if seconds == MAX_TIMEOUT:
         return f"{MAX_TIMEOUT:,} (a week)"
+    if seconds == MAX_STORE_TIMEOUT:
+        return f"{MAX_STORE_TIMEOUT} (a minute)"
     return f"{seconds:g}"
 
 

@@ -279,7 +279,11 @@ class RedisFlightLock:
 
 
 class _Holders:
-    """The locks this process holds, by name, and the thread each holder runs on."""
+    """The locks this process holds, by name and token, and the thread each holder runs on.
+
+    Keyed by token too: a holder whose lock expired, and a successor in this
+    process that took it since, each remove only their own record.
+    """
 
     def __init__(self) -> None:
         self.forget()
@@ -287,10 +291,14 @@ class _Holders:
     def forget(self) -> None:
         # A fresh lock too: a parent thread may have held the old one at the fork.
         self._lock = threading.Lock()
-        self._threads: dict[str, int] = {}
+        self._threads: dict[tuple[str, str], int] = {}
 
     def held_here(self, name: str) -> bool:
-        return bool(self._threads) and self._threads.get(name) == threading.get_ident()
+        if not self._threads:
+            return False
+        me = threading.get_ident()
+        with self._lock:
+            return any(held == name and thread == me for (held, _), thread in self._threads.items())
 
     @contextlib.contextmanager
     def holding(self, name: str, token: str | None) -> Iterator[None]:
@@ -298,12 +306,12 @@ class _Holders:
             yield
             return
         with self._lock:
-            self._threads[name] = threading.get_ident()
+            self._threads[name, token] = threading.get_ident()
         try:
             yield
         finally:
             with self._lock:
-                self._threads.pop(name, None)
+                self._threads.pop((name, token), None)
 
 
 _HOLDERS = _Holders()

@@ -5,7 +5,10 @@ The entry keeps the response exactly as a hit returns it (``from_cache``,
 from memory allocates nothing. Every hit shares that one object, so it is
 made read-only all the way down when it is stored (:func:`frozen_response`):
 what a caller does with the answer it holds, live or from a hit, never
-changes what later hits serve. ``size`` is the length of the serialized
+changes what later hits serve. An entry decoded from its wire form
+(:func:`load_entry`, a Redis hit) is a fresh object per hit: only its
+metadata is read-only (as every hit's is), and it is frozen all the way down
+only if it is kept to be served again. ``size`` is the length of the serialized
 response (:func:`dump_entry`), which is what stores bound by bytes count and
 what :class:`~exllm_py.cache.stores.redis.RedisStore` stores.
 """
@@ -115,6 +118,14 @@ def dump_entry_fields(response: LLMResponse, stored_at: float, ttl: float | None
     return orjson.dumps(document, default=dict)  # dict(): read-only metadata mappings
 
 
+def _read_only(metadata: dict[str, Any]) -> FrozenDict:
+    """Decoded metadata, read-only; it holds only scalars but for a nested value now and then."""
+    for value in metadata.values():
+        if type(value) is dict or type(value) is list:
+            return deep_freeze(metadata)  # type: ignore[no-any-return]  # a dict freezes to one
+    return FrozenDict(metadata)
+
+
 def load_entry(payload: bytes) -> CacheEntry:
     """Rebuild an entry from :func:`dump_entry`'s bytes; ``ValueError`` if they are not one."""
     try:
@@ -125,14 +136,13 @@ def load_entry(payload: bytes) -> CacheEntry:
             )
         fields = dict(document["response"])
         fields["usage"] = Usage(**fields["usage"])
-        # Frozen as a stored response is (see the module docstring): a TieredStore
-        # keeps the decoded response in L1 and serves it to every later hit.
-        fields["tool_calls"] = tuple(
-            ToolCall(**{**call, "arguments": deep_freeze(call["arguments"])})
-            for call in fields["tool_calls"]
-        )
-        fields["raw"] = deep_freeze(fields["raw"])
-        fields["metadata"] = deep_freeze(dict(fields["metadata"]))
+        # Every decode is a fresh object that no other hit shares, so ``raw`` and
+        # the tool call arguments stay as decoded: freezing them would cost a hit
+        # several times the decode. Whoever keeps the decoded response to serve
+        # again freezes it then (TieredStore, promoting it into L1). The metadata
+        # is read-only on every hit, from whichever store.
+        fields["tool_calls"] = tuple(ToolCall(**call) for call in fields["tool_calls"])
+        fields["metadata"] = _read_only(fields["metadata"])
         response = LLMResponse(**fields)
         stored_at = float(document["stored_at"])
         ttl = document["ttl"]

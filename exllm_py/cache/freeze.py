@@ -3,9 +3,10 @@
 Every hit of an entry returns the same response object (copying it per hit
 would cost the hit path more than its whole budget), so the entry's
 mutable parts are frozen once, when it is stored: ``raw``, the arguments of
-its tool calls, its metadata. A store that decodes entries (Redis) freezes
-what it decodes, for the same reason: a ``TieredStore`` keeps that object
-in memory and serves it again. :func:`deep_freeze` copies dicts into
+its tool calls, its metadata. A store that decodes entries (Redis) serves a
+fresh object per hit and freezes only its metadata; a ``TieredStore`` that
+keeps a decoded entry in memory to serve again freezes it then, once, as it
+promotes it. :func:`deep_freeze` copies dicts into
 :class:`FrozenDict` and lists into :class:`FrozenList`, all the way down.
 
 They are ``dict`` and ``list`` subclasses on purpose: they compare equal to

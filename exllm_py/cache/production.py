@@ -30,9 +30,9 @@ import attrs
 import httpx
 
 from exllm_py import telemetry
-from exllm_py.cache.arguments import check_store
+from exllm_py.cache.arguments import check_has, check_store
 from exllm_py.cache.entry import CacheEntry, frozen_response, make_entry, served_from_cache
-from exllm_py.cache.freeze import FrozenDict
+from exllm_py.cache.freeze import FrozenDict, deep_freeze
 from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
@@ -40,7 +40,7 @@ from exllm_py.cache.stores.breaker import report_cache_error
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.tiered import TIER_KEY
 from exllm_py.cache.strategy import CacheLookup
-from exllm_py.errors import ValidationError
+from exllm_py.forksafe import renew_after_fork
 from exllm_py.request import UseDefault
 from exllm_py.types import LLMResponse
 
@@ -62,10 +62,12 @@ class ProductionStrategy:
     def __init__(self, store: CacheStore | None = None, *, lock: FlightLock | None = None) -> None:
         if store is not None:
             check_store("ProductionStrategy store", store)
-        if lock is not None and not (hasattr(lock, "run") and hasattr(lock, "arun")):
-            raise ValidationError(
-                "ProductionStrategy lock must be a flight lock such as "
-                f"RedisFlightLock(redis_store), got {lock!r}"
+        if lock is not None:
+            check_has(
+                "ProductionStrategy lock",
+                lock,
+                ("run", "arun"),
+                "a flight lock such as RedisFlightLock(redis_store)",
             )
         self.store: CacheStore = MemoryStore() if store is None else store
         self.lock = lock
@@ -74,6 +76,7 @@ class ProductionStrategy:
         # too would cost the hit path a lock); followers are hits it saw as
         # misses. Misses are the calls that went to the provider.
         self._counts_lock = threading.Lock()
+        renew_after_fork(self, "_counts_lock")
         self._followers = self._misses = 0
 
     # The shells: the hit path inline (it is most calls), the rest in _flow.
@@ -143,8 +146,8 @@ class ProductionStrategy:
         control = lookup.control
         response: LLMResponse
         if control.mode is not True:
-            response = yield _PRODUCE if control.writes else _COMPUTE
-            return response
+            result = yield _PRODUCE if control.writes else _COMPUTE
+            return result.response if isinstance(result, _Produced) else result
         while True:
             flight, leader = self._flights.join(lookup.key, lookup)
             if leader:
@@ -166,44 +169,51 @@ class ProductionStrategy:
         try:
             # An identical call may have landed between our read and our join.
             entry: CacheEntry | None = yield _READ
+            shared: LLMResponse | None = None
             if entry is not None:
                 response = self._hit(lookup, entry, started)
             else:
                 self._miss(lookup, started)
-                response = yield _PRODUCE
+                produced: _Produced = yield _PRODUCE
+                response, shared = produced.response, produced.shared
         except Exception as exc:
             self._flights.fail(flight, exc)
             raise
         except BaseException:
             self._flights.abandon(flight)
             raise
-        # Followers share one copy, frozen, which the leader's caller cannot reach.
-        self._flights.resolve(flight, frozen_response(response))
+        # Followers share one copy, frozen, which the leader's caller cannot reach:
+        # the stored entry's, frozen already, when the answer was stored.
+        self._flights.resolve(flight, shared or frozen_response(response))
         return response
 
-    def _produce(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> LLMResponse:
+    def _produce(self, lookup: CacheLookup, compute: Callable[[], LLMResponse]) -> _Produced:
         """Compute and store; under ``lock``, unless another process has the answer first."""
+        stored: list[CacheEntry] = []
 
         def produce() -> LLMResponse:
             response = compute()
-            self._store(lookup, response)
+            stored.extend(self._store(lookup, response))
             return response
 
         if self.lock is None or lookup.control.mode is not True:
-            return produce()
-        return self.lock.run(lookup.key, self.store, produce, lookup.timeout)
+            return _produced(produce(), stored)
+        return _produced(self.lock.run(lookup.key, self.store, produce, lookup.timeout), stored)
 
     async def _aproduce(
         self, lookup: CacheLookup, compute: Callable[[], Awaitable[LLMResponse]]
-    ) -> LLMResponse:
+    ) -> _Produced:
+        stored: list[CacheEntry] = []
+
         async def produce() -> LLMResponse:
             response = await compute()
-            await self._astore(lookup, response)
+            stored.extend(await self._astore(lookup, response))
             return response
 
         if self.lock is None or lookup.control.mode is not True:
-            return await produce()
-        return await self.lock.arun(lookup.key, self.store, produce, lookup.timeout)
+            return _produced(await produce(), stored)
+        answer = await self.lock.arun(lookup.key, self.store, produce, lookup.timeout)
+        return _produced(answer, stored)
 
     # Storing an answer the caller has paid for. Whatever happens here, the caller
     # gets the answer: a store error is reported, not raised. And whatever is not
@@ -211,31 +221,36 @@ class ProductionStrategy:
     # answer), or a write that fails, removes the old entry (stores themselves drop
     # it when they decline an entry, as too large).
 
-    def _store(self, lookup: CacheLookup, response: LLMResponse) -> None:
+    def _store(self, lookup: CacheLookup, response: LLMResponse) -> tuple[CacheEntry, ...]:
+        """The entry stored, if one was (as a tuple: none or one)."""
         try:
             entry = self._entry_for(lookup, response)
             if entry is not None:
                 self.store.set(lookup.key, entry)
                 _report_put(lookup, entry)
-            elif lookup.control.mode == "refresh":
+                return (entry,)
+            if lookup.control.mode == "refresh":
                 self.store.delete(lookup.key)
         except Exception as exc:
             self._put_failed(lookup, exc)
             with contextlib.suppress(Exception):  # reported above; the answer matters more
                 self.store.delete(lookup.key)
+        return ()
 
-    async def _astore(self, lookup: CacheLookup, response: LLMResponse) -> None:
+    async def _astore(self, lookup: CacheLookup, response: LLMResponse) -> tuple[CacheEntry, ...]:
         try:
             entry = self._entry_for(lookup, response)
             if entry is not None:
                 await self.store.aset(lookup.key, entry)
                 _report_put(lookup, entry)
-            elif lookup.control.mode == "refresh":
+                return (entry,)
+            if lookup.control.mode == "refresh":
                 await self.store.adelete(lookup.key)
         except Exception as exc:
             self._put_failed(lookup, exc)
             with contextlib.suppress(Exception):
                 await self.store.adelete(lookup.key)
+        return ()
 
     def _put_failed(self, lookup: CacheLookup, exc: Exception) -> None:
         report_cache_error(type(self.store).__name__, "put_failed", exc, key=lookup.key)
@@ -309,6 +324,34 @@ class ProductionStrategy:
 @attrs.frozen
 class _Done:
     response: LLMResponse
+
+
+@attrs.frozen
+class _Produced:
+    """What producing gave: the answer, and the followers' frozen copy of it (or None)."""
+
+    response: LLMResponse
+    shared: LLMResponse | None
+
+
+def _produced(response: LLMResponse, stored: list[CacheEntry]) -> _Produced:
+    """``response``, with a copy for followers that reuses the stored entry's frozen parts.
+
+    The entry froze ``raw`` and the tool call arguments when it was made: the
+    followers' copy takes them from there instead of walking ``raw`` again.
+    ``stored`` is empty when nothing was stored, or when another process had
+    the answer (``response`` is then what the store gave, not what was produced).
+    """
+    if not stored:
+        return _Produced(response, None)
+    entry = stored[0].response
+    metadata = response.metadata
+    shared = attrs.evolve(
+        entry,
+        cost=response.cost,
+        metadata=metadata if type(metadata) is FrozenDict else deep_freeze(dict(metadata)),
+    )
+    return _Produced(response, shared)
 
 
 #: What the flow asks its shell for (besides a Flight to wait on).

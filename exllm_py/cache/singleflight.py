@@ -9,8 +9,10 @@ the waiting differs.
 A leader's answer goes to every follower; so does its error, unless the
 error is the leader's own rather than the request's (:func:`shared_with`):
 
-- an error caused by credentials (401, 402, 403, 404, 429, or no key at
-  all) goes only to followers that send the same credentials;
+- a client error (any 4xx status, or no key at all) goes only to followers
+  that send the same credentials: a provider may answer a bad key with any
+  of them (Gemini: 400 ``API_KEY_INVALID``), and another key may well get
+  an answer;
 - the leader's timeout goes only to followers that allowed no longer.
 
 Other followers are told to join again (:class:`LeaderGone`): one of them
@@ -55,12 +57,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-# Statuses that say something about the key rather than the request: refused
-# (401, 403), out of credit (402), a model this key may not use (OpenAI
-# answers 404 "does not exist or you do not have access to it"), the key's
-# rate limit (429). Another key may well get an answer.
-_KEY_STATUSES = frozenset({401, 402, 403, 404, 429})
 
 
 class Party(Protocol):
@@ -239,11 +235,18 @@ def shared_with(error: BaseException, leader: Party | None, follower: Party | No
     if isinstance(error, TimeoutError):
         patience = follower.timeout
         return patience is not None and (leader.timeout is None or patience <= leader.timeout)
-    if isinstance(error, ConfigurationError) or (
-        isinstance(error, ProviderError) and error.status in _KEY_STATUSES
-    ):
+    if isinstance(error, ConfigurationError) or _client_error(error):
         return _credential(leader) == _credential(follower)
     return True
+
+
+def _client_error(error: BaseException) -> bool:
+    # Any 4xx may be about the key rather than the request: refused (401, 403),
+    # out of credit (402), a model this key may not use (OpenAI: 404), the key's
+    # rate limit (429), or a key the provider rejects as a bad argument (Gemini:
+    # 400 INVALID_ARGUMENT, reason API_KEY_INVALID).
+    status = error.status if isinstance(error, ProviderError) else None
+    return isinstance(status, int) and 400 <= status < 500
 
 
 def time_left(timeout: float | None, started_ns: int) -> float | None:

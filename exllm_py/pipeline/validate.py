@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from exllm_py.cache.arguments import MAX_TIMEOUT, check_seconds, check_text, check_ttl
+from exllm_py.cache.arguments import (
+    MAX_TIMEOUT,
+    check_seconds,
+    check_text,
+    check_ttl,
+    is_number,
+    shown,
+)
 from exllm_py.errors import ConfigurationError, ValidationError
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
@@ -208,10 +214,10 @@ def _cache_control(options: Mapping[str, Any]) -> CacheControl:
 
 
 def _number(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ValidationError(f"{name} must be a number, got {value!r}")
+    if not is_number(value):
+        raise ValidationError(f"{name} must be a number, got {shown(value)}")
     if not low <= value <= high:
-        raise ValidationError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        raise ValidationError(f"{name} must be between {low:g} and {high:g}, got {shown(value)}")
 
 
 def _temperature(name: str, value: Any) -> None:
@@ -225,7 +231,7 @@ def _positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{name} must be an integer, got {value!r}")
     if value <= 0:
-        raise ValidationError(f"{name} must be a positive integer, got {value!r}")
+        raise ValidationError(f"{name} must be a positive integer, got {shown(value)}")
 
 
 def _check_model(name: str, value: Any) -> None:

@@ -11,17 +11,20 @@ Every event is also logged through structlog (logger ``exllm_py``), see
 an event costs a dict lookup and a clock read. structlog's level is re-read
 at most once a second (:func:`refresh_logging` re-reads it at once).
 
-May import: :mod:`exllm_py.telemetry.events` and structlog, nothing else of
-the package, so that every layer can report through it.
+May import: :mod:`exllm_py.telemetry.events`, :mod:`exllm_py.forksafe` (a
+leaf) and structlog, nothing else of the package, so that every layer can
+report through it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
+from exllm_py.forksafe import renew_after_fork
 from exllm_py.telemetry import structlog_sink
 from exllm_py.telemetry.events import (
     CACHE_ERROR,
@@ -59,6 +62,7 @@ __all__ = [
 Handler: TypeAlias = Callable[[Event, dict[str, Any], dict[str, Any]], object]
 
 _lock = threading.Lock()
+renew_after_fork(sys.modules[__name__], "_lock")
 _by_id: dict[str, tuple[frozenset[Event], Handler]] = {}
 # event -> handlers, rebuilt on attach/detach so emit() reads one immutable tuple.
 _by_event: dict[Event, tuple[tuple[str, Handler], ...]] = {}

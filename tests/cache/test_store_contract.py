@@ -82,21 +82,36 @@ class StoreContract:
         assert got.response.metadata["saved_cost"] == 0.25
         assert got.response.cost == 0.0
 
+    #: Whether every hit shares one stored object (then it is read-only all the way
+    #: down), rather than decoding a fresh one per hit (RedisStore).
+    shares_hits = True
+
     def test_a_hit_is_read_only_all_the_way_down(self, store: CacheStore, clock: FakeClock) -> None:
-        """Metadata, raw and tool call arguments of a hit refuse edits; later hits are intact."""
+        """Hit metadata refuses edits on every store; nothing a caller edits reaches later hits.
+
+        A store that serves one shared object per entry refuses edits of raw and
+        tool call arguments too; one that decodes a fresh object per hit lets its
+        caller edit that copy, which no later hit sees.
+        """
         store.set("k", entry(clock))
         got = store.get("k")
         assert got is not None
         response = got.response
-        edits = [
+        for edit in (
             lambda: operator.setitem(response.metadata, "from_cache", False),
             lambda: operator.setitem(response.metadata, "cache_key", "another"),
+        ):
+            with pytest.raises(TypeError):
+                edit()
+        for edit in (
             lambda: operator.setitem(response.tool_calls[0].arguments, "q", "poisoned"),
             lambda: response.raw["choices"][0]["message"].update(content="poisoned"),
             lambda: response.raw["choices"].append({}),
-        ]
-        for edit in edits:
-            with pytest.raises(TypeError):
+        ):
+            if self.shares_hits:
+                with pytest.raises(TypeError):
+                    edit()
+            else:
                 edit()
         again = store.get("k")
         assert again is not None
@@ -295,6 +310,8 @@ class TestMemoryStore(StoreContract):
 
 class TestRedisStore(StoreContract):
     """RedisStore meets the contract against a real redis-server."""
+
+    shares_hits = False  # each hit is a fresh decode
 
     @pytest.fixture
     def store(self, clock: FakeClock, redis_url: str) -> Iterator[CacheStore]:

@@ -101,6 +101,8 @@ class TestReprsAndMessages:
             ("redis://u:p@w@h/0", "redis://u:***@h/0"),
             ("unix:///run/redis.sock?password=pw", "unix:///run/redis.sock?password=***"),
             ("redis://user@h/0", "redis://user@h/0"),
+            ("redis://a@b:pw@h/0", "redis://a@b:***@h/0"),
+            ("redis://h/0?PASS%57ORD=pw", "redis://h/0?PASS%57ORD=***"),
         ],
     )
     def test_redact_url_password(self, url: str, shown: str) -> None:

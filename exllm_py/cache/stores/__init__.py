@@ -11,7 +11,7 @@ circuit breaker that keeps a failing Redis from slowing calls) and
 ``sweeper`` (expiry sweeps).
 
 May import: ``exllm_py.cache.entry``, ``cache.stats``, ``cache.arguments``
-(constructor checks), ``telemetry``, ``errors``; never the pipeline,
+(constructor checks), ``telemetry``, ``errors``, ``forksafe``; never the pipeline,
 providers or testing.
 """
 

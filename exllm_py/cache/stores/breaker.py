@@ -28,6 +28,7 @@ from exllm_py.cache.arguments import (
     check_seconds,
     check_text,
 )
+from exllm_py.forksafe import renew_after_fork
 
 __all__ = ["BreakerState", "CircuitBreaker", "report_cache_error"]
 
@@ -62,6 +63,7 @@ class CircuitBreaker:
         check_callable("CircuitBreaker clock", clock, "a function returning monotonic seconds")
         self.clock = clock
         self._lock = threading.Lock()
+        renew_after_fork(self, "_lock")
         self._state: BreakerState = _CLOSED
         self._failures = 0
         # When the breaker opened, or when the half-open probe was let through.

@@ -19,6 +19,7 @@ from exllm_py.cache.arguments import (
 from exllm_py.cache.entry import CacheEntry
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.sweeper import SWEEPER
+from exllm_py.forksafe import renew_after_fork
 
 __all__ = ["MemoryStore"]
 
@@ -73,6 +74,7 @@ class MemoryStore:
         # so evicted entries are freed at once.
         self._deadlines: list[tuple[float, str]] = []
         self._lock = threading.Lock()
+        renew_after_fork(self, "_lock")  # the sweeper holds it during every sweep
         self._bytes = 0
         self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
         if cleanup_interval is not None:

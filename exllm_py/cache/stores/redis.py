@@ -30,7 +30,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from exllm_py import telemetry
-from exllm_py.cache.arguments import check_callable, check_count, check_seconds, check_ttl
+from exllm_py.cache.arguments import (
+    MAX_STORE_TIMEOUT,
+    check_callable,
+    check_count,
+    check_instance,
+    check_seconds,
+    check_ttl,
+)
 from exllm_py.cache.entry import CacheEntry, dump_entry
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.breaker import CircuitBreaker, report_cache_error
@@ -44,16 +51,13 @@ from exllm_py.cache.stores.redis_connect import (
 )
 from exllm_py.cache.stores.redis_faults import FAULT, FaultGuard
 from exllm_py.errors import ValidationError
+from exllm_py.forksafe import renew_after_fork
 
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
 
 __all__ = ["RedisStore"]
-
-# The longest per-operation timeout: beyond a minute a cache is no faster than the
-# provider it saves a call to, and sockets refuse timeouts past ~1e9 seconds anyway.
-_MAX_TIMEOUT_S: Final = 60.0
 
 
 class _Corrupt(enum.Enum):
@@ -77,9 +81,10 @@ class RedisStore:
     Every argument is checked before anything connects (``ValidationError``
     naming it): ``default_ttl`` is ``None`` or seconds in (0, ten years]
     (:data:`~exllm_py.cache.arguments.MAX_TTL`), ``timeout`` seconds in
-    (0, 60], ``max_value_bytes`` an integer of at least 1,
-    ``compress_threshold`` ``None`` or an integer of at least 0,
-    ``stats_max_scans`` an integer of at least 0.
+    (0, 60] (:data:`~exllm_py.cache.arguments.MAX_STORE_TIMEOUT`),
+    ``max_value_bytes`` an integer of at least 1, ``compress_threshold``
+    ``None`` or an integer of at least 0, ``stats_max_scans`` an integer of
+    at least 0.
 
     A ``set`` that stores nothing (the value is too large, already expired,
     or Redis refused it, as it refuses writes at ``maxmemory``) deletes the
@@ -105,7 +110,7 @@ class RedisStore:
         self.url = url
         self.namespace = namespace
         self.default_ttl = check_ttl("RedisStore default_ttl", default_ttl)
-        self.timeout = check_seconds("RedisStore timeout", timeout, maximum=_MAX_TIMEOUT_S)
+        self.timeout = check_seconds("RedisStore timeout", timeout, maximum=MAX_STORE_TIMEOUT)
         self.max_value_bytes = check_count("RedisStore max_value_bytes", max_value_bytes)
         self.compress_threshold = compress_threshold
         self.breaker = breaker or CircuitBreaker(name=f"redis:{namespace}")
@@ -116,6 +121,7 @@ class RedisStore:
         self._client = connect(url, timeout)
         self._aclients = LoopClients(url, timeout)
         self._lock = threading.Lock()
+        renew_after_fork(self, "_lock")
         self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
 
     def __repr__(self) -> str:
@@ -308,18 +314,13 @@ def _check_arguments(
     compress_threshold: object,
 ) -> None:
     """Refuse the constructor arguments that the attribute assignments do not check."""
-    if not isinstance(url, str):
-        raise ValidationError(
-            f"RedisStore url must be a string such as redis://host:6379/0, got {type(url).__name__}"
-        )
+    check_instance("RedisStore url", url, str, "a string such as redis://host:6379/0")
     try:
         check_namespace(namespace)  # type: ignore[arg-type]  # checked there
     except ValueError as exc:
         raise ValidationError(f"RedisStore namespace: {exc}") from None
-    if breaker is not None and not isinstance(breaker, CircuitBreaker):
-        raise ValidationError(
-            f"RedisStore breaker must be a CircuitBreaker or None, got {breaker!r}"
-        )
+    if breaker is not None:
+        check_instance("RedisStore breaker", breaker, CircuitBreaker, "a CircuitBreaker or None")
     check_callable("RedisStore clock", clock, "a function returning epoch seconds")
     if compress_threshold is not None:
         check_count("RedisStore compress_threshold", compress_threshold, minimum=0)

@@ -25,6 +25,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 from exllm_py.errors import ConfigurationError
+from exllm_py.forksafe import renew_after_fork
+from exllm_py.secret_patterns import hide_url_credentials
 
 if TYPE_CHECKING:
     import redis
@@ -45,8 +47,6 @@ INSTALL_HINT: Final = "RedisStore needs the redis package: pip install 'exllm_py
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_./-]+")
 # The userinfo's password runs to the last "@" before the path (it may hold an "@").
-_USERINFO_PASSWORD = re.compile(r"(?<=://)(?P<user>[^/?#:@]*):[^/?#]*@")
-_PASSWORD_PARAM = re.compile(r"(?<=[?&])(?P<name>(?i:password))=[^&#]*")
 # Sockets time out this much before ``timeout``: a timed-out read overshoots its
 # deadline by the OS timer's slack, and redis-py then drops the connection.
 _SLACK_S = 0.002
@@ -93,6 +93,7 @@ class LoopClients:
         self.url = url
         self.timeout = timeout
         self._lock = threading.Lock()
+        renew_after_fork(self, "_lock")
         self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
 
     def __repr__(self) -> str:
@@ -135,11 +136,11 @@ def redact_url_password(url: str) -> str:
 
     Both places redis-py reads a password from are covered: the userinfo
     (``redis://:pw@host``) and the ``password`` query parameter
-    (``redis://host/0?password=pw``). Text is rewritten, not a parsed URL,
-    so a URL too malformed to parse is cleaned all the same.
+    (``redis://host/0?password=pw``); the user name stays. This is
+    :func:`~exllm_py.secret_patterns.hide_url_credentials` with ``***`` in
+    place of each secret, so a URL too malformed to parse is cleaned all the same.
     """
-    url = _USERINFO_PASSWORD.sub(r"\g<user>:***@", url, count=1)
-    return _PASSWORD_PARAM.sub(r"\g<name>=***", url)
+    return hide_url_credentials(url, replacement="***", keep_user=True)
 
 
 def _from_url(factory: Any, url: str, timeout: float, retry_module: ModuleType) -> Any:

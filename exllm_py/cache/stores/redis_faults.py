@@ -38,6 +38,7 @@ from typing import Final, Literal, ParamSpec, TypeVar
 
 from exllm_py.cache.stores.breaker import CircuitBreaker, report_cache_error
 from exllm_py.cache.stores.redis_connect import import_redis
+from exllm_py.forksafe import renew_after_fork
 
 __all__ = ["FAULT", "Fault", "FaultGuard"]
 
@@ -75,6 +76,7 @@ class FaultGuard:
         self._timeouts: tuple[type[Exception], ...] = (errors.TimeoutError, TimeoutError)
         self._connection: tuple[type[Exception], ...] = (errors.ConnectionError, OSError)
         self._lock = threading.Lock()
+        renew_after_fork(self, "_lock")
         self._faulty: OrderedDict[str, float] = OrderedDict()
 
     def __repr__(self) -> str:

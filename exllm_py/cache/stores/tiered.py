@@ -12,6 +12,11 @@ Entries are tagged ``"l1"`` when they are written into L1, so an L1 hit
 costs nothing extra; an L2 hit is tagged on the way out (it already paid a
 round trip). The production strategy copies the tag, under the same
 :data:`TIER_KEY`, into its ``("exllm", "cache", "hit")`` telemetry.
+
+What goes into L1 is frozen all the way down, as every ``MemoryStore``
+entry is: L1 serves one object to every later hit. An L2 hit is served as
+L2 gave it (from a ``RedisStore``, a fresh decode with read-only metadata),
+and shares nothing mutable with the copy promoted into L1.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from typing import Final
 import attrs
 
 from exllm_py.cache.arguments import MAX_TTL, check_seconds, check_store
-from exllm_py.cache.entry import CacheEntry
+from exllm_py.cache.entry import CacheEntry, frozen_response
 from exllm_py.cache.freeze import FrozenDict
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
+from exllm_py.forksafe import renew_after_fork
 
 __all__ = ["TIER_KEY", "TieredStore"]
 
@@ -56,6 +62,7 @@ class TieredStore:
         self.default_ttl = l2.default_ttl
         self.clock = l1.clock
         self._lock = threading.Lock()
+        renew_after_fork(self, "_lock")
         self._l2_hits = self._misses = self._puts = 0
 
     def __repr__(self) -> str:
@@ -129,7 +136,11 @@ class TieredStore:
         if self.l1_ttl is not None:
             cap = self.clock() + self.l1_ttl
             expires_at = cap if expires_at is None else min(expires_at, cap)
-        return _tagged(entry, "l1", expires_at)
+        # L1 serves this one object to every later hit: frozen all the way down, once,
+        # here. An entry decoded from L2 is not (a fresh decode shares nothing); one
+        # made by make_entry is already, and comes back without a walk.
+        frozen = attrs.evolve(entry, response=frozen_response(entry.response))
+        return _tagged(frozen, "l1", expires_at)
 
     def _l2_hit(self, entry: CacheEntry) -> CacheEntry:
         with self._lock:
