@@ -32,7 +32,7 @@ bench: install
 # the run fails if a package is under 90% or a new mutant survives.
 mutate: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
-	$(BIN)/mutmut run --max-children 2
+	EXLLM_HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2
 	$(BIN)/python -m mutation
 
 cache-clean: install

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import exllm_py.client
+
+# `make mutate` runs each test more than once in one process, with a new class
+# instance each time, which hypothesis would otherwise flag as a health problem.
+settings.register_profile("mutation", suppress_health_check=[HealthCheck.differing_executors])
+settings.load_profile(os.environ.get("EXLLM_HYPOTHESIS_PROFILE", "default"))
 
 # Provider keys and endpoints a developer may have exported: no test may use them.
 _PROVIDER_ENV = [

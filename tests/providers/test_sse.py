@@ -106,13 +106,16 @@ class TestLineEndings:
         """Two CRs in separate reads end an event."""
         assert summary(decode(b"data: a\r", b"\r", close=False)) == [("message", "a", None)]
 
-    @given(st.lists(st.integers(min_value=0, max_value=80), max_size=6))
-    def test_any_set_of_split_points_gives_the_same_events(self, cuts: list[int]) -> None:
-        """However a read boundary falls, CRLF streams decode the same."""
-        data = stream_with("\r\n")
-        points = sorted({min(cut, len(data)) for cut in cuts})
-        chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
-        assert summary(decode(*chunks)) == EXPECTED
+
+# A module-level function, not a method: hypothesis wants one executor per test,
+# and runners that run a test twice in one process (mutmut) make a new instance.
+@given(st.lists(st.integers(min_value=0, max_value=80), max_size=6))
+def test_any_set_of_split_points_gives_the_same_events(cuts: list[int]) -> None:
+    """However read boundaries fall, a CRLF stream decodes the same."""
+    data = stream_with("\r\n")
+    points = sorted({min(cut, len(data)) for cut in cuts})
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    assert summary(decode(*chunks)) == EXPECTED
 
 
 class TestText:
