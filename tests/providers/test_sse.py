@@ -191,3 +191,10 @@ class TestClose:
         decoder.feed(b"data: a")
         assert len(decoder.close()) == 1
         assert decoder.close() == []
+
+    def test_a_closed_decoder_starts_afresh(self) -> None:
+        """After ``close()`` nothing of the old stream is left to join the next."""
+        decoder = SSEDecoder()
+        decoder.feed(b"data: a")
+        decoder.close()
+        assert summary(decoder.feed(b"data: b\n\n")) == [("message", "b", None)]
