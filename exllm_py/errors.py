@@ -4,6 +4,7 @@ The hierarchy::
 
     ExLLMError
     ├── ConfigurationError      unknown provider, missing API key, bad client settings
+    │   └── MissingAPIKey           a call must reach the provider and has no key
     ├── ValidationError         bad messages or options (raised before any network I/O);
     │                           also a ValueError
     ├── ProviderError           the provider answered with an error (status, provider, body)
@@ -13,7 +14,8 @@ The hierarchy::
     │   └── TimeoutError            no answer within the timeout; also a builtin TimeoutError
     ├── RecordingNotFound       replay-only mode and no recording matches the request
     ├── RecordingCorrupt        a cassette file cannot be read (names the file and the problem)
-    └── RecordingRefused        a cassette was not written: an API key's value is in it
+    ├── RecordingRefused        a cassette was not written: an API key's value is in it
+    └── NetworkBlocked          --exllm-block-network refused a connection to a non-loopback host
 
 Lower-level errors (httpx, orjson, OS) are translated at the boundary with
 ``raise ... from exc`` so the original cause stays attached.
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -47,6 +50,8 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ExLLMError",
+    "MissingAPIKey",
+    "NetworkBlocked",
     "ProviderError",
     "RateLimitError",
     "RecordingCorrupt",
@@ -157,6 +162,25 @@ class ConfigurationError(ExLLMError):
     """The client or provider is not set up: unknown provider, missing key, bad setting."""
 
 
+class MissingAPIKey(ConfigurationError):
+    """A call must reach the provider and no API key was found.
+
+    ``provider`` is the provider's name and ``env_var`` the environment
+    variable to set. Raised only when the request would leave for the
+    provider: a cached or recorded answer needs no key.
+    """
+
+    def __init__(self, message: str, *, provider: str = "", env_var: str = "") -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.env_var = env_var
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments are not restored by the default pickling.
+        rebuild = functools.partial(type(self), provider=self.provider, env_var=self.env_var)
+        return (rebuild, self.args)
+
+
 class ValidationError(ExLLMError, ValueError):
     """A call's messages or options, or a constructor's settings, are bad; raised before any I/O."""
 
@@ -242,3 +266,22 @@ class RecordingCorrupt(ExLLMError):
 
 class RecordingRefused(ExLLMError):
     """A cassette was not written because a configured API key's value appears in it."""
+
+
+class NetworkBlocked(ExLLMError):
+    """``--exllm-block-network`` refused to let a connection or a name lookup leave the machine.
+
+    ``host`` is the name or address asked for and ``port`` its port
+    (``None`` for a name lookup). Raised before any packet is sent. Not an
+    ``OSError`` on purpose: HTTP libraries turn those into their own
+    connection errors (and retry them), which would bury the host's name.
+    """
+
+    def __init__(self, message: str, *, host: str = "", port: int | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        rebuild = functools.partial(type(self), host=self.host, port=self.port)
+        return (rebuild, self.args)

@@ -14,6 +14,8 @@ from exllm_py.errors import (
     AuthenticationError,
     ConfigurationError,
     ExLLMError,
+    MissingAPIKey,
+    NetworkBlocked,
     ProviderError,
     RateLimitError,
     RecordingCorrupt,
@@ -41,6 +43,8 @@ ERROR_CLASSES = [
     RecordingNotFound,
     RecordingCorrupt,
     RecordingRefused,
+    MissingAPIKey,
+    NetworkBlocked,
 ]
 
 
@@ -178,3 +182,19 @@ class TestRedactEncodedValues:
         error.redact([self.KEY])
         assert str(error) == "401: unknown key=[redacted]"
         assert error.message == "401: unknown key=[redacted]"
+
+
+class TestStructuredErrors:
+    """MissingAPIKey and NetworkBlocked keep what they name through pickling (pytest -n)."""
+
+    def test_missing_api_key(self) -> None:
+        error = MissingAPIKey("no key", provider="openai", env_var="OPENAI_API_KEY")
+        assert isinstance(error, ConfigurationError)
+        copy = pickle.loads(pickle.dumps(error))
+        assert (str(copy), copy.provider, copy.env_var) == ("no key", "openai", "OPENAI_API_KEY")
+
+    def test_network_blocked(self) -> None:
+        error = NetworkBlocked("blocked", host="api.example.com", port=443)
+        assert not isinstance(error, OSError)
+        copy = pickle.loads(pickle.dumps(error))
+        assert (str(copy), copy.host, copy.port) == ("blocked", "api.example.com", 443)

@@ -1,6 +1,8 @@
 """The cassette filters of ``list`` and ``clean``; a cassette is selected when it matches all.
 
-- ``--provider P``: it calls provider ``P`` (or host ``P``).
+- ``--provider P``: it calls provider ``P``: as each interaction recorded it (so a
+  base URL override still counts, see :mod:`exllm_py.testing.provider_label`), else
+  as the request shows it, else its host ``P``.
 - ``--older-than AGE``: its newest interaction was recorded more than AGE
   ago. The newest, so that a cassette a test extended recently is not
   counted stale.

@@ -8,26 +8,11 @@ without its port, so one test server's random ports stay one "provider".
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from exllm_py.testing.provider_label import known_hosts
+
 __all__ = ["known_hosts", "provider_for_url"]
-
-
-@functools.cache
-def known_hosts() -> Mapping[str, str]:
-    """``host[:port]`` of each provider's default base URL → the provider's name."""
-    # Imported here: the registry loads every provider adapter, which only
-    # the commands that read cassettes need.
-    from exllm_py.providers.registry import PROVIDERS
-
-    hosts: dict[str, str] = {}
-    for name, spec in PROVIDERS.items():
-        netloc = _netloc(spec.base_url)
-        if netloc:
-            hosts.setdefault(netloc, name)
-    return hosts
 
 
 def provider_for_url(url: str) -> str:

@@ -21,9 +21,10 @@ from exllm_py.cli.hosts import provider_for_url
 from exllm_py.cli.locate import Location
 from exllm_py.cli.progress import track
 from exllm_py.errors import RecordingCorrupt
-from exllm_py.testing.cassette_file import CassetteFile, read_cassette
+from exllm_py.testing.cassette_file import CassetteFile, Interaction, read_cassette
 from exllm_py.testing.files import parse_timestamp
 from exllm_py.testing.paths import iter_cassettes, nodeid_for
+from exllm_py.testing.provider_label import provider_label
 
 __all__ = ["CassetteInfo", "Inventory", "describe", "parse_time", "scan"]
 
@@ -144,7 +145,15 @@ def _providers(cassette: CassetteFile) -> tuple[str, ...]:
     recorded = cassette.metadata.get("provider")
     if recorded:
         return (recorded,)
-    return tuple(sorted({provider_for_url(item.request.url) for item in cassette.interactions}))
+    return tuple(sorted({_provider(item) for item in cassette.interactions}))
+
+
+def _provider(interaction: Interaction) -> str:
+    """The recorded provider; for older recordings, what the request shows, else its host."""
+    if interaction.provider:
+        return interaction.provider
+    request = interaction.request
+    return provider_label(request.url, request.headers) or provider_for_url(request.url)
 
 
 def _test_id(cassette_dir: Path, path: Path, metadata: Mapping[str, str]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from exllm_py.extensions import MISSING_KEY
+from exllm_py.extensions import MISSING_KEY, PROVIDER
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
 from exllm_py.request import ChatRequest
@@ -37,6 +37,7 @@ class BuildRequest:
             http_request.extensions["timeout"] = dict.fromkeys(
                 ("connect", "read", "write", "pool"), config.timeout
             )
+        http_request.extensions[PROVIDER] = config.name
         if api_key is None and config.missing_key_env is not None:
             http_request.extensions[MISSING_KEY] = (config.name, config.missing_key_env)
         call.http_request = http_request

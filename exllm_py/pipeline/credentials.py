@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import httpx
 
-from exllm_py.errors import ConfigurationError
+from exllm_py.errors import MissingAPIKey
 from exllm_py.extensions import MISSING_KEY
 
 __all__ = ["CredentialGuard"]
 
 
 class CredentialGuard(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Wraps the network transports; raises ``ConfigurationError`` for unkeyed requests."""
+    """Wraps the network transports; raises ``MissingAPIKey`` for unkeyed requests."""
 
     def __init__(
         self,
@@ -50,7 +50,9 @@ def _refuse_if_unkeyed(request: httpx.Request) -> None:
     missing = request.extensions.get(MISSING_KEY)
     if missing is not None:
         provider, env_var = missing
-        raise ConfigurationError(
+        raise MissingAPIKey(
             f"no API key for {provider}: set the {env_var} environment variable "
-            "or pass api_key=... to the call"
+            "or pass api_key=... to the call",
+            provider=provider,
+            env_var=env_var,
         )

@@ -10,6 +10,7 @@ re-recording an unchanged exchange changes nothing but ``recorded_at``::
         {
           "recorded_at": "2025-01-31T12:00:00Z",
           "source": "live API at https://api.openai.com",
+          "provider": "openai",
           "request": {
             "method": "POST",
             "url": "https://api.openai.com/v1/chat/completions",
@@ -181,12 +182,18 @@ class RecordedResponse:
 
 @attrs.frozen
 class Interaction:
-    """One recorded exchange, with when and from where it was recorded."""
+    """One recorded exchange, with when and from where it was recorded, and for which provider.
+
+    ``provider`` (:func:`~exllm_py.testing.provider_label.provider_label`) is
+    optional in the file: cassettes recorded before it existed have none,
+    and readers that predate it ignore it, so it needs no new format version.
+    """
 
     request: RecordedRequest
     response: RecordedResponse
     recorded_at: str
     source: str = ""
+    provider: str = ""
 
 
 @attrs.frozen
@@ -222,6 +229,7 @@ def _encode_interaction(interaction: Interaction) -> dict[str, Any]:
     return {
         "recorded_at": interaction.recorded_at,
         "source": interaction.source,
+        **({"provider": interaction.provider} if interaction.provider else {}),
         "request": {
             "method": request.method,
             "url": redact_url(request.url),
@@ -330,6 +338,7 @@ def _decode_interaction(item: Any, index: int) -> Interaction:
         ),
         recorded_at=_expect(item.get("recorded_at"), str, index, ".recorded_at"),
         source=_expect(item.get("source", ""), str, index, ".source"),
+        provider=_expect(item.get("provider", ""), str, index, ".provider"),
     )
 
 

@@ -22,6 +22,10 @@ the rules are readable (and testable) in one place:
     recorder. When the test ends the user's strategy is put back, unchanged;
   * ``EXLLM_CACHE_STRATEGY`` reads ``test``, so a ``Client()`` the test
     creates records too. The user's value is restored when the test ends.
+- :func:`sealed`: the test's cassette becomes the one in use, and every
+  httpx and httpx2 request the test makes goes through the recorder, from
+  clients of any strategy, SDKs, or raw clients alike
+  (:mod:`~exllm_py.testing.interception`), except to the passthrough hosts.
 """
 
 from __future__ import annotations
@@ -30,9 +34,17 @@ import os
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 
-from exllm_py.testing.strategy import TestStrategy
+from exllm_py.testing.cassette import Cassette
+from exllm_py.testing.interception import intercepting
+from exllm_py.testing.strategy import TestStrategy, recording
 
-__all__ = ["STRATEGY_ENV", "choose_strategy_env", "recording_default_client", "start_test"]
+__all__ = [
+    "STRATEGY_ENV",
+    "choose_strategy_env",
+    "recording_default_client",
+    "sealed",
+    "start_test",
+]
 
 #: The variable ``exllm_py.Client`` picks its default strategy from.
 STRATEGY_ENV = "EXLLM_CACHE_STRATEGY"
@@ -94,3 +106,15 @@ def recording_default_client(env: MutableMapping[str, str] | None = None) -> Ite
         # Unless the test configured a strategy of its own meanwhile.
         if wrapper is not None and client.cache_strategy is wrapper:
             client.cache_strategy = chosen
+
+
+@contextmanager
+def sealed(cassette: Cassette, passthrough_hosts: frozenset[str] = frozenset()) -> Iterator[None]:
+    """For a ``live_api`` test: ``cassette`` in use, and every httpx/httpx2 request through it.
+
+    Requests to ``passthrough_hosts`` go to the network unrecorded (see
+    :mod:`~exllm_py.testing.passthrough`). The libraries' own methods are
+    back when the block ends.
+    """
+    with recording(cassette, passthrough_hosts=passthrough_hosts), intercepting():
+        yield

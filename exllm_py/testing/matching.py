@@ -43,10 +43,16 @@ __all__ = [
     "key_digest",
 ]
 
-#: Headers that say how a request travelled, not what it asks: never matched nor recorded.
+#: Headers that say how a request travelled or whose account sent it, not what it asks:
+#: never matched nor recorded. The SDKs' ``x-stainless-*`` (retry count, OS, runtime,
+#: package version, async, timeouts) and ``user-agent`` differ between machines, runs
+#: and retries; the account's project or workspace (``OPENAI_PROJECT_ID``, a client
+#: option) is set where the recording is made and unset in CI, and names an account.
 DEFAULT_IGNORED_HEADERS = frozenset(
     {
         "accept-encoding",
+        "anthropic-user-profile-id",
+        "anthropic-workspace-id",
         "baggage",
         "connection",
         "content-length",
@@ -54,6 +60,7 @@ DEFAULT_IGNORED_HEADERS = frozenset(
         "host",
         "idempotency-key",
         "keep-alive",
+        "openai-project",
         "te",
         "traceparent",
         "tracestate",

@@ -8,7 +8,14 @@ What it does:
 
 - registers the ``live_api`` marker, the ``--exllm-record-mode`` option and
   the ini options ``exllm_cassette_dir``, ``exllm_ignore_headers`` and
-  ``exllm_ignore_body_paths``;
+  ``exllm_ignore_body_paths``; and pytest-recording's ``--record-mode``
+  when that plugin is absent, so the option works with or without it;
+- with ``--exllm-block-network`` (ini ``exllm_block_network``, env
+  ``EXLLM_BLOCK_NETWORK=1``), registers the hooks that fail every
+  non-loopback connection a test makes outside the recorder
+  (:mod:`exllm_py.testing.network_block_plugin`);
+- restates a missing-key error in a test that records: a key is needed to
+  record, and replay-only would fail too (:mod:`exllm_py.testing.missing_key`);
 - sets ``EXLLM_CACHE_STRATEGY=test`` for the run when the user left it
   unset, so the default client and every ``Client`` created without an
   explicit strategy use the :class:`~exllm_py.testing.strategy.TestStrategy`
@@ -42,6 +49,7 @@ __all__ = [
     "exllm_cassette",
     "pytest_addoption",
     "pytest_configure",
+    "pytest_load_initial_conftests",
     "pytest_recording_configure",
     "pytest_report_header",
     "pytest_runtest_call",
@@ -68,6 +76,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how live_api tests use their cassettes: none (replay only), once (record "
         "missing cassettes), new_episodes, all, rewrite. Default: none under CI, else once.",
     )
+    group.addoption(
+        "--exllm-block-network",
+        action="store_true",
+        default=False,
+        help="fail any connection to a non-loopback host made outside the recorder "
+        "(also: ini exllm_block_network, env EXLLM_BLOCK_NETWORK=1)",
+    )
+    parser.addini(
+        "exllm_block_network",
+        "block connections to non-loopback hosts made outside the recorder (default: false)",
+        type="bool",
+        default=False,
+    )
     parser.addini(
         "exllm_cassette_dir",
         "directory of live_api cassettes, relative to the rootdir (default: cassettes)",
@@ -85,20 +106,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="args",
         default=[],
     )
+    parser.addini(
+        "exllm_passthrough_hosts",
+        "hosts (or host:port) live_api tests reach unrecorded, e.g. the test's own servers",
+        type="args",
+        default=[],
+    )
+
+
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    # pytest-recording's --record-mode, registered here when that plugin is absent.
+    # Not in pytest_addoption: plugins' options are added in the order pytest
+    # loads them, and argparse refuses a second --record-mode. By now every
+    # plugin named on the command line, in PYTEST_PLUGINS or by an entry point
+    # is loaded, so the parser knows whether one already took it.
+    if hasattr(parser.parse_known_args([]), "record_mode"):
+        return
+    parser.getgroup("exllm_py").addoption(
+        "--record-mode",
+        action="store",
+        default=None,
+        choices=_RECORD_MODES,
+        help="pytest-recording's option, understood without it: the record mode of "
+        "live_api tests, when --exllm-record-mode is not given.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{_MARKER}(ignore_body_paths=(), ignore_headers=()): the test calls a real LLM API; "
-        "its calls are recorded to a cassette once and replayed afterwards.",
+        f"{_MARKER}(ignore_body_paths=(), ignore_headers=(), passthrough_hosts=()): the test "
+        "calls a real LLM API; its calls are recorded to a cassette once and replayed afterwards.",
     )
     from exllm_py.errors import ConfigurationError
     from exllm_py.testing.settings import settings_for_run
 
     # The record mode, first found wins (see settings.resolve_record_mode):
-    # --exllm-record-mode > --record-mode (pytest-recording, when given)
-    # > EXLLM_RECORD_MODE > "none" when CI is set, else "once".
+    # --exllm-record-mode > --record-mode (pytest-recording's or ours, when given)
+    # > EXLLM_RECORD_MODE > "none" on a CI service (settings.CI_VARIABLES), else "once".
     try:
         settings = settings_for_run(
             rootdir=config.rootpath,
@@ -113,6 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[_settings_key] = settings
     config.stash[_used_key] = set()
+    _block_network(config, settings)
     from exllm_py.testing.isolation import STRATEGY_ENV, choose_strategy_env
 
     # Only when unset: a strategy the user named is theirs. The default client
@@ -168,8 +216,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if item.get_closest_marker(_MARKER) is None:
         return (yield)
     from exllm_py.testing.isolation import recording_default_client
+    from exllm_py.testing.missing_key import explaining_missing_keys
 
-    with recording_default_client():
+    with recording_default_client(), explaining_missing_keys():
         return (yield)
 
 
@@ -206,14 +255,24 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
         with recording_default_client(), recording(None):
             yield None
         return
+    options = _marker_options(node.nodeid, markers)
     cassette = Cassette.open(
         adopt_legacy_cassette(settings.cassette_dir, node.nodeid),
         mode=settings.mode,
-        matcher=settings.matcher(_marker_options(node.nodeid, markers)),
+        matcher=settings.matcher(options),
         test_id=node.nodeid,
         secrets=settings.secrets,
     )
-    with recording_default_client(), recording(cassette):
+    from exllm_py.testing.isolation import sealed
+    from exllm_py.testing.passthrough import parse_hosts
+
+    # Every httpx/httpx2 request of the test is recorded, but these hosts'.
+    hosts = parse_hosts(
+        request.config.getini("exllm_passthrough_hosts"),
+        options.get("passthrough_hosts", ()),
+        env=os.environ,
+    )
+    with recording_default_client(), sealed(cassette, hosts):
         yield cassette
     try:
         cassette.save()
@@ -278,10 +337,36 @@ def _state_dir(config: pytest.Config) -> Path:
     return state_dir_for(config.rootpath, cache_dir if isinstance(cache_dir, str) else None)
 
 
+def _block_network(config: pytest.Config, settings: TestCacheSettings) -> None:
+    """Register the network block's hooks, when the option, env or ini turns it on."""
+    from exllm_py.errors import ConfigurationError
+    from exllm_py.testing.settings import resolve_block_network
+
+    try:
+        switch = resolve_block_network(
+            option=config.getoption("exllm_block_network"),
+            ini=config.getini("exllm_block_network"),
+            env=os.environ,
+        )
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if switch is None:
+        return
+    from exllm_py.testing.network_block import NetworkBlock
+    from exllm_py.testing.network_block_plugin import BlockNetworkPlugin
+
+    def exempt(item: pytest.Item) -> bool:
+        # With the test cache off, live_api tests are meant to call the real APIs.
+        return not settings.enabled and item.get_closest_marker(_MARKER) is not None
+
+    plugin = BlockNetworkPlugin(NetworkBlock(switch), exempt)
+    config.pluginmanager.register(plugin, "exllm_block_network")
+
+
 def _recording_mode(config: pytest.Config) -> str | None:
-    """pytest-recording's ``--record-mode``, when that plugin is installed and it was given."""
+    """``--record-mode``: pytest-recording's, or this plugin's own when that one is absent."""
     try:
         value = config.getoption("record_mode")
     except ValueError:
-        return None  # pytest-recording is not installed
+        return None  # neither registered it (this plugin was loaded from a conftest)
     return value if isinstance(value, str) else None

@@ -17,13 +17,17 @@ from exllm_py.testing.cassette import RecordMode
 from exllm_py.testing.matching import Matcher
 
 __all__ = [
+    "BLOCK_NETWORK_ENV",
     "CASSETTE_DIR_ENV",
+    "CI_VARIABLES",
     "ENABLED_ENV",
     "MARKER_OPTIONS",
     "RECORD_MODE_ENV",
     "TestCacheSettings",
+    "ci_variable",
     "is_ci",
     "is_enabled",
+    "resolve_block_network",
     "resolve_cassette_dir",
     "resolve_record_mode",
     "settings_for_run",
@@ -32,10 +36,34 @@ __all__ = [
 RECORD_MODE_ENV = "EXLLM_RECORD_MODE"
 CASSETTE_DIR_ENV = "EXLLM_TEST_CACHE_DIR"
 ENABLED_ENV = "EXLLM_TEST_CACHE_ENABLED"
+BLOCK_NETWORK_ENV = "EXLLM_BLOCK_NETWORK"
+#: Variables CI services set on their runners; any of them makes the record mode
+#: default to ``none``. Vendor-specific ones count too: not every service sets
+#: ``CI``, and ``CI=false`` left over in a runner's environment must not turn a
+#: replay-only run into one that calls the providers.
+CI_VARIABLES = (
+    "CI",
+    "APPVEYOR",
+    "BITBUCKET_BUILD_NUMBER",
+    "BUILDKITE",
+    "CIRCLECI",
+    "CODEBUILD_BUILD_ID",
+    "CONTINUOUS_INTEGRATION",
+    "DRONE",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "HEROKU_TEST_RUN_ID",
+    "JENKINS_URL",
+    "SEMAPHORE",
+    "TEAMCITY_VERSION",
+    "TF_BUILD",
+    "TRAVIS",
+)
 #: Keyword arguments ``@pytest.mark.live_api(...)`` accepts.
-MARKER_OPTIONS = frozenset({"ignore_body_paths", "ignore_headers"})
+MARKER_OPTIONS = frozenset({"ignore_body_paths", "ignore_headers", "passthrough_hosts"})
 
 _FALSE = frozenset({"0", "false", "no", "off"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 @attrs.frozen
@@ -92,9 +120,9 @@ def resolve_record_mode(
 ) -> RecordMode:
     """The record mode, first found wins.
 
-    ``--exllm-record-mode``, then pytest-recording's ``--record-mode`` (when
-    given), then ``EXLLM_RECORD_MODE``, then ``none`` under CI (``CI`` set)
-    and ``once`` elsewhere.
+    ``--exllm-record-mode``, then ``--record-mode`` (pytest-recording's, or
+    the plugin's own when that plugin is absent), then ``EXLLM_RECORD_MODE``,
+    then ``none`` under CI (:func:`is_ci`) and ``once`` elsewhere.
     """
     for source, value in (
         ("--exllm-record-mode", option),
@@ -125,9 +153,44 @@ def resolve_cassette_dir(rootdir: Path, ini_value: str | None, env: Mapping[str,
 
 
 def is_ci(env: Mapping[str, str]) -> bool:
-    """Whether ``CI`` is set to anything but an explicit false."""
-    value = env.get("CI", "").strip().lower()
-    return bool(value) and value not in _FALSE
+    """Whether the run is on a CI service: see :func:`ci_variable`."""
+    return ci_variable(env) is not None
+
+
+def ci_variable(env: Mapping[str, str]) -> str | None:
+    """The first of :data:`CI_VARIABLES` set to anything but empty or an explicit false.
+
+    ``CI=false`` (or ``0``, ``no``, ``off``, empty) does not count by itself,
+    but does not hide another service's variable either: to record on a CI
+    runner, ask for it (``--record-mode=once``).
+    """
+    for name in CI_VARIABLES:
+        value = env.get(name, "").strip().lower()
+        if value and value not in _FALSE:
+            return name
+    return None
+
+
+def resolve_block_network(*, option: bool, ini: bool, env: Mapping[str, str]) -> str | None:
+    """What turned the network block on, or ``None`` when it is off.
+
+    ``--exllm-block-network``, else ``EXLLM_BLOCK_NETWORK``, else the ini's
+    ``exllm_block_network``. The variable takes ``1``/``true``/``yes``/``on``
+    or ``0``/``false``/``no``/``off``, so one run can turn off what the ini
+    turns on. The answer names the switch, for error messages.
+    """
+    if option:
+        return "--exllm-block-network"
+    value = env.get(BLOCK_NETWORK_ENV, "").strip().lower()
+    if not value:
+        return "ini exllm_block_network" if ini else None
+    if value in _TRUE:
+        return f"{BLOCK_NETWORK_ENV}={value}"
+    if value in _FALSE:
+        return None
+    raise ConfigurationError(
+        f"{BLOCK_NETWORK_ENV}={value!r} is not a switch; use 1 (block) or 0 (do not block)"
+    )
 
 
 def is_enabled(env: Mapping[str, str]) -> bool:

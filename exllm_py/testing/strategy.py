@@ -11,7 +11,9 @@ records.
 
 The cassette in use is process-wide, not per task or thread: pytest runs one
 test at a time per process, and a test's calls may come from threads or
-event loops it starts.
+event loops it starts. So are the hosts that pass through unrecorded
+(:mod:`~exllm_py.testing.passthrough`), which every recorder reads through
+:func:`active_passthrough`.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.strategy import CacheLookup, CacheStrategy
 from exllm_py.testing.cassette import Cassette, RecordMode
 from exllm_py.testing.matching import Matcher
+from exllm_py.testing.passthrough import passes_through
 from exllm_py.testing.transport import AsyncRecordingTransport, RecordingTransport
 from exllm_py.types import LLMResponse
 
 __all__ = [
     "TestStrategy",
     "active_cassette",
+    "active_passthrough",
     "recording",
     "use_cassette",
 ]
@@ -46,6 +50,7 @@ class _Active:
 
     live: bool = False
     cassette: Cassette | None = None
+    passthrough: frozenset[str] = frozenset()
 
 
 _active = _Active()
@@ -57,16 +62,30 @@ def active_cassette() -> Cassette | None:
     return _active.cassette
 
 
+def active_passthrough(url: httpx.URL) -> bool:
+    """Whether the recording test running now lets requests to ``url`` pass unrecorded."""
+    hosts = _active.passthrough
+    # Most tests name no host: one attribute read, no URL parsing.
+    return bool(hosts) and passes_through(hosts, url)
+
+
 @contextmanager
-def recording(cassette: Cassette | None) -> Iterator[Cassette | None]:
+def recording(
+    cassette: Cassette | None, *, passthrough_hosts: frozenset[str] = frozenset()
+) -> Iterator[Cassette | None]:
     """Route calls through ``cassette`` while the block runs (no load, no save).
 
     ``None`` still marks a live test, with no cache at all: calls bypass the
     response cache and go to the network (``EXLLM_TEST_CACHE_ENABLED=false``).
+    Requests to ``passthrough_hosts`` (see :mod:`~exllm_py.testing.passthrough`)
+    are neither recorded nor replayed.
     """
     global _active
     with _active_lock:
-        previous, _active = _active, _Active(live=True, cassette=cassette)
+        previous, _active = (
+            _active,
+            _Active(live=True, cassette=cassette, passthrough=passthrough_hosts),
+        )
     try:
         yield cassette
     finally:
@@ -93,7 +112,10 @@ def use_cassette(
 
     What was recorded is saved even if the block raised: recordings are real
     answers. Only clients whose strategy is a :class:`TestStrategy` take part
-    (``EXLLM_CACHE_STRATEGY=test`` makes it the default).
+    (``EXLLM_CACHE_STRATEGY=test`` makes it the default), and clients from
+    :func:`~exllm_py.testing.http_client` and
+    :func:`~exllm_py.testing.async_http_client`: unlike a ``live_api`` test,
+    this block patches nothing.
     """
     cassette = Cassette.open(
         Path(path),
@@ -168,11 +190,13 @@ class TestStrategy:
         return await self.delegate.afetch(lookup, compute)
 
     def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
-        return RecordingTransport(self.delegate.wrap_transport(transport), active_cassette)
+        return RecordingTransport(
+            self.delegate.wrap_transport(transport), active_cassette, active_passthrough
+        )
 
     def wrap_async_transport(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         return AsyncRecordingTransport(
-            self.delegate.wrap_async_transport(transport), active_cassette
+            self.delegate.wrap_async_transport(transport), active_cassette, active_passthrough
         )
 
     def stats(self) -> CacheStats:

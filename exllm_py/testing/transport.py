@@ -1,50 +1,39 @@
-"""The recording transport: replays from the active cassette, or records what goes through.
+"""The httpx shells of the recording core: wrapping transports, and the step they share.
 
-One sans-I/O core, :class:`RecordingCore`, decides for each request:
+:class:`RecordingTransport` and :class:`AsyncRecordingTransport` wrap an
+inner transport; :func:`handle` and :func:`ahandle` are the whole of what
+they do, written once for a ``send`` callable so that the transports
+patched for a ``live_api`` test (:mod:`~exllm_py.testing.interception`) run
+the same step with the original method as the next hop. The decisions live
+in :class:`~exllm_py.testing.core.RecordingCore`; a shell only reads the
+request body, forwards, and moves the response bytes through the recorder.
 
-- no active cassette: pass it through untouched (``None``);
-- a recording matches: answer with the replayed response (an ``httpx.Response``
-  marked with the :data:`~exllm_py.extensions.FROM_CACHE` extension);
-- the cassette may record: forward it, and record the response as it
-  streams back (a :class:`Recorder`);
-- otherwise: raise :class:`~exllm_py.errors.RecordingNotFound` with a diff,
-  before the network is touched.
-
-:class:`RecordingTransport` and :class:`AsyncRecordingTransport` are the thin
-sync and async shells: they only do the inner ``send`` and move the response
-bytes through the recorder. Responses are decoded (``content-encoding``
-removed) on their way through, so the caller and the cassette see the same
-bytes, and streamed events reach the caller as they arrive while recording.
-A replayed stream yields one chunk per recorded event, so the caller sees
-the same event boundaries as live.
+Responses are decoded (``content-encoding`` removed) on their way through,
+so the caller and the cassette see the same bytes, and streamed events
+reach the caller as they arrive while recording. A replayed stream yields
+one chunk per recorded event, so the caller sees the same event boundaries
+as live.
 """
 
 from __future__ import annotations
 
-import contextvars
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-import attrs
 import httpx
-import orjson
 
-from exllm_py import telemetry
-from exllm_py.errors import RecordingCorrupt, RecordingNotFound
-from exllm_py.extensions import FROM_CACHE
-from exllm_py.providers.sse import SSEDecoder
-from exllm_py.testing.cassette import Cassette
-from exllm_py.testing.cassette_file import (
-    Body,
-    Interaction,
-    RecordedRequest,
-    RecordedResponse,
-    recorded_response_headers,
+from exllm_py.testing.core import (
+    SOURCE_EXTENSION,
+    AsyncRecordingChunks,
+    CassetteSource,
+    HostFilter,
+    Recorder,
+    RecordingChunks,
+    RecordingCore,
+    Replay,
+    ReplayChunks,
+    forwarding,
+    is_forwarding,
 )
-from exllm_py.testing.files import parse_timestamp
-from exllm_py.testing.matching import MatchKey, header_pairs, key_digest
-from exllm_py.testing.redact import redact_headers, redact_url, request_secrets
 
 __all__ = [
     "SOURCE_EXTENSION",
@@ -53,171 +42,75 @@ __all__ = [
     "Recorder",
     "RecordingCore",
     "RecordingTransport",
+    "ahandle",
+    "handle",
     "is_forwarding",
 ]
 
-#: Response extension an inner transport may set to say where its answers come from
-#: (a str); it becomes the interaction's ``source``. Without it: "live API at <origin>".
-SOURCE_EXTENSION = "exllm.recording_source"
 
-#: Returns the cassette in use right now, or ``None`` outside a recording test.
-CassetteSource = Callable[[], Cassette | None]
-
-# Set while a request this transport records is inside the inner transport, so
-# that other recorders patched into httpx (vcrpy) can tell it is already recorded.
-_forwarding: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "exllm_forwarding", default=False
-)
-
-_perf_ns = time.perf_counter_ns
-
-
-def is_forwarding() -> bool:
-    """Whether the current request is being recorded by exllm_py on its way to the network."""
-    return _forwarding.get()
-
-
-class RecordingCore:
-    """Decides replay, record or pass-through for each request; no I/O."""
-
-    def __init__(self, cassette: CassetteSource) -> None:
-        self._cassette = cassette
-
-    def begin(self, request: httpx.Request) -> httpx.Response | Recorder | None:
-        """The replayed response, a recorder for a request to forward, or ``None``.
-
-        The request's body must have been read. Raises ``RecordingNotFound``
-        when the cassette has no recording and may not record.
-        """
-        cassette = self._cassette()
-        if cassette is None:
-            return None
-        started = _perf_ns()
-        key = cassette.matcher.request_key(request)
-        interaction = cassette.play(key) if cassette.replays else None
-        if interaction is not None:
-            try:
-                response = _replayed(cassette, interaction, key)
-            except RecordingCorrupt as exc:
-                telemetry.emit(
-                    telemetry.TEST_CACHE_ERROR,
-                    {},
-                    {**_labels(cassette, request), "error": f"RecordingCorrupt: {exc}"},
-                )
-                raise
-            if telemetry.wanted(telemetry.TEST_CACHE_HIT):
-                _report(telemetry.TEST_CACHE_HIT, cassette, request, started)
-            return response
-        if telemetry.wanted(telemetry.TEST_CACHE_MISS):
-            _report(telemetry.TEST_CACHE_MISS, cassette, request, started)
-        if not cassette.records:
-            message = cassette.explain_miss(key)
-            telemetry.emit(
-                telemetry.TEST_CACHE_ERROR,
-                {},
-                {**_labels(cassette, request), "error": "RecordingNotFound"},
-            )
-            raise RecordingNotFound(message)
-        return Recorder(cassette, request)
+def handle(
+    core: RecordingCore, request: httpx.Request, send: Callable[[httpx.Request], httpx.Response]
+) -> httpx.Response:
+    """Replay ``request``, or ``send`` it (recording the answer when the cassette records)."""
+    request.read()
+    step = core.begin(request)
+    if step is None:
+        return send(request)
+    if isinstance(step, Replay):
+        return _replayed(step)
+    with forwarding():
+        response = send(request)
+    headers = step.start(response.status_code, response.headers.multi_items(), response.extensions)
+    reader = _decoded(response)
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        stream=_RecordingStream(step, reader.iter_bytes(), reader.close),
+        extensions=response.extensions,
+    )
 
 
-class Recorder:
-    """Records one forwarded exchange as its response body goes through.
-
-    ``start`` takes the inner response and returns the headers the caller
-    gets; ``feed`` sees every decoded chunk; ``finish`` adds the interaction
-    to the cassette. A recorder that never finishes records nothing. A
-    stream's comment-only blocks (keep-alives) carry no event and are not kept.
-    """
-
-    def __init__(self, cassette: Cassette, request: httpx.Request) -> None:
-        self._cassette = cassette
-        headers = header_pairs(request.headers)
-        url = str(request.url)
-        # Taken before redaction, so the save can refuse a body or header that
-        # echoes them: a key passed as api_key= on the call is in no variable.
-        cassette.add_secrets(request_secrets(headers, url))
-        self._request = RecordedRequest(
-            method=request.method,
-            url=redact_url(url),
-            headers=tuple(redact_headers(cassette.matcher.recorded_headers(headers))),
-            body=Body.from_bytes(request.content),
-        )
-        self._origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
-        self._status = 0
-        self._headers: tuple[tuple[str, str], ...] = ()
-        self._source = ""
-        self._events: SSEDecoder | None = None
-        self._raw_events: list[str] = []
-        self._parts: list[bytes] = []
-        self.finished = False
-
-    def start(self, response: httpx.Response) -> list[tuple[str, str]]:
-        """Note status and headers; the headers for the caller (no content-encoding)."""
-        self._status = response.status_code
-        live = response.headers.multi_items()
-        self._headers = recorded_response_headers(live)
-        content_type = response.headers.get("content-type", "")
-        if content_type.startswith("text/event-stream"):
-            self._events = SSEDecoder()
-        source = response.extensions.get(SOURCE_EXTENSION)
-        self._source = source if isinstance(source, str) else f"live API at {self._origin}"
-        if "content-encoding" not in response.headers:
-            return live
-        # The body reaches the caller decoded, so its encoding and length no longer apply.
-        return [(n, v) for n, v in live if n not in ("content-encoding", "content-length")]
-
-    def feed(self, chunk: bytes) -> None:
-        if self._events is not None:
-            self._raw_events.extend(event.raw for event in self._events.feed(chunk))
-        else:
-            self._parts.append(chunk)
-
-    def finish(self) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        if self._events is not None:
-            self._raw_events.extend(event.raw for event in self._events.close())
-            body = Body.from_events(self._raw_events)
-        else:
-            body = Body.from_bytes(b"".join(self._parts))
-        self._cassette.add(
-            Interaction(
-                request=self._request,
-                response=RecordedResponse(self._status, self._headers, body),
-                recorded_at=self._cassette.now(),
-                source=self._source,
-            )
-        )
+async def ahandle(
+    core: RecordingCore,
+    request: httpx.Request,
+    send: Callable[[httpx.Request], Awaitable[httpx.Response]],
+) -> httpx.Response:
+    """Async twin of :func:`handle`."""
+    await request.aread()
+    step = core.begin(request)
+    if step is None:
+        return await send(request)
+    if isinstance(step, Replay):
+        return _replayed(step)
+    with forwarding():
+        response = await send(request)
+    headers = step.start(response.status_code, response.headers.multi_items(), response.extensions)
+    reader = _decoded(response)
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        stream=_AsyncRecordingStream(step, reader.aiter_bytes(), reader.aclose),
+        extensions=response.extensions,
+    )
 
 
 class RecordingTransport(httpx.BaseTransport):
-    """Sync shell: wraps ``transport``; ``cassette()`` names the cassette in use, if any."""
+    """Sync shell: wraps ``transport``; ``cassette()`` names the cassette in use, if any.
 
-    def __init__(self, transport: httpx.BaseTransport, cassette: CassetteSource) -> None:
+    ``passthrough``, when given, names the URLs that are never recorded.
+    """
+
+    def __init__(
+        self,
+        transport: httpx.BaseTransport,
+        cassette: CassetteSource,
+        passthrough: HostFilter | None = None,
+    ) -> None:
         self._transport = transport
-        self._core = RecordingCore(cassette)
+        self._core = RecordingCore(cassette, passthrough)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        step = self._core.begin(request)
-        if step is None:
-            return self._transport.handle_request(request)
-        if isinstance(step, httpx.Response):
-            return step
-        token = _forwarding.set(True)
-        try:
-            response = self._transport.handle_request(request)
-        finally:
-            _forwarding.reset(token)
-        headers = step.start(response)
-        return httpx.Response(
-            response.status_code,
-            headers=headers,
-            stream=_RecordingStream(step, _decoded(response)),
-            extensions=response.extensions,
-        )
+        return handle(self._core, request, self._transport.handle_request)
 
     def close(self) -> None:
         self._transport.close()
@@ -226,29 +119,17 @@ class RecordingTransport(httpx.BaseTransport):
 class AsyncRecordingTransport(httpx.AsyncBaseTransport):
     """Async shell of :class:`RecordingTransport`."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport, cassette: CassetteSource) -> None:
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        cassette: CassetteSource,
+        passthrough: HostFilter | None = None,
+    ) -> None:
         self._transport = transport
-        self._core = RecordingCore(cassette)
+        self._core = RecordingCore(cassette, passthrough)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        step = self._core.begin(request)
-        if step is None:
-            return await self._transport.handle_async_request(request)
-        if isinstance(step, httpx.Response):
-            return step
-        token = _forwarding.set(True)
-        try:
-            response = await self._transport.handle_async_request(request)
-        finally:
-            _forwarding.reset(token)
-        headers = step.start(response)
-        return httpx.Response(
-            response.status_code,
-            headers=headers,
-            stream=_AsyncRecordingStream(step, _decoded(response)),
-            extensions=response.extensions,
-        )
+        return await ahandle(self._core, request, self._transport.handle_async_request)
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -260,180 +141,26 @@ def _decoded(response: httpx.Response) -> httpx.Response:
     return httpx.Response(response.status_code, headers=response.headers, stream=response.stream)
 
 
-class _RecordingStream(httpx.SyncByteStream):
-    """Yields the decoded body to the caller, feeding each chunk to the recorder."""
-
-    def __init__(self, recorder: Recorder, reader: httpx.Response) -> None:
-        self._recorder = recorder
-        self._reader = reader
-        self._chunks = reader.iter_bytes()
-        self._failed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            for chunk in self._chunks:
-                self._recorder.feed(chunk)
-                yield chunk
-        except GeneratorExit:
-            raise  # the caller stopped reading: close() records the rest
-        except BaseException:
-            self._failed = True  # a broken exchange is not recorded
-            raise
-        self._recorder.finish()
-
-    def close(self) -> None:
-        try:
-            if not (self._failed or self._recorder.finished):
-                # The caller stopped early (a test that checks the first chunk).
-                # Read the rest anyway, though it makes this close wait for the
-                # live stream to end: the cassette must hold the whole answer,
-                # or a later run whose test reads further would find the
-                # recording cut short where this run happened to stop.
-                for chunk in self._chunks:
-                    self._recorder.feed(chunk)
-                self._recorder.finish()
-        finally:
-            self._reader.close()
-
-
-class _AsyncRecordingStream(httpx.AsyncByteStream):
-    """Async twin of :class:`_RecordingStream`."""
-
-    def __init__(self, recorder: Recorder, reader: httpx.Response) -> None:
-        self._recorder = recorder
-        self._reader = reader
-        self._chunks = reader.aiter_bytes()
-        self._failed = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._chunks:
-                self._recorder.feed(chunk)
-                yield chunk
-        except GeneratorExit:
-            raise
-        except BaseException:
-            self._failed = True
-            raise
-        self._recorder.finish()
-
-    async def aclose(self) -> None:
-        try:
-            if not (self._failed or self._recorder.finished):
-                # As in the sync twin: record the whole answer, so a later run
-                # that reads further than this one replays it too.
-                async for chunk in self._chunks:
-                    self._recorder.feed(chunk)
-                self._recorder.finish()
-        finally:
-            await self._reader.aclose()
-
-
-# -- replay --------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _Replay:
-    """What every replay of one interaction shares, built on its first replay."""
-
-    status: int
-    # Built once: httpx copies a Headers object without normalizing it again.
-    headers: httpx.Headers = attrs.field(hash=False)
-    chunks: tuple[bytes, ...]
-    metadata: dict[str, Any] = attrs.field(hash=False)
-
-
-class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """The recorded chunks, one at a time, for sync and async clients alike."""
-
-    __slots__ = ("_chunks",)
-
-    def __init__(self, chunks: tuple[bytes, ...]) -> None:
-        self._chunks = chunks
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._chunks
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk
-
-
-def _prepare(cassette: Cassette, key: MatchKey) -> Callable[[Interaction], _Replay]:
-    def build(interaction: Interaction) -> _Replay:
-        response = interaction.response
-        chunks = tuple(response.body.chunks())
-        headers = response.headers
-        if response.body.kind != "sse":
-            headers = (*headers, ("content-length", str(sum(map(len, chunks)))))
-        # What a hit carries, as production's do: the key (here the digest of
-        # the request's match key, the same on every run) and when it was
-        # cached (epoch seconds), plus the recording's own time and file. The
-        # cost is deliberately not zeroed, as a production hit's is: the
-        # replayed response is priced from its recorded usage like a live
-        # one, so a test sees the same cost live and replayed.
-        metadata = {
-            "from_cache": True,
-            "cache_key": key_digest(key),
-            "cached_at": _epoch_seconds(cassette, interaction.recorded_at),
-            "recorded_at": interaction.recorded_at,
-            "cassette": str(cassette.path),
-        }
-        # As bytes: a recorded value may be any text (httpx would encode str as
-        # ASCII); names were checked to be ASCII when the cassette was read.
-        encoded = [(name.encode("ascii"), value.encode("utf-8")) for name, value in headers]
-        return _Replay(response.status, httpx.Headers(encoded), chunks, metadata)
-
-    return build
-
-
-def _epoch_seconds(cassette: Cassette, recorded_at: str) -> float:
-    try:
-        return parse_timestamp(recorded_at).timestamp()
-    except ValueError as exc:
-        raise RecordingCorrupt(
-            f"cassette {cassette.path} is not a valid exllm_py cassette: an interaction's "
-            f"recorded_at {recorded_at!r} is not an ISO 8601 time like 2025-01-31T12:00:00Z; "
-            "fix it by hand, or delete it and re-record (--exllm-record-mode=rewrite)"
-        ) from exc
-
-
-def _replayed(cassette: Cassette, interaction: Interaction, key: MatchKey) -> httpx.Response:
-    # Matching requests share a key, so whichever request prepares an
-    # interaction first, its digest is the interaction's own.
-    replay = cassette.prepared(interaction, _prepare(cassette, key))
+def _replayed(replay: Replay) -> httpx.Response:
     return httpx.Response(
         replay.status,
         headers=replay.headers,
         stream=_ReplayStream(replay.chunks),
-        extensions={FROM_CACHE: dict(replay.metadata)},
+        extensions=replay.extensions(),
     )
 
 
-# -- telemetry -----------------------------------------------------------------------------
+# The core's body pumps, typed as httpx's streams (httpx checks the type of a
+# transport's response stream).
 
 
-def _report(
-    event: telemetry.Event, cassette: Cassette, request: httpx.Request, started: int
-) -> None:
-    telemetry.emit(event, {"duration_ns": _perf_ns() - started}, _labels(cassette, request))
+class _RecordingStream(RecordingChunks, httpx.SyncByteStream):
+    pass
 
 
-def _labels(cassette: Cassette, request: httpx.Request) -> dict[str, Any]:
-    return {
-        "cassette": str(cassette.path),
-        "test_id": cassette.test_id,
-        "request": _summary(request),
-    }
+class _AsyncRecordingStream(AsyncRecordingChunks, httpx.AsyncByteStream):
+    pass
 
 
-def _summary(request: httpx.Request) -> str:
-    """Method, origin, path and model: never the query (it may hold a key) nor the prompt."""
-    url = request.url
-    summary = f"{request.method} {url.scheme}://{url.host}{url.path}"
-    try:
-        body = orjson.loads(request.content) if request.content else None
-    except orjson.JSONDecodeError:
-        body = None
-    model = body.get("model") if isinstance(body, dict) else None
-    return f"{summary} model={model}" if isinstance(model, str) else summary
+class _ReplayStream(ReplayChunks, httpx.SyncByteStream, httpx.AsyncByteStream):
+    __slots__ = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import attrs
 import orjson
 import pytest
 
@@ -115,6 +116,33 @@ class TestEncoding:
             ("x-a", "1"),
             ("x-a", "2"),
         )
+
+
+class TestProviderField:
+    """An interaction may name its provider; cassettes without one still read, same version."""
+
+    def test_written_after_source_and_read_back(self) -> None:
+        named = attrs.evolve(_interaction(), provider="openai")
+        encoded = encode_cassette(CassetteFile((named,)))
+        [item] = orjson.loads(encoded)["interactions"]
+        assert list(item) == ["recorded_at", "source", "provider", "request", "response"]
+        assert decode_cassette(encoded).interactions[0].provider == "openai"
+
+    def test_unknown_provider_is_not_written(self) -> None:
+        [item] = orjson.loads(encode_cassette(CassetteFile((_interaction(),))))["interactions"]
+        assert "provider" not in item
+
+    def test_cassette_from_before_the_field_reads_with_none(self) -> None:
+        document = orjson.loads(encode_cassette(CassetteFile((_interaction(),))))
+        assert document["version"] == FORMAT_VERSION == 1
+        [interaction] = decode_cassette(orjson.dumps(document)).interactions
+        assert interaction.provider == ""
+
+    def test_a_provider_that_is_not_a_string_is_corrupt(self) -> None:
+        document = orjson.loads(encode_cassette(CassetteFile((_interaction(),))))
+        document["interactions"][0]["provider"] = ["openai"]
+        with pytest.raises(RecordingCorrupt, match=r"interactions\[0\]\.provider must be a string"):
+            decode_cassette(orjson.dumps(document))
 
 
 class TestCorruptCassettes:

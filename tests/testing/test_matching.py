@@ -103,3 +103,62 @@ class TestClosestDiff:
 
     def test_no_candidates_gives_none(self) -> None:
         assert closest_diff(["POST x"], []) is None
+
+
+# Request headers as openai 3.57.0 and anthropic 2.14.0 sent them to the loopback
+# provider server (host, connection, length and encoding left out).
+_OPENAI_SDK = {
+    "authorization": "Bearer sk-test",
+    "accept": "application/json",
+    "content-type": "application/json",
+    "user-agent": "OpenAI/Python 3.57.0",
+    "x-stainless-lang": "python",
+    "x-stainless-package-version": "3.57.0",
+    "x-stainless-os": "Linux",
+    "x-stainless-arch": "x64",
+    "x-stainless-runtime": "CPython",
+    "x-stainless-runtime-version": "3.11.7",
+    "x-stainless-async": "false",
+    "x-stainless-retry-count": "0",
+    "x-stainless-read-timeout": "600",
+    "openai-project": "proj_recording_machine",
+}
+_ANTHROPIC_SDK = {
+    "x-stainless-timeout": "600",
+    "x-stainless-retry-count": "0",
+    "accept": "application/json",
+    "content-type": "application/json",
+    "user-agent": "AsyncAnthropic/Python 2.14.0",
+    "x-stainless-async": "async:asyncio",
+    "authorization": "Bearer sk-ant-test",
+    "anthropic-version": "2026-10-21",
+    "anthropic-workspace-id": "wrkspc_recording_machine",
+}
+
+
+class TestSDKHeaders:
+    """What an SDK varies between runs, retries, machines and accounts neither matches nor stays."""
+
+    def test_a_retry_from_another_machine_and_account_has_the_same_key(self) -> None:
+        elsewhere = {
+            **{name: value for name, value in _OPENAI_SDK.items() if name != "openai-project"},
+            "user-agent": "AsyncOpenAI/Python 3.58.1",
+            "x-stainless-package-version": "3.58.1",
+            "x-stainless-os": "MacOS",
+            "x-stainless-runtime-version": "3.13.1",
+            "x-stainless-async": "async:asyncio",
+            "x-stainless-retry-count": "1",
+        }
+        first = _request(body={"model": "m"}, headers=_OPENAI_SDK)
+        again = _request(body={"model": "m"}, headers=elsewhere)
+        assert Matcher().request_key(first) == Matcher().request_key(again)
+
+    def test_recorded_headers_keep_only_what_changes_the_answer(self) -> None:
+        sent = _request(body={}, headers=_ANTHROPIC_SDK)
+        kept = Matcher().recorded_headers(sent.headers.multi_items())
+        assert [name for name, _ in kept] == [
+            "accept",
+            "anthropic-version",
+            "authorization",  # redacted on every write
+            "content-type",
+        ]

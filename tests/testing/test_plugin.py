@@ -560,13 +560,17 @@ class TestBesideVcrpy:
     def test_side_by_side(self, pytester: pytest.Pytester, server: ProviderServer) -> None:
         pytester.makepyfile(
             test_both="""
-            import os, httpx, pytest, exllm_py
+            import os, urllib.error, urllib.request, httpx, pytest, exllm_py
 
             @pytest.mark.vcr
             @pytest.mark.live_api
             def test_both():
-                other = httpx.get(os.environ["LOOPBACK_URL"] + "/v1/other")
-                assert other.status_code == 404
+                # urllib is not httpx: vcrpy's to record.
+                with pytest.raises(urllib.error.HTTPError) as other:
+                    urllib.request.urlopen(os.environ["LOOPBACK_URL"] + "/v1/other")
+                assert other.value.code == 404
+                # Any httpx client in a live_api test is exllm_py's to record.
+                assert httpx.get(os.environ["LOOPBACK_URL"] + "/v1/raw").status_code == 404
                 response = exllm_py.chat("openai", [{"role": "user", "content": "hi"}],
                                          base_url=os.environ["LOOPBACK_URL"], api_key="k")
                 assert response.content
@@ -574,17 +578,18 @@ class TestBesideVcrpy:
         )
         # In subprocesses: both plugins load as they would for a user, from entry points.
         pytester.runpytest_subprocess("--record-mode=once").assert_outcomes(passed=1)
-        assert len(server.requests) == 2
+        assert len(server.requests) == 3
         vcr_cassette = (pytester.path / "cassettes/test_both/test_both.yaml").read_text()
         assert "/v1/other" in vcr_cassette
+        assert "/v1/raw" not in vcr_cassette
         assert "chat/completions" not in vcr_cassette
-        [ours] = read_cassette(pytester.path / "cassettes/test_both/test_both.json").interactions
-        assert ours.request.url.endswith("/chat/completions")
+        ours = read_cassette(pytester.path / "cassettes/test_both/test_both.json").interactions
+        assert [i.request.url.rsplit("/", 1)[-1] for i in ours] == ["raw", "completions"]
 
         server.stop()
         pytester.runpytest_subprocess("--record-mode=none").assert_outcomes(passed=1)
         document = orjson.loads((pytester.path / "cassettes/test_both/test_both.json").read_bytes())
-        assert document["interactions"][0]["request"]["url"].endswith("/chat/completions")
+        assert document["interactions"][-1]["request"]["url"].endswith("/chat/completions")
 
 
 class TestTheCassetteDirHoldsOnlyCassettes:

@@ -9,9 +9,12 @@ import pytest
 from exllm_py.errors import ConfigurationError
 from exllm_py.testing.cassette import RecordMode
 from exllm_py.testing.settings import (
+    CI_VARIABLES,
     TestCacheSettings,
+    ci_variable,
     is_ci,
     is_enabled,
+    resolve_block_network,
     resolve_cassette_dir,
     resolve_record_mode,
 )
@@ -33,11 +36,56 @@ class TestRecordMode:
         assert not is_ci({})
         assert is_ci({"CI": "true"})
 
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITLAB_CI", "true"),
+            ("BUILDKITE", "true"),
+            ("TF_BUILD", "True"),
+            ("JENKINS_URL", "https://jenkins.example.com/"),
+            ("CIRCLECI", "true"),
+            ("TRAVIS", "true"),
+            ("TEAMCITY_VERSION", "2024.07"),
+            ("BITBUCKET_BUILD_NUMBER", "42"),
+        ],
+    )
+    def test_any_ci_service_replays_only(self, name: str, value: str) -> None:
+        env = {name: value}
+        assert ci_variable(env) == name
+        assert resolve_record_mode(option=None, recording_option=None, env=env) == "none"
+
+    @pytest.mark.parametrize("value", ["", " ", "false", "0", "no", "off", "FALSE"])
+    def test_empty_or_false_is_not_ci(self, value: str) -> None:
+        env = dict.fromkeys(CI_VARIABLES, value)
+        assert ci_variable(env) is None
+        assert resolve_record_mode(option=None, recording_option=None, env=env) == "once"
+
+    def test_ci_false_does_not_hide_a_ci_service(self) -> None:
+        assert ci_variable({"CI": "false", "GITLAB_CI": "true"}) == "GITLAB_CI"
+
     def test_bad_value_names_its_source(self) -> None:
         with pytest.raises(ConfigurationError, match="EXLLM_RECORD_MODE='sometimes'"):
             resolve_record_mode(
                 option=None, recording_option=None, env={"EXLLM_RECORD_MODE": "sometimes"}
             )
+
+
+class TestBlockNetwork:
+    """--exllm-block-network > EXLLM_BLOCK_NETWORK > the ini; the answer names the switch."""
+
+    def test_precedence(self) -> None:
+        off = {"EXLLM_BLOCK_NETWORK": "0"}
+        on = {"EXLLM_BLOCK_NETWORK": "1"}
+        assert resolve_block_network(option=True, ini=False, env=off) == "--exllm-block-network"
+        assert resolve_block_network(option=False, ini=True, env=off) is None
+        assert resolve_block_network(option=False, ini=False, env=on) == "EXLLM_BLOCK_NETWORK=1"
+        assert resolve_block_network(option=False, ini=True, env={}) == "ini exllm_block_network"
+        assert resolve_block_network(option=False, ini=False, env={}) is None
+
+    def test_bad_value_names_the_variable(self) -> None:
+        with pytest.raises(ConfigurationError, match="EXLLM_BLOCK_NETWORK='sometimes'"):
+            resolve_block_network(option=False, ini=False, env={"EXLLM_BLOCK_NETWORK": "sometimes"})
 
 
 class TestCassetteDir:
