@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench mutate cache-clean cache-stats clean
+.PHONY: install test test-legacy-sdks lint demo bench mutate cache-clean cache-stats clean
 
 install: $(STAMP)
 
@@ -16,6 +16,22 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(BIN)/python -m pytest -q -n 2
+
+# The SDK tests again with openai 1.x and anthropic 0.x, which are built on httpx
+# and cannot share .venv with the current majors (on httpx2): a second, small
+# venv without httpx2, and the injected clients asked for with flavor="httpx".
+LEGACY_VENV := .venv-legacy
+LEGACY_STAMP := $(LEGACY_VENV)/.installed
+
+$(LEGACY_STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(LEGACY_VENV)
+	$(LEGACY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LEGACY_VENV)/bin/python -m pip install --quiet -e '.[redis,testing]' \
+		'pytest-asyncio>=0.23' 'hypothesis>=6.100' 'openai>=1,<2' 'anthropic<1'
+	touch $(LEGACY_STAMP)
+
+test-legacy-sdks: $(LEGACY_STAMP)
+	EXLLM_SDK_FLAVOR=httpx $(LEGACY_VENV)/bin/python -m pytest -q tests/sdk/test_official_sdks.py
 
 lint: install
 	$(BIN)/ruff check exllm_py tests bench mutation conftest.py
@@ -42,4 +58,4 @@ cache-stats: install
 	$(BIN)/exllm-cache stats
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) $(LEGACY_VENV) .pytest_cache .mypy_cache .ruff_cache mutants
