@@ -7,7 +7,7 @@ import sys
 
 from bench.measure import Row
 
-MODULES = ["bench.hit_path", "bench.replay", "bench.redis_bench"]
+MODULES = ["bench.hit_path", "bench.replay", "bench.sdk_replay", "bench.redis_bench"]
 
 
 def run() -> int:
