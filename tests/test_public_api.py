@@ -22,6 +22,9 @@ class TestAll:
     def test_every_public_attribute_is_in_all(self) -> None:
         # Submodules appear as attributes once imported; only ``errors`` and
         # ``telemetry`` are part of the top-level API. (pytest adds "@" names.)
+        # The package imports its names on first use: use each, so all are there.
+        for name in exllm_py.__all__:
+            getattr(exllm_py, name)
         public = {
             name
             for name, value in vars(exllm_py).items()

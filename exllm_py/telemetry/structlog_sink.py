@@ -13,10 +13,9 @@ password in such a text never reaches a log.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from typing import Any
-
-import structlog
 
 from exllm_py.secret_patterns import redact_secrets
 from exllm_py.telemetry.events import (
@@ -33,7 +32,10 @@ _LEVELS: dict[Event, int] = {
     TEST_CACHE_ERROR: logging.WARNING,
     TEST_CACHE_SAVE: logging.INFO,
 }
-_logger = structlog.get_logger("exllm_py")
+# structlog is imported when the first line is logged (or its level read), not
+# with this module: every layer imports telemetry, and most processes (a test
+# run that never calls a provider) log nothing. structlog's logger, once made:
+_made_logger: Any = None
 # wrapper class -> the lowest level it lets through; filled on first sight of a class.
 _thresholds: dict[type[Any], int] = {}
 # Reading structlog's configuration costs about as much as the rest of a cache
@@ -54,7 +56,9 @@ def enabled_for(event: Event) -> bool:
     logged: structlog's defaults print everything, debug included, to stdout,
     which is no place for a library's cache chatter.
     """
-    if not structlog.is_configured():
+    # Not imported yet: nobody configured it (structlog's configuration is its own).
+    structlog = sys.modules.get("structlog")
+    if structlog is None or not structlog.is_configured():
         return _LEVELS.get(event, logging.DEBUG) >= logging.WARNING
     now = time.monotonic()
     if now - _current[1] >= _RECHECK_SECONDS:
@@ -64,6 +68,8 @@ def enabled_for(event: Event) -> bool:
 
 def refresh(now: float | None = None) -> None:
     """Re-read structlog's level now (after reconfiguring structlog, for an immediate effect)."""
+    import structlog
+
     _current[0] = _threshold(structlog.get_config()["wrapper_class"])
     _current[1] = time.monotonic() if now is None else now
 
@@ -74,16 +80,25 @@ def log(event: Event, measurements: dict[str, Any], metadata: dict[str, Any]) ->
         level = level_of(event)
         if level >= logging.WARNING:  # rare lines only: the frequent ones hold no outside text
             fields = {name: _redacted(value) for name, value in fields.items()}
-        _logger.log(level, ".".join(event), **fields)
+        _logger().log(level, ".".join(event), **fields)
 
 
 def handler_failed(handler_id: str, event: Event, exc: BaseException) -> None:
-    _logger.error(
+    _logger().error(
         "exllm.telemetry.handler_detached",
         handler_id=handler_id,
         failed_event=".".join(event),
         error=redact_secrets(repr(exc)),
     )
+
+
+def _logger() -> Any:
+    global _made_logger
+    if _made_logger is None:
+        import structlog
+
+        _made_logger = structlog.get_logger("exllm_py")
+    return _made_logger
 
 
 def _redacted(value: Any) -> Any:

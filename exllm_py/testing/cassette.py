@@ -28,7 +28,6 @@ ends (:meth:`Cassette.save`); nothing is written when nothing was recorded.
 from __future__ import annotations
 
 import contextlib
-import enum
 import gc
 import os
 import threading
@@ -44,21 +43,12 @@ from exllm_py.errors import RecordingCorrupt
 from exllm_py.testing.cassette_file import CassetteFile, Interaction, read_cassette, write_cassette
 from exllm_py.testing.files import utc_timestamp
 from exllm_py.testing.matching import Matcher, MatchKey, canonical_url, closest_diff
+from exllm_py.testing.record_mode import RecordMode
 from exllm_py.testing.redact import RecordingRefused, add_secrets, key_values
 
 __all__ = ["Cassette", "RecordMode"]
 
 T = TypeVar("T")
-
-
-class RecordMode(enum.StrEnum):
-    """When a cassette replays and when it records (pytest-recording's names)."""
-
-    NONE = "none"
-    ONCE = "once"
-    NEW_EPISODES = "new_episodes"
-    ALL = "all"
-    REWRITE = "rewrite"
 
 
 class Cassette:

@@ -31,12 +31,17 @@ the rules are readable (and testable) in one place:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from exllm_py.testing.cassette import Cassette
-from exllm_py.testing.interception import intercepting
-from exllm_py.testing.strategy import TestStrategy, recording
+if TYPE_CHECKING:
+    from exllm_py.testing.cassette import Cassette
+
+# The strategy, the cassette and the interception are imported in the functions
+# that use them: the plugin imports this module in every run (for
+# choose_strategy_env), and a run with no live_api test needs none of them.
 
 __all__ = [
     "STRATEGY_ENV",
@@ -65,11 +70,14 @@ def choose_strategy_env(env: MutableMapping[str, str]) -> bool:
 
 def start_test() -> None:
     """Give the coming test a fresh cache, if the default client's is a TestStrategy's own."""
-    import exllm_py.client
-
-    # The module global, not default_client(): nothing to reset if no client exists yet.
-    client = exllm_py.client._default
+    # The module global, not default_client(): nothing to reset if no client
+    # exists yet, and none exists until something imported the client module
+    # (so a plain test does not import it here).
+    module = sys.modules.get("exllm_py.client")
+    client = None if module is None else module._default
     if client is not None:
+        from exllm_py.testing.strategy import TestStrategy
+
         strategy = client.cache_strategy
         if isinstance(strategy, TestStrategy):
             strategy.reset()
@@ -82,6 +90,7 @@ def recording_default_client(env: MutableMapping[str, str] | None = None) -> Ite
     See the module docstring; what the user configured is back when the block ends.
     """
     import exllm_py.client
+    from exllm_py.testing.strategy import TestStrategy
 
     env = os.environ if env is None else env
     # Created first (if need be) from the user's own environment, so that the
@@ -116,5 +125,8 @@ def sealed(cassette: Cassette, passthrough_hosts: frozenset[str] = frozenset()) 
     :mod:`~exllm_py.testing.passthrough`). The libraries' own methods are
     back when the block ends.
     """
+    from exllm_py.testing.interception import intercepting
+    from exllm_py.testing.strategy import recording
+
     with recording(cassette, passthrough_hosts=passthrough_hosts), intercepting():
         yield

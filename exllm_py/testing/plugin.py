@@ -35,6 +35,7 @@ and a strategy they gave ``exllm_py.configure()`` (in a conftest, say).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,7 +176,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _strategy_env_key not in config.stash:
         return
-    from exllm_py.client import reset_default_client
     from exllm_py.testing.isolation import STRATEGY_ENV
 
     previous = config.stash[_strategy_env_key]
@@ -184,8 +184,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     else:
         os.environ[STRATEGY_ENV] = previous
     # The run is over: a default client created from the variable set for it
-    # is dropped, so the next one reads the restored environment.
-    reset_default_client()
+    # is dropped, so the next one reads the restored environment. Only if the
+    # client module was imported: otherwise no default client exists, and a
+    # run that never used the client does not pay for importing it.
+    client = sys.modules.get("exllm_py.client")
+    if client is not None:
+        client.reset_default_client()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -294,9 +298,12 @@ def _exllm_test_strategy(request: pytest.FixtureRequest) -> None:
     # The module-level functions' default client lives for the session: start
     # its test cache afresh, so no test is answered from another's cache. Only
     # the cache a TestStrategy made for itself; never the user's strategy.
-    from exllm_py.testing.isolation import start_test
+    # Nothing to do until something imported the client module (no default
+    # client can exist before): plain tests import none of the client stack.
+    if "exllm_py.client" in sys.modules:
+        from exllm_py.testing.isolation import start_test
 
-    start_test()
+        start_test()
     # Autouse so that marking a test is enough; unmarked tests only pay this check.
     if request.node.get_closest_marker(_MARKER) is not None:
         request.getfixturevalue("exllm_cassette")

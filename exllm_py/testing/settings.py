@@ -6,15 +6,17 @@ tested without starting pytest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from exllm_py.errors import ConfigurationError
-from exllm_py.testing.cassette import RecordMode
-from exllm_py.testing.matching import Matcher
+from exllm_py.testing.record_mode import RecordMode
+
+if TYPE_CHECKING:
+    from exllm_py.testing.matching import Matcher
 
 __all__ = [
     "BLOCK_NETWORK_ENV",
@@ -82,6 +84,10 @@ class TestCacheSettings:
 
     def matcher(self, marker_options: Mapping[str, Any] | None = None) -> Matcher:
         """The matcher for a test: the ini's ignores plus the marker's."""
+        # Imported here: the plugin resolves the settings in every run, and
+        # only live_api tests need a matcher (matching imports httpx).
+        from exllm_py.testing.matching import Matcher
+
         options = marker_options or {}
         return Matcher(
             frozenset((*self.ignore_headers, *_strings(options, "ignore_headers"))),
@@ -100,15 +106,13 @@ def settings_for_run(
     env: Mapping[str, str],
 ) -> TestCacheSettings:
     """The settings of a pytest run from its options, ini values and environment."""
-    from exllm_py.testing.redact import key_values
-
     return TestCacheSettings(
         mode=resolve_record_mode(option=option, recording_option=recording_option, env=env),
         cassette_dir=resolve_cassette_dir(rootdir, cassette_dir, env),
         enabled=is_enabled(env),
         ignore_headers=tuple(ignore_headers),
         ignore_body_paths=tuple(ignore_body_paths),
-        secrets=key_values(env),
+        secrets=_KeyValues(env),
     )
 
 
@@ -196,6 +200,39 @@ def resolve_block_network(*, option: bool, ini: bool, env: Mapping[str, str]) ->
 def is_enabled(env: Mapping[str, str]) -> bool:
     """False when ``EXLLM_TEST_CACHE_ENABLED`` says so: ``live_api`` tests then call the API."""
     return env.get(ENABLED_ENV, "").strip().lower() not in _FALSE
+
+
+class _KeyValues(Mapping[str, str]):
+    """The API keys of ``env`` as it is now (:func:`~exllm_py.testing.redact.key_values`).
+
+    Found on first use: the key variables' names come from the provider
+    registry, which imports every provider adapter, and a run with no
+    ``live_api`` test never needs them. The environment is copied now, so the
+    keys are those present when the run started, as if found at once.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env: dict[str, str] | None = dict(env)
+        self._keys: dict[str, str] = {}
+
+    def _found(self) -> dict[str, str]:
+        if self._env is not None:
+            from exllm_py.testing.redact import key_values
+
+            self._keys, self._env = key_values(self._env), None
+        return self._keys
+
+    def __getitem__(self, name: str) -> str:
+        return self._found()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._found())
+
+    def __len__(self) -> int:
+        return len(self._found())
+
+    def __repr__(self) -> str:
+        return repr(self._found())
 
 
 def _strings(options: Mapping[str, Any], name: str) -> Iterable[str]:
