@@ -13,8 +13,9 @@ import exllm_py
 from exllm_py.cache.nocache import NoCache
 from exllm_py.testing.strategy import TestStrategy
 from tests.fakes import provider_server
+from tests.testing.pytester_project import loopback_server
 
-__all__ = ["make_client", "provider_server", "strategy"]
+__all__ = ["loopback_server", "make_client", "provider_server", "strategy"]
 
 
 @pytest.fixture

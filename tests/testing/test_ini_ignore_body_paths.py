@@ -9,19 +9,13 @@ shows that the same change fails to match, so the option is what matches.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.fakes import ProviderServer
+from tests.testing.pytester_project import INI, plain_project
 
 # As in test_plugin: pytest-asyncio warns in every run that leaves its loop scope
 # unset; hypothesis' plugin, re-imported by every in-process run, is slow.
-INI = (
-    "[pytest]\n"
-    "asyncio_default_fixture_loop_scope = function\n"
-    "addopts = -p no:hypothesispytest -p no:cacheprovider\n"
-)
 
 CHAT_TEST = """
 import os, pytest, exllm_py
@@ -57,17 +51,12 @@ def test_body():
 
 @pytest.fixture(autouse=True)
 def _plain_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CI", "EXLLM_RECORD_MODE", "EXLLM_TEST_CACHE_DIR", "EXLLM_TEST_CACHE_ENABLED"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini(INI)
+    plain_project(pytester, monkeypatch)
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
-    """A loopback provider the generated tests reach through LOOPBACK_URL."""
-    with ProviderServer() as running:
-        monkeypatch.setenv("LOOPBACK_URL", running.url)
-        yield running
+def server(loopback_server: ProviderServer) -> ProviderServer:
+    return loopback_server
 
 
 def _record_then_replay(

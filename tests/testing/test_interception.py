@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,12 +21,7 @@ from exllm_py.testing.interception import intercepting
 from exllm_py.testing.paths import iter_cassettes
 from exllm_py.testing.strategy import recording
 from tests.fakes import DEFAULT_TEXT, ProviderServer
-
-INI = (
-    "[pytest]\n"
-    "asyncio_default_fixture_loop_scope = function\n"
-    "addopts = -p no:hypothesispytest -p no:cacheprovider\n"
-)
+from tests.testing.pytester_project import INI, plain_project
 
 PREAMBLE = """
 import asyncio
@@ -161,17 +155,12 @@ def test_httpx_async_stream(exllm_cassette):
 
 @pytest.fixture(autouse=True)
 def _plain_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CI", "EXLLM_RECORD_MODE", "EXLLM_TEST_CACHE_DIR", "EXLLM_PASSTHROUGH_HOSTS"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini(INI)
+    plain_project(pytester, monkeypatch)
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
-    """A loopback provider the generated tests reach through LOOPBACK_URL."""
-    with ProviderServer() as running:
-        monkeypatch.setenv("LOOPBACK_URL", running.url)
-        yield running
+def server(loopback_server: ProviderServer) -> ProviderServer:
+    return loopback_server
 
 
 def _interactions(root: Path) -> dict[str, int]:

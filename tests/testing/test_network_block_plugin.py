@@ -8,18 +8,11 @@ fast instead of hanging.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 
-from exllm_py.testing.settings import CI_VARIABLES
 from tests.fakes import ProviderServer
-
-INI = (
-    "[pytest]\n"
-    "asyncio_default_fixture_loop_scope = function\n"
-    "addopts = -p no:hypothesispytest -p no:cacheprovider\n"
-)
+from tests.testing.pytester_project import INI, plain_project
 
 OUTSIDE_TESTS = """
 import asyncio
@@ -126,19 +119,12 @@ def test_probe():
 
 @pytest.fixture(autouse=True)
 def _plain_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*CI_VARIABLES, "EXLLM_RECORD_MODE", "EXLLM_BLOCK_NETWORK"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("EXLLM_TEST_CACHE_DIR", "EXLLM_TEST_CACHE_ENABLED"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini(INI)
+    plain_project(pytester, monkeypatch)
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
-    """A loopback provider the generated tests reach through LOOPBACK_URL."""
-    with ProviderServer() as running:
-        monkeypatch.setenv("LOOPBACK_URL", running.url)
-        yield running
+def server(loopback_server: ProviderServer) -> ProviderServer:
+    return loopback_server
 
 
 def _probe(pytester: pytest.Pytester, *args: str) -> str:

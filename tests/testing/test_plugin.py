@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -13,6 +12,7 @@ from exllm_py.testing.cassette_file import read_cassette
 from exllm_py.testing.paths import cassette_path_for, iter_cassettes
 from exllm_py.testing.usage import UsageLog, state_dir_for
 from tests.fakes import ProviderServer, json_reply, openai_completion
+from tests.testing.pytester_project import INI, plain_project
 
 LIVE_TESTS = """
 import os
@@ -62,26 +62,16 @@ def test_not_live_keeps_production_caching():
 
 # pytest-asyncio warns in every run that leaves its loop scope unset; hypothesis'
 # plugin, re-imported by every in-process run, would triple each run's time.
-INI = (
-    "[pytest]\n"
-    "asyncio_default_fixture_loop_scope = function\n"
-    "addopts = -p no:hypothesispytest -p no:cacheprovider\n"
-)
 
 
 @pytest.fixture(autouse=True)
 def _plain_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CI", "EXLLM_RECORD_MODE", "EXLLM_TEST_CACHE_DIR", "EXLLM_TEST_CACHE_ENABLED"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini(INI)
+    plain_project(pytester, monkeypatch)
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
-    """A loopback provider the generated tests reach through LOOPBACK_URL."""
-    with ProviderServer() as running:
-        monkeypatch.setenv("LOOPBACK_URL", running.url)
-        yield running
+def server(loopback_server: ProviderServer) -> ProviderServer:
+    return loopback_server
 
 
 def _cassettes(root: Path) -> list[str]:

@@ -7,18 +7,10 @@ pytest-recording (installed with the dev extra) out, as for a user without it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from exllm_py.testing.settings import CI_VARIABLES
 from tests.fakes import ProviderServer
-
-INI = (
-    "[pytest]\n"
-    "asyncio_default_fixture_loop_scope = function\n"
-    "addopts = -p no:hypothesispytest -p no:cacheprovider\n"
-)
+from tests.testing.pytester_project import plain_project
 
 CHAT_TEST = """
 import os
@@ -41,18 +33,12 @@ NO_RECORDING = ("-p", "no:recording")
 
 @pytest.fixture(autouse=True)
 def _plain_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*CI_VARIABLES, "EXLLM_RECORD_MODE", "EXLLM_TEST_CACHE_DIR", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("EXLLM_TEST_CACHE_ENABLED", raising=False)
-    pytester.makeini(INI)
+    plain_project(pytester, monkeypatch)
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
-    """A loopback provider the generated tests reach through LOOPBACK_URL."""
-    with ProviderServer() as running:
-        monkeypatch.setenv("LOOPBACK_URL", running.url)
-        yield running
+def server(loopback_server: ProviderServer) -> ProviderServer:
+    return loopback_server
 
 
 class TestRecordModeWithoutPytestRecording:
