@@ -66,7 +66,19 @@ _TOKEN = r"[A-Za-z0-9._~+/*-]"
 _SHOWN = 8
 
 #: Query parameters whose value is a credential, in a provider's or Redis's URL (lowercase).
-URL_SECRET_PARAMS = frozenset({"key", "api_key", "api-key", "password", "token", "access_token"})
+URL_SECRET_PARAMS = frozenset(
+    {
+        "key",
+        "api_key",
+        "api-key",
+        "apikey",
+        "password",
+        "token",
+        "access_token",
+        "subscription-key",
+        "sig",
+    }
+)
 
 # Userinfo runs from "scheme://" to the last "@" before the path; greedy, so
 # that an unencoded "@" inside a password is not taken for the end.

@@ -33,7 +33,12 @@ import orjson
 
 from exllm_py.errors import RecordingRefused
 from exllm_py.providers.sse import SSEDecoder
-from exllm_py.secret_patterns import URL_SECRET_PARAMS, hide_url_credentials, url_credentials
+from exllm_py.secret_patterns import (
+    URL_SECRET_PARAMS,
+    find_secrets,
+    hide_url_credentials,
+    url_credentials,
+)
 
 if TYPE_CHECKING:
     from exllm_py.testing.cassette_file import CassetteFile, Interaction
@@ -69,8 +74,15 @@ SECRET_HEADERS = frozenset(
         "cookie",
         "set-cookie",
         "openai-organization",
+        "proxy-authorization",
+        "x-amz-security-token",
+        "ocp-apim-subscription-key",
     }
 )
+
+# Gateways and proxies name their credentials freely (helicone-auth,
+# x-portkey-api-key, x-csrf-token): a header ending so is redacted too.
+_SECRET_HEADER_SUFFIXES = ("-api-key", "-auth", "-token", "-secret")
 
 #: Query parameters that carry credentials (lowercase; matched case-insensitively).
 SECRET_PARAMS = URL_SECRET_PARAMS
@@ -83,15 +95,18 @@ _BEARER = "bearer "
 
 
 def is_secret_header(name: str) -> bool:
-    """Whether the header ``name`` (any case) carries a credential."""
-    return name.lower() in SECRET_HEADERS
+    """Whether the header ``name`` (any case) carries a credential.
+
+    One of :data:`SECRET_HEADERS`, or a name ending in ``-api-key``, ``-auth``,
+    ``-token`` or ``-secret``.
+    """
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or lowered.endswith(_SECRET_HEADER_SUFFIXES)
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """``headers`` with every credential's value replaced by :data:`REDACTED`."""
-    return [
-        (name, REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in headers
-    ]
+    return [(name, REDACTED if is_secret_header(name) else value) for name, value in headers]
 
 
 def redact_url(url: str) -> str:
@@ -209,9 +224,25 @@ def find_leaks(text: str | Iterable[str], secrets: Mapping[str, str]) -> list[st
 def find_cassette_leaks(
     data: bytes, cassette: CassetteFile, secrets: Mapping[str, str]
 ) -> list[str]:
-    """:func:`find_leaks` over ``data`` (``cassette`` encoded) and its :func:`hidden_texts`."""
+    """:func:`find_leaks` over ``data`` (``cassette`` encoded) and its :func:`hidden_texts`.
+
+    Also every credential *shape* (:func:`~exllm_py.secret_patterns.find_secrets`)
+    in a recorded header or URL: a header no list names (a gateway's own)
+    may still carry a key, and no configured value would find it.
+    """
     hidden = (text for _, text in hidden_texts(cassette.interactions))
-    return find_leaks([data.decode("utf-8"), *hidden], secrets)
+    return find_leaks([data.decode("utf-8"), *hidden], secrets) + _shaped_secrets(cassette)
+
+
+def _shaped_secrets(cassette: CassetteFile) -> list[str]:
+    found = []
+    for index, item in enumerate(cassette.interactions):
+        places = [("request.url", item.request.url)]
+        places += [(f"request header {name!r}", value) for name, value in item.request.headers]
+        places += [(f"response header {name!r}", value) for name, value in item.response.headers]
+        for place, text in places:
+            found += [f"{kind} in interactions[{index}].{place}" for kind, _ in find_secrets(text)]
+    return found
 
 
 def hidden_texts(interactions: Iterable[Interaction]) -> Iterator[tuple[str, str]]:

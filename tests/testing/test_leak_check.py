@@ -222,3 +222,32 @@ class TestBaseUrlUserinfo:
         )
         cassette = CassetteFile((Interaction(request, RecordedResponse(200, (), Body()), "t"),))
         assert find_cassette_leaks(b"{}", cassette, SECRETS) == ["OPENAI_API_KEY"]
+
+
+class TestKeyShapesInHeaders:
+    """A key-shaped value in a header no list names still refuses the save."""
+
+    def test_a_key_in_an_unknown_header_is_found(self) -> None:
+        """A gateway header carrying ``Bearer sk-…`` is named, with where it sits."""
+        request = RecordedRequest(
+            "POST",
+            "https://gateway.example/v1/chat/completions",
+            (("x-upstream", f"Bearer {KEY}"),),
+            Body(),
+        )
+        cassette = CassetteFile(
+            (Interaction(request, RecordedResponse(200, (), Body()), "2025-01-31T12:00:00Z"),)
+        )
+        leaks = find_cassette_leaks(b"{}", cassette, {})
+        assert leaks == ["an OpenAI project API key in interactions[0].request header 'x-upstream'"]
+
+    def test_write_cassette_refuses_a_key_shape_in_a_response_header(self, tmp_path: Path) -> None:
+        """Nothing with a key's shape in a header reaches disk."""
+        request = RecordedRequest("GET", "https://api.openai.com/v1/models", (), Body())
+        response = RecordedResponse(200, (("x-echo", KEY),), Body())
+        cassette = CassetteFile((Interaction(request, response, "2025-01-31T12:00:00Z"),))
+        path = tmp_path / "c.json"
+        with pytest.raises(RecordingRefused, match="x-echo"):
+            write_cassette(path, cassette, secrets={})
+        assert not path.exists()
+        assert KEY not in str(list(tmp_path.iterdir()))

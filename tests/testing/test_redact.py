@@ -32,7 +32,7 @@ class TestRedactHeaders:
     def test_secret_header_in_any_case_is_redacted(self, name: str) -> None:
         assert redact_headers([(name, "sk-live-123456789")]) == [(name, REDACTED)]
 
-    def test_the_listed_headers_are_exactly_the_contract(self) -> None:
+    def test_the_listed_headers_are_the_contract_and_proxy_credentials(self) -> None:
         contract = {
             "authorization",
             "x-api-key",
@@ -42,7 +42,19 @@ class TestRedactHeaders:
             "set-cookie",
             "openai-organization",
         }
-        assert contract == SECRET_HEADERS
+        proxies = {"proxy-authorization", "x-amz-security-token", "ocp-apim-subscription-key"}
+        assert contract | proxies == SECRET_HEADERS
+
+    @pytest.mark.parametrize(
+        "name", ["Helicone-Auth", "x-portkey-api-key", "X-CSRF-Token", "x-client-secret"]
+    )
+    def test_gateway_credential_headers_are_redacted_by_their_ending(self, name: str) -> None:
+        """A header named like a credential (-auth, -api-key, -token, -secret) is redacted."""
+        assert redact_headers([(name, "opaque-value-1234")]) == [(name, REDACTED)]
+
+    @pytest.mark.parametrize("name", ["x-ratelimit-remaining-tokens", "x-request-id", "accept"])
+    def test_headers_that_merely_mention_tokens_are_kept(self, name: str) -> None:
+        assert redact_headers([(name, "42")]) == [(name, "42")]
 
     def test_other_headers_are_kept(self) -> None:
         headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
