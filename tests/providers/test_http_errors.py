@@ -209,3 +209,43 @@ class TestRetryAfter:
         raised = error(429, openai_error("Rate limit reached"))
         assert isinstance(raised, RateLimitError)
         assert raised.retry_after is None
+
+
+class TestEdgesOfTheMapping:
+    """The boundaries and odd shapes of statuses, wait hints and stream errors."""
+
+    def test_599_is_a_server_error_and_600_is_not(self) -> None:
+        """5xx ends at 599."""
+        assert error_class_for(599) is ServerError
+        assert error_class_for(600) is ProviderError
+
+    def test_wait_hints_below_a_second_are_kept(self) -> None:
+        """``retry-after-ms: 250`` is a quarter second, ``retry-after: 0.5`` half of one."""
+        assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
+        assert retry_after_seconds({"retry-after": "0.5"}) == 0.5
+
+    @pytest.mark.parametrize("body", ["Too many requests", {"error": "quota"}, None])
+    def test_a_body_of_another_shape_gives_no_hint(self, body: object) -> None:
+        """A text body, or an ``error`` that is not an object, means no hint, not a crash."""
+        assert retry_after_seconds({}, body) is None
+
+    def test_gemini_details_of_other_shapes_are_skipped(self) -> None:
+        """A detail that is not an object does not hide the RetryInfo after it."""
+        info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "3s"}
+        assert retry_after_seconds({}, {"error": {"details": ["note", info]}}) == 3.0
+
+    def test_a_stream_error_keeps_its_payload_as_body(self) -> None:
+        """``.body`` is the event's payload, as for HTTP errors."""
+        payload = {"error": {"type": "overloaded_error", "message": "Overloaded"}}
+        assert stream_error("anthropic", payload, status=529).body == payload
+
+    def test_a_documented_status_wins_over_the_payloads_code(self) -> None:
+        """The status the provider documents for the error type is kept."""
+        payload = {"error": {"code": 500, "message": "internal"}}
+        assert stream_error("gemini", payload, status=503).status == 503
+
+    @pytest.mark.parametrize("payload", ["boom", {"error": "overloaded"}, {"error": None}])
+    def test_a_payload_of_another_shape_has_no_status(self, payload: object) -> None:
+        """Text, or an ``error`` that is not an object: a plain ProviderError, no status."""
+        error = stream_error("openai", payload)
+        assert (type(error), error.status) == (ProviderError, None)
