@@ -9,11 +9,9 @@ still get its own answer.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import pytest
 
 from exllm_py import Client, LLMResponse
@@ -21,6 +19,7 @@ from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.singleflight import Flights, LeaderGone
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ProviderError, ServerError, TimeoutError
+from tests.cache.flight_parties import Asker, eventually
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import gemini_error
 from tests.fakes.provider_server import DEFAULT_TEXT, ProviderServer, json_reply
@@ -38,29 +37,6 @@ API_KEY_INVALID = gemini_error(
         }
     ],
 )
-
-
-@attrs.frozen
-class Asker:
-    """A party to a flight: the key it sends and the timeout it allows."""
-
-    key: str | None = "tenant-a"
-    timeout: float | None = 30.0
-
-    @property
-    def caller(self) -> Asker:
-        return self
-
-    def credential(self) -> str | None:
-        return self.key
-
-
-def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait for ``condition``, polling: what the test waits on happens in another thread."""
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
 
 
 def outcome_of(call: Callable[[], LLMResponse]) -> tuple[threading.Thread, list[object]]:

@@ -10,7 +10,6 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import attrs
 import pytest
 
 from exllm_py import Client, LLMResponse
@@ -25,6 +24,7 @@ from exllm_py.errors import (
     ServerError,
     TimeoutError,
 )
+from tests.cache.flight_parties import Asker, eventually
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import openai_completion, openai_error
 from tests.fakes.provider_server import DEFAULT_TEXT, ProviderServer, json_reply
@@ -37,14 +37,6 @@ def strategy() -> ProductionStrategy:
     return ProductionStrategy(MemoryStore(cleanup_interval=None))
 
 
-def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait for ``condition``, polling: what the test waits on happens in another thread."""
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
-
-
 def lead_in_another_thread(flights: Flights[str], key: str) -> tuple[Flight[str], bool]:
     """Join ``key`` as its leader from a thread of its own, as a real leader computes."""
     joined: list[tuple[Flight[str], bool]] = []
@@ -52,21 +44,6 @@ def lead_in_another_thread(flights: Flights[str], key: str) -> tuple[Flight[str]
     thread.start()
     thread.join()
     return joined[0]
-
-
-@attrs.frozen
-class Asker:
-    """A party to a flight: a key it sends and a timeout it allows."""
-
-    key: str | None = "sk-alice"
-    timeout: float | None = 30.0
-
-    @property
-    def caller(self) -> Asker:
-        return self
-
-    def credential(self) -> str | None:
-        return self.key
 
 
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:

@@ -1,0 +1,37 @@
+"""Who takes part in a single-flight test, and how such a test waits for them.
+
+Shared by the single-flight tests: a stand-in caller with a key and a
+timeout, and a bounded poll for what happens in another thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import attrs
+
+__all__ = ["Asker", "eventually"]
+
+
+@attrs.frozen
+class Asker:
+    """A party to a flight: a key it sends and a timeout it allows."""
+
+    key: str | None = "sk-alice"
+    timeout: float | None = 30.0
+
+    @property
+    def caller(self) -> Asker:
+        return self
+
+    def credential(self) -> str | None:
+        return self.key
+
+
+def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait for ``condition``, polling: what the test waits on happens in another thread."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
