@@ -19,19 +19,30 @@ import typing
 # (typing imported whole: the package's namespace holds only its public names.)
 if typing.TYPE_CHECKING:
     from exllm_py import errors, telemetry
+    from exllm_py.assembly import StreamAssembler, assemble
     from exllm_py.client import Client, achat, astream, chat, configure, stream
     from exllm_py.providers.mock import MockProvider
-    from exllm_py.types import LLMResponse, Message, StreamChunk, ToolCall, Usage
+    from exllm_py.types import (
+        LLMResponse,
+        Message,
+        StreamChunk,
+        ToolCall,
+        ToolCallDelta,
+        Usage,
+    )
 
 __all__ = [
     "Client",
     "LLMResponse",
     "Message",
     "MockProvider",
+    "StreamAssembler",
     "StreamChunk",
     "ToolCall",
+    "ToolCallDelta",
     "Usage",
     "achat",
+    "assemble",
     "astream",
     "chat",
     "configure",
@@ -47,10 +58,13 @@ _ORIGINS: dict[str, str | None] = {
     "LLMResponse": "exllm_py.types",
     "Message": "exllm_py.types",
     "MockProvider": "exllm_py.providers.mock",
+    "StreamAssembler": "exllm_py.assembly",
     "StreamChunk": "exllm_py.types",
     "ToolCall": "exllm_py.types",
+    "ToolCallDelta": "exllm_py.types",
     "Usage": "exllm_py.types",
     "achat": "exllm_py.client",
+    "assemble": "exllm_py.assembly",
     "astream": "exllm_py.client",
     "chat": "exllm_py.client",
     "configure": "exllm_py.client",

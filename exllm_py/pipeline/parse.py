@@ -42,7 +42,9 @@ class ParseResponse:
             parsed = attrs.evolve(parsed, model=call.model)  # some bodies omit the model
         replayed = response.extensions.get(FROM_CACHE)
         if replayed is not None:
-            parsed = attrs.evolve(parsed, metadata={**replayed, "from_cache": True})
+            # The provider's own metadata (native_finish_reason) stays beside the replay's.
+            metadata = {**parsed.metadata, **replayed, "from_cache": True}
+            parsed = attrs.evolve(parsed, metadata=metadata)
         call.response = parsed
         return None
 

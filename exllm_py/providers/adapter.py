@@ -18,7 +18,21 @@ from exllm_py.providers.sse import ServerSentEvent
 from exllm_py.request import ChatRequest
 from exllm_py.types import LLMResponse, StreamChunk
 
-__all__ = ["ProviderAdapter"]
+__all__ = ["ProviderAdapter", "StreamReader"]
+
+
+class StreamReader(Protocol):
+    """Reads the events of one streamed answer, in order; one reader per stream.
+
+    ``read`` returns the chunk an event carries, or ``None`` for events that
+    carry nothing for the caller (pings, block stops). A reader keeps what
+    the whole stream decides (tool-call numbering, usage reported in two
+    halves, a finish reason that depends on earlier events), so it is never
+    shared between streams. An error event raises
+    :class:`~exllm_py.errors.ProviderError`.
+    """
+
+    def read(self, event: ServerSentEvent) -> StreamChunk | None: ...
 
 
 class ProviderAdapter(Protocol):
@@ -29,9 +43,9 @@ class ProviderAdapter(Protocol):
       must not do I/O.
     - ``parse_response`` receives the decoded JSON body of a 2xx response
       and returns the response without ``cost`` (the pipeline prices it).
-    - ``parse_event`` receives one server-sent event of a streamed answer
-      and returns the chunk it carries, or ``None`` for events that carry
-      nothing for the caller (pings, message starts).
+    - ``stream_reader`` returns a fresh :class:`StreamReader` for one
+      streamed answer; its chunks name ``provider`` and, until the stream
+      names one, ``model``.
     - ``error_message`` extracts a human-readable message from a decoded
       error body, for :class:`~exllm_py.errors.ProviderError`.
     """
@@ -40,6 +54,6 @@ class ProviderAdapter(Protocol):
 
     def parse_response(self, body: Any, config: ProviderConfig) -> LLMResponse: ...
 
-    def parse_event(self, event: ServerSentEvent) -> StreamChunk | None: ...
+    def stream_reader(self, provider: str, model: str) -> StreamReader: ...
 
     def error_message(self, body: Any) -> str: ...

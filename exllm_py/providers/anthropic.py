@@ -12,8 +12,9 @@ Options the API has no equivalent for: ``seed``, ``frequency_penalty`` and
 JSON ``response_format`` change what the caller gets back, so asking for
 them is a :class:`~exllm_py.errors.ValidationError`.
 
-Finish reasons are reported in the OpenAI vocabulary (``stop``, ``length``,
-``tool_calls``, ``content_filter``); ``raw`` keeps Anthropic's own.
+Finish reasons are reported in the common vocabulary of
+:mod:`~exllm_py.providers.finish`; ``metadata["native_finish_reason"]``
+keeps Anthropic's own. Thinking blocks become ``reasoning``, never ``content``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import httpx
 
 from exllm_py.errors import ValidationError
 from exllm_py.providers.config import ProviderConfig
+from exllm_py.providers.finish import (
+    ANTHROPIC_FINISH_REASONS,
+    chunk_metadata,
+    finish_reason,
+    response_metadata,
+)
 from exllm_py.providers.http_errors import stream_error
 from exllm_py.providers.sse import ServerSentEvent
 from exllm_py.providers.wire import (
@@ -38,22 +46,15 @@ from exllm_py.providers.wire import (
     unexpected_body,
 )
 from exllm_py.request import ChatRequest
-from exllm_py.types import LLMResponse, StreamChunk, ToolCall, Usage
+from exllm_py.types import LLMResponse, StreamChunk, ToolCall, ToolCallDelta, Usage
 
-__all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicAdapter"]
+__all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicAdapter", "AnthropicStreamReader"]
 
 #: The API version header every request carries.
 ANTHROPIC_VERSION = "2023-06-01"
 #: ``max_tokens`` sent when the caller gave none (the API requires one).
 DEFAULT_MAX_TOKENS = 1024
 
-_FINISH_REASONS = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
 # The HTTP status Anthropic documents for each error type, for errors sent mid-stream.
 _ERROR_STATUS = {
     "invalid_request_error": 400,
@@ -65,7 +66,7 @@ _ERROR_STATUS = {
     "api_error": 500,
     "overloaded_error": 529,
 }
-_SILENT_EVENTS = frozenset({"ping", "message_start", "content_block_stop", "message_stop"})
+_SILENT_EVENTS = frozenset({"ping", "content_block_stop", "message_stop"})
 
 
 class AnthropicAdapter:
@@ -110,12 +111,13 @@ class AnthropicAdapter:
         if not isinstance(blocks, list):
             raise unexpected_body(config.name, body, "a 'content' list of blocks")
         blocks = [block for block in blocks if isinstance(block, Mapping)]
+        native = body.get("stop_reason")
         return LLMResponse(
             content="".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text"),
             model=str(body.get("model") or ""),
             provider=config.name,
             id=body.get("id"),
-            finish_reason=_finish_reason(body.get("stop_reason")),
+            finish_reason=finish_reason(ANTHROPIC_FINISH_REASONS, native),
             tool_calls=tuple(
                 ToolCall(
                     id=str(block.get("id") or ""),
@@ -126,36 +128,119 @@ class AnthropicAdapter:
                 if block.get("type") == "tool_use"
             ),
             usage=_usage(body.get("usage")),
+            # Redacted thinking is encrypted: it has no text to show, ``raw`` keeps it.
+            reasoning="".join(
+                str(b.get("thinking", "")) for b in blocks if b.get("type") == "thinking"
+            ),
+            metadata=response_metadata(native),
             raw=body,
         )
 
-    def parse_event(self, event: ServerSentEvent) -> StreamChunk | None:
+    def stream_reader(self, provider: str, model: str) -> AnthropicStreamReader:
+        return AnthropicStreamReader(provider, model)
+
+    def error_message(self, body: Any) -> str:
+        return error_detail(body)
+
+
+class AnthropicStreamReader:
+    """One Messages stream: named events, content blocks opened, filled by deltas, closed.
+
+    It remembers which content blocks are tool calls (to number them as the
+    non-streamed answer does), and the id, model and usage of
+    ``message_start``, which carries nothing to show: its input counts reach
+    the caller with the output counts, on the ``message_delta`` chunk.
+    """
+
+    __slots__ = ("_id", "_model", "_provider", "_tools", "_usage")
+
+    def __init__(self, provider: str, model: str) -> None:
+        self._provider = provider
+        self._model = model
+        self._id: str | None = None
+        self._tools: dict[int, int] = {}  # content block index → tool call index
+        self._usage: dict[str, Any] = {}
+
+    def read(self, event: ServerSentEvent) -> StreamChunk | None:
         if event.event in _SILENT_EVENTS:
             return None
-        payload = decode_event(event, self.name)
+        payload = decode_event(event, self._provider)
         if not isinstance(payload, Mapping):
             return None
         kind = payload.get("type", event.event)
         if kind == "error":
             error = payload.get("error") or {}
-            raise stream_error(self.name, payload, _ERROR_STATUS.get(str(error.get("type"))))
-        if kind == "content_block_delta":
-            delta = payload.get("delta") or {}
-            text = delta.get("text", "") if delta.get("type") == "text_delta" else ""
-            return StreamChunk(content=str(text), raw=payload)
+            status = _ERROR_STATUS.get(str(error.get("type")))
+            raise stream_error(self._provider, payload, status)
+        if kind == "message_start":
+            self._start(payload)
+            return None
         if kind == "content_block_start":
-            block = payload.get("content_block") or {}
-            if block.get("type") == "text" and not block.get("text"):
-                return None
-            return StreamChunk(content=str(block.get("text", "")), raw=payload)
+            return self._block_start(payload)
+        if kind == "content_block_delta":
+            return self._delta(payload)
         if kind == "message_delta":
-            delta = payload.get("delta") or {}
-            return StreamChunk(finish_reason=_finish_reason(delta.get("stop_reason")), raw=payload)
-        # Pings, starts and stops, and event types this adapter does not know yet.
+            return self._finish(payload)
+        # Event types this reader does not know yet carry nothing it could show.
         return None
 
-    def error_message(self, body: Any) -> str:
-        return error_detail(body)
+    def _count(self, usage: Any) -> None:
+        # message_delta's counts are cumulative and may repeat message_start's;
+        # a field sent as null there leaves the earlier count standing.
+        if isinstance(usage, Mapping):
+            self._usage.update((k, v) for k, v in usage.items() if v is not None)
+
+    def _chunk(self, payload: Mapping[str, Any], **fields: Any) -> StreamChunk:
+        return StreamChunk(
+            raw=payload, id=self._id, model=self._model, provider=self._provider, **fields
+        )
+
+    def _start(self, payload: Mapping[str, Any]) -> None:
+        # Nothing to show yet: the id and model name the chunks to come, and
+        # the input counts join the output counts of message_delta.
+        message = payload.get("message") or {}
+        self._id = message.get("id") or self._id
+        self._model = message.get("model") or self._model
+        self._count(message.get("usage"))
+
+    def _block_start(self, payload: Mapping[str, Any]) -> StreamChunk | None:
+        block = payload.get("content_block") or {}
+        kind = block.get("type")
+        if kind == "tool_use":
+            index = self._tools.setdefault(int(payload.get("index") or 0), len(self._tools))
+            call = ToolCallDelta(index=index, id=block.get("id"), name=block.get("name"))
+            return self._chunk(payload, tool_calls=(call,))
+        if kind == "text" and block.get("text"):
+            return self._chunk(payload, content=str(block["text"]))
+        if kind == "thinking" and block.get("thinking"):
+            return self._chunk(payload, reasoning=str(block["thinking"]))
+        return None
+
+    def _delta(self, payload: Mapping[str, Any]) -> StreamChunk | None:
+        delta = payload.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text_delta":
+            return self._chunk(payload, content=str(delta.get("text", "")))
+        if kind == "thinking_delta":
+            return self._chunk(payload, reasoning=str(delta.get("thinking", "")))
+        if kind == "input_json_delta":
+            index = self._tools.get(int(payload.get("index") or 0))
+            if index is None:
+                return None  # the input of a server tool (web search, …), not the caller's
+            call = ToolCallDelta(index=index, arguments=str(delta.get("partial_json", "")))
+            return self._chunk(payload, tool_calls=(call,))
+        return None  # signature deltas and citations carry no text
+
+    def _finish(self, payload: Mapping[str, Any]) -> StreamChunk:
+        native = (payload.get("delta") or {}).get("stop_reason")
+        self._count(payload.get("usage"))
+        chunk = self._chunk(
+            payload,
+            finish_reason=finish_reason(ANTHROPIC_FINISH_REASONS, native),
+            usage=_usage(self._usage),
+        )
+        metadata = chunk_metadata(native)
+        return chunk if metadata is None else attrs.evolve(chunk, metadata=metadata)
 
 
 def _messages_url(base_url: str) -> str:
@@ -283,12 +368,6 @@ def _tool_choice(choice: Any) -> Any:
     return choice  # already Anthropic-shaped
 
 
-def _finish_reason(stop_reason: Any) -> str | None:
-    if stop_reason is None:
-        return None
-    return _FINISH_REASONS.get(str(stop_reason), str(stop_reason))
-
-
 def _usage(usage: Any) -> Usage:
     if not isinstance(usage, Mapping):
         return Usage()
@@ -298,4 +377,10 @@ def _usage(usage: Any) -> Usage:
         for field in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     )
     output = int(usage.get("output_tokens") or 0)
-    return Usage(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output)
+    return Usage(
+        input_tokens=prompt,
+        output_tokens=output,
+        total_tokens=prompt + output,
+        cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
+        cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+    )

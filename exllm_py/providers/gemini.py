@@ -12,8 +12,9 @@ or a recorded cassette's URL.
 Gemini returns no tool-call ids; calls are numbered ``call_0``, ``call_1``…
 in answer order, and tool results are matched back to their function by
 the ``tool_call_id`` of the assistant message that made the call. Finish
-reasons are reported in the OpenAI vocabulary (``stop``, ``length``,
-``tool_calls``, ``content_filter``); ``raw`` keeps Gemini's own.
+reasons are reported in the common vocabulary of
+:mod:`~exllm_py.providers.finish`; ``metadata["native_finish_reason"]``
+keeps Gemini's own. Thought parts become ``reasoning``, never ``content``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import attrs
 import httpx
 import orjson
 
 from exllm_py.providers.config import ProviderConfig
+from exllm_py.providers.finish import (
+    GEMINI_FINISH_REASONS,
+    chunk_metadata,
+    finish_reason,
+    response_metadata,
+)
 from exllm_py.providers.http_errors import stream_error
 from exllm_py.providers.sse import ServerSentEvent
 from exllm_py.providers.wire import (
@@ -41,9 +49,9 @@ from exllm_py.providers.wire import (
     unexpected_body,
 )
 from exllm_py.request import ChatRequest
-from exllm_py.types import LLMResponse, StreamChunk, ToolCall, Usage
+from exllm_py.types import LLMResponse, StreamChunk, ToolCall, ToolCallDelta, Usage
 
-__all__ = ["GeminiAdapter"]
+__all__ = ["GeminiAdapter", "GeminiStreamReader"]
 
 # OpenAI option → generationConfig field, for the options that map one to one.
 _GENERATION_FIELDS = {
@@ -54,16 +62,6 @@ _GENERATION_FIELDS = {
     "n": "candidateCount",
     "frequency_penalty": "frequencyPenalty",
     "presence_penalty": "presencePenalty",
-}
-_FINISH_REASONS = {
-    "STOP": "stop",
-    "MAX_TOKENS": "length",
-    "SAFETY": "content_filter",
-    "RECITATION": "content_filter",
-    "BLOCKLIST": "content_filter",
-    "PROHIBITED_CONTENT": "content_filter",
-    "SPII": "content_filter",
-    "IMAGE_SAFETY": "content_filter",
 }
 _TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 # JSON Schema keywords Gemini's OpenAPI-style schemas reject; OpenAI strict
@@ -104,26 +102,30 @@ class GeminiAdapter:
         candidates = body.get("candidates")
         if candidates is not None and not isinstance(candidates, list):
             raise unexpected_body(config.name, body, "a 'candidates' list")
-        text, tool_calls, finish_reason = _read_candidate(body)
+        read = _read_candidate(body)
+        calls = _function_calls(read.parts)
         return LLMResponse(
-            content=text,
+            content=read.text,
             model=str(body.get("modelVersion") or ""),
             provider=config.name,
             id=body.get("responseId"),
-            finish_reason=finish_reason,
-            tool_calls=tool_calls,
-            usage=_usage(body.get("usageMetadata")),
+            finish_reason=_finish_reason(read, called_tools=bool(calls)),
+            tool_calls=tuple(
+                ToolCall(
+                    id=str(call.get("id") or f"call_{index}"),
+                    name=str(call.get("name") or ""),
+                    arguments=decode_arguments(call.get("args")),
+                )
+                for index, call in enumerate(calls)
+            ),
+            usage=_usage(body.get("usageMetadata")) or Usage(),
+            reasoning=read.reasoning,
+            metadata=response_metadata(read.native),
             raw=body,
         )
 
-    def parse_event(self, event: ServerSentEvent) -> StreamChunk | None:
-        payload = decode_event(event, self.name)
-        if not isinstance(payload, Mapping):
-            return None
-        if payload.get("error"):
-            raise stream_error(self.name, payload)
-        text, _, finish_reason = _read_candidate(payload)
-        return StreamChunk(content=text, finish_reason=finish_reason, raw=payload)
+    def stream_reader(self, provider: str, model: str) -> GeminiStreamReader:
+        return GeminiStreamReader(provider, model)
 
     def error_message(self, body: Any) -> str:
         return error_detail(body)
@@ -278,43 +280,115 @@ def _properties(properties: Any) -> Any:
     return {name: _schema(schema) for name, schema in properties.items()}
 
 
-def _read_candidate(body: Mapping[str, Any]) -> tuple[str, tuple[ToolCall, ...], str | None]:
-    """Text, tool calls and finish reason of the first candidate (of a response or a chunk)."""
+class GeminiStreamReader:
+    """One ``streamGenerateContent`` stream: each event is a partial response.
+
+    The finish reason is decided over the whole stream: Gemini may send a
+    function call in one event and ``finishReason: STOP`` in a later one, and
+    that answer called tools just as if both had come together. Calls are
+    numbered across the stream, as in a non-streamed answer.
+    """
+
+    __slots__ = ("_calls", "_model", "_provider")
+
+    def __init__(self, provider: str, model: str) -> None:
+        self._provider = provider
+        self._model = model
+        self._calls = 0  # function calls seen so far in this stream
+
+    def read(self, event: ServerSentEvent) -> StreamChunk | None:
+        payload = decode_event(event, self._provider)
+        if not isinstance(payload, Mapping):
+            return None
+        if payload.get("error"):
+            raise stream_error(self._provider, payload)
+        read = _read_candidate(payload)
+        deltas = []
+        for call in _function_calls(read.parts):
+            index = self._calls
+            self._calls += 1
+            deltas.append(
+                ToolCallDelta(
+                    index=index,
+                    id=str(call.get("id") or f"call_{index}"),
+                    name=str(call.get("name") or ""),
+                    # A call arrives whole: its arguments are one fragment.
+                    arguments=orjson.dumps(decode_arguments(call.get("args"))).decode(),
+                )
+            )
+        chunk = StreamChunk(
+            content=read.text,
+            finish_reason=_finish_reason(read, called_tools=self._calls > 0),
+            raw=payload,
+            reasoning=read.reasoning,
+            tool_calls=tuple(deltas),
+            usage=_usage(payload.get("usageMetadata")),
+            id=payload.get("responseId"),
+            model=payload.get("modelVersion") or self._model,
+            provider=self._provider,
+        )
+        metadata = chunk_metadata(read.native)
+        return chunk if metadata is None else attrs.evolve(chunk, metadata=metadata)
+
+
+@attrs.frozen
+class _Candidate:
+    """What the first candidate of a response (or of a stream event) says."""
+
+    text: str = ""
+    reasoning: str = ""
+    parts: tuple[Mapping[str, Any], ...] = ()
+    native: str | None = None  # Gemini's own finish reason, or why the prompt was blocked
+    blocked: bool = False  # the prompt was refused: no candidate came back
+
+
+def _read_candidate(body: Mapping[str, Any]) -> _Candidate:
     candidates = body.get("candidates") or []
     if not candidates:
         feedback = body.get("promptFeedback") or {}
-        return "", (), "content_filter" if feedback.get("blockReason") else None
+        blocked = feedback.get("blockReason")
+        # A blocked prompt has no candidate; its block reason is why nothing came.
+        if blocked is None:
+            return _Candidate()
+        return _Candidate(native=str(blocked), blocked=True)
     candidate = candidates[0]
-    parts = (candidate.get("content") or {}).get("parts") or []
-    # Thought summaries (thought: true) are the model's reasoning, not its answer.
-    text = "".join(str(p["text"]) for p in parts if "text" in p and not p.get("thought"))
-    calls = [p["functionCall"] for p in parts if isinstance(p.get("functionCall"), Mapping)]
-    tool_calls = tuple(
-        ToolCall(
-            id=str(call.get("id") or f"call_{index}"),
-            name=str(call.get("name") or ""),
-            arguments=decode_arguments(call.get("args")),
-        )
-        for index, call in enumerate(calls)
+    parts = tuple(
+        part
+        for part in (candidate.get("content") or {}).get("parts") or ()
+        if isinstance(part, Mapping)
     )
-    return text, tool_calls, _finish_reason(candidate.get("finishReason"), bool(tool_calls))
+    native = candidate.get("finishReason")
+    return _Candidate(
+        # Thought summaries (thought: true) are the model's reasoning, not its answer.
+        text="".join(str(p["text"]) for p in parts if "text" in p and not p.get("thought")),
+        reasoning="".join(str(p["text"]) for p in parts if "text" in p and p.get("thought")),
+        parts=parts,
+        native=None if native is None else str(native),
+    )
 
 
-def _finish_reason(reason: Any, called_tools: bool) -> str | None:
-    if reason is None:
-        return None
-    finish = _FINISH_REASONS.get(str(reason), str(reason).lower())
+def _function_calls(parts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [p["functionCall"] for p in parts if isinstance(p.get("functionCall"), Mapping)]
+
+
+def _finish_reason(read: _Candidate, *, called_tools: bool) -> str | None:
+    if read.blocked:
+        return "content_filter"
+    finish = finish_reason(GEMINI_FINISH_REASONS, read.native)
     return "tool_calls" if called_tools and finish == "stop" else finish
 
 
-def _usage(usage: Any) -> Usage:
+def _usage(usage: Any) -> Usage | None:
     if not isinstance(usage, Mapping):
-        return Usage()
+        return None
     prompt = int(usage.get("promptTokenCount") or 0)
+    thoughts = int(usage.get("thoughtsTokenCount") or 0)
     # Thinking tokens are billed as output.
-    output = int(usage.get("candidatesTokenCount") or 0) + int(usage.get("thoughtsTokenCount") or 0)
+    output = int(usage.get("candidatesTokenCount") or 0) + thoughts
     return Usage(
         input_tokens=prompt,
         output_tokens=output,
         total_tokens=int(usage.get("totalTokenCount") or prompt + output),
+        reasoning_tokens=thoughts,
+        cache_read_tokens=int(usage.get("cachedContentTokenCount") or 0),
     )

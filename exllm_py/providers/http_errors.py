@@ -1,6 +1,8 @@
 """From an HTTP error status to the matching :class:`~exllm_py.errors.ProviderError`.
 
-401/403 → :class:`~exllm_py.errors.AuthenticationError`, 429 →
+401/403, and a body whose Google ``ErrorInfo`` reason names the key or the
+project (``API_KEY_INVALID`` comes as a 400) →
+:class:`~exllm_py.errors.AuthenticationError`, 429 →
 :class:`~exllm_py.errors.RateLimitError` (with ``retry_after``), 5xx →
 :class:`~exllm_py.errors.ServerError`, anything else → ``ProviderError``.
 Messages read like ``openai answered 401 Unauthorized: Incorrect API key
@@ -33,6 +35,19 @@ __all__ = [
 
 # Gemini states the delay in its body: {"@type": "...RetryInfo", "retryDelay": "13s"}.
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+# Google says why in an ErrorInfo detail; its status alone can mislead (a bad
+# key is a 400 INVALID_ARGUMENT).
+_ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+# ErrorInfo reasons that mean the key or the project must change, whatever the status.
+_AUTH_REASONS = frozenset(
+    {
+        "API_KEY_INVALID",
+        "API_KEY_SERVICE_BLOCKED",
+        "API_KEY_HTTP_REFERRER_BLOCKED",
+        "API_KEY_IP_ADDRESS_BLOCKED",
+        "SERVICE_DISABLED",
+    }
+)
 
 
 def error_for_response(
@@ -45,10 +60,11 @@ def error_for_response(
 ) -> ProviderError:
     """The error to raise for a response with error ``status``; ``.body`` is its decoded body."""
     decoded = decode_body(body)
-    detail = redact_secrets(adapter.error_message(decoded))
+    info = _error_info(decoded)
+    detail = redact_secrets(adapter.error_message(decoded) + _what_to_enable(info))
     status_text = f"{status} {httpx.codes.get_reason_phrase(status)}".rstrip()
     message = f"{provider} answered {status_text}: {detail}"
-    error_class = error_class_for(status)
+    error_class = error_class_for(status, reason=info.get("reason"))
     if error_class is RateLimitError:
         return RateLimitError(
             message,
@@ -60,9 +76,13 @@ def error_for_response(
     return error_class(message, status=status, provider=provider, body=decoded)
 
 
-def error_class_for(status: int) -> type[ProviderError]:
-    """The :class:`~exllm_py.errors.ProviderError` subclass for an HTTP status."""
-    if status in (401, 403):
+def error_class_for(status: int, *, reason: Any = None) -> type[ProviderError]:
+    """The :class:`~exllm_py.errors.ProviderError` subclass for an HTTP status.
+
+    ``reason`` is the body's own word, where the provider gives one (Google's
+    ``ErrorInfo.reason``): a reason that names the credentials wins over the status.
+    """
+    if status in (401, 403) or reason in _AUTH_REASONS:
         return AuthenticationError
     if status == 429:
         return RateLimitError
@@ -106,6 +126,32 @@ def _gemini_retry_delay(body: Any) -> float | None:
     return None
 
 
+def _error_info(body: Any) -> Mapping[str, Any]:
+    """The ``google.rpc.ErrorInfo`` detail of an error body, or ``{}``."""
+    if isinstance(body, list) and body:
+        body = body[0]  # Gemini's streamed errors come as a one-element list
+    error = body.get("error") if isinstance(body, Mapping) else None
+    details = error.get("details") if isinstance(error, Mapping) else None
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, Mapping) and detail.get("@type") == _ERROR_INFO:
+            return detail
+    return {}
+
+
+def _what_to_enable(info: Mapping[str, Any]) -> str:
+    """For an API disabled in the key's project: which API to enable, where, and how."""
+    if info.get("reason") != "SERVICE_DISABLED":
+        return ""
+    metadata = info.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return ""
+    service = metadata.get("service") or "the API"
+    project = str(metadata.get("consumer") or "").removeprefix("projects/") or "the key's project"
+    hint = f" (enable {service} in Google Cloud project {project}"
+    url = metadata.get("activationUrl")
+    return f"{hint}: {url})" if url else f"{hint})"
+
+
 def _as_float(value: str | None) -> float | None:
     if value is None:
         return None
@@ -125,7 +171,12 @@ def stream_error(provider: str, payload: Any, status: int | None = None) -> Prov
     error = payload.get("error") if isinstance(payload, Mapping) else None
     if status is None and isinstance(error, Mapping) and isinstance(error.get("code"), int):
         status = error["code"]
-    detail = redact_secrets(error_detail(payload))
+    info = _error_info(payload)
+    detail = redact_secrets(error_detail(payload) + _what_to_enable(info))
     message = f"{provider} reported an error in the middle of the stream: {detail}"
-    error_class = error_class_for(status) if status is not None else ProviderError
+    reason = info.get("reason")
+    if status is None and reason not in _AUTH_REASONS:
+        error_class: type[ProviderError] = ProviderError
+    else:
+        error_class = error_class_for(status or 0, reason=reason)
     return error_class(message, status=status, provider=provider, body=payload)

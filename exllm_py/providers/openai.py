@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import httpx
 
 from exllm_py.providers.config import ProviderConfig
+from exllm_py.providers.finish import (
+    OPENAI_FINISH_REASONS,
+    chunk_metadata,
+    finish_reason,
+    response_metadata,
+)
 from exllm_py.providers.http_errors import stream_error
 from exllm_py.providers.sse import ServerSentEvent
 from exllm_py.providers.wire import (
@@ -25,9 +32,9 @@ from exllm_py.providers.wire import (
     unexpected_body,
 )
 from exllm_py.request import ChatRequest
-from exllm_py.types import LLMResponse, StreamChunk, ToolCall, Usage
+from exllm_py.types import LLMResponse, StreamChunk, ToolCall, ToolCallDelta, Usage
 
-__all__ = ["OpenAIAdapter"]
+__all__ = ["OpenAIAdapter", "OpenAIStreamReader"]
 
 # OpenAI's reasoning models refuse ``max_tokens`` and want ``max_completion_tokens``.
 _REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
@@ -62,36 +69,22 @@ class OpenAIAdapter:
             raise unexpected_body(config.name, body, "a non-empty 'choices' list")
         choice = choices[0]
         message = choice.get("message") or {}
+        native = choice.get("finish_reason")
         return LLMResponse(
             content=text_of(message.get("content")),
             model=str(body.get("model") or ""),
             provider=config.name,
             id=body.get("id"),
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=finish_reason(OPENAI_FINISH_REASONS, native),
             tool_calls=tuple(_tool_call(call) for call in message.get("tool_calls") or ()),
-            usage=_usage(body.get("usage")),
+            usage=_usage(body.get("usage")) or Usage(),
+            reasoning=_reasoning(message),
+            metadata=response_metadata(native),
             raw=body,
         )
 
-    def parse_event(self, event: ServerSentEvent) -> StreamChunk | None:
-        if event.data.strip() == "[DONE]":
-            return None
-        payload = decode_event(event, self.name)
-        if not isinstance(payload, Mapping):
-            return None
-        if payload.get("error"):
-            raise stream_error(self.name, payload)
-        choices = payload.get("choices") or []
-        if not choices:
-            # The last chunk of a stream asked with include_usage: usage only.
-            return StreamChunk(raw=payload)
-        choice = choices[0]
-        delta = choice.get("delta") or {}
-        return StreamChunk(
-            content=text_of(delta.get("content")),
-            finish_reason=choice.get("finish_reason"),
-            raw=payload,
-        )
+    def stream_reader(self, provider: str, model: str) -> OpenAIStreamReader:
+        return OpenAIStreamReader(provider, model)
 
     def error_message(self, body: Any) -> str:
         return error_detail(body)
@@ -112,6 +105,73 @@ def _is_reasoning_model(config: ProviderConfig, model: str) -> bool:
     return any(model == name or model.startswith(f"{name}-") for name in _REASONING_MODELS)
 
 
+class OpenAIStreamReader:
+    """One chat-completions stream: ``data: [DONE]`` ends it, deltas carry text and tool calls."""
+
+    __slots__ = ("_model", "_provider")
+
+    def __init__(self, provider: str, model: str) -> None:
+        self._provider = provider
+        self._model = model
+
+    def read(self, event: ServerSentEvent) -> StreamChunk | None:
+        if event.data.strip() == "[DONE]":
+            return None
+        payload = decode_event(event, self._provider)
+        if not isinstance(payload, Mapping):
+            return None
+        if payload.get("error"):
+            raise stream_error(self._provider, payload)
+        choices = payload.get("choices") or ()
+        choice = choices[0] if choices and isinstance(choices[0], Mapping) else {}
+        delta = choice.get("delta") or {}
+        native = choice.get("finish_reason")
+        metadata = chunk_metadata(native)
+        chunk = StreamChunk(
+            content=text_of(delta.get("content")),
+            finish_reason=finish_reason(OPENAI_FINISH_REASONS, native),
+            raw=payload,
+            reasoning=_reasoning(delta),
+            tool_calls=tuple(_tool_call_delta(call) for call in delta.get("tool_calls") or ()),
+            usage=_usage(payload.get("usage") or (payload.get("x_groq") or {}).get("usage")),
+            id=payload.get("id"),
+            model=payload.get("model") or self._model,
+            provider=self._provider,
+        )
+        return chunk if metadata is None else attrs.evolve(chunk, metadata=metadata)
+
+
+def _reasoning(message: Mapping[str, Any]) -> str:
+    """Thinking text the server returned beside the answer.
+
+    ``reasoning_content`` (DeepSeek, xAI, vLLM), ``reasoning`` (OpenRouter,
+    Ollama, Groq's parsed format), or Mistral's ``thinking`` content parts.
+    Text inside ``content`` itself (Groq's raw ``<think>`` format) stays there.
+    """
+    for field in ("reasoning_content", "reasoning"):
+        text = message.get(field)
+        if isinstance(text, str) and text:
+            return text
+    content = message.get("content")
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        text_of(part.get("thinking"))
+        for part in content
+        if isinstance(part, Mapping) and part.get("type") == "thinking"
+    )
+
+
+def _tool_call_delta(call: Mapping[str, Any]) -> ToolCallDelta:
+    function = call.get("function") or {}
+    return ToolCallDelta(
+        index=int(call.get("index") or 0),
+        id=call.get("id"),
+        name=function.get("name"),
+        arguments=function.get("arguments"),
+    )
+
+
 def _tool_call(call: Mapping[str, Any]) -> ToolCall:
     function = call.get("function") or {}
     return ToolCall(
@@ -121,13 +181,20 @@ def _tool_call(call: Mapping[str, Any]) -> ToolCall:
     )
 
 
-def _usage(usage: Any) -> Usage:
+def _usage(usage: Any) -> Usage | None:
     if not isinstance(usage, Mapping):
-        return Usage()
+        return None
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
     return Usage(
         input_tokens=prompt,
         output_tokens=completion,
         total_tokens=int(usage.get("total_tokens") or prompt + completion),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+        # DeepSeek names its cache hits apart from the OpenAI field.
+        cache_read_tokens=int(
+            prompt_details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
+        ),
     )

@@ -74,7 +74,8 @@ def build(
 
 def chunks(events: list[SSEEvent]) -> list[StreamChunk]:
     decoded = SSEDecoder().feed(b"".join(e.encode() for e in events))
-    return [chunk for e in decoded if (chunk := ADAPTER.parse_event(e)) is not None]
+    reader = ADAPTER.stream_reader("anthropic", "model")
+    return [chunk for e in decoded if (chunk := reader.read(e)) is not None]
 
 
 def error_event(error_type: str, message: str) -> ServerSentEvent:
@@ -290,7 +291,13 @@ class TestParseResponse:
             input_tokens=3, cache_creation_input_tokens=100, cache_read_input_tokens=20
         )
         usage = ADAPTER.parse_response(body, config()).usage
-        assert usage == Usage(input_tokens=123, output_tokens=5, total_tokens=128)
+        assert usage == Usage(
+            input_tokens=123,
+            output_tokens=5,
+            total_tokens=128,
+            cache_read_tokens=20,
+            cache_write_tokens=100,
+        )
 
     def test_body_without_content_blocks_is_a_provider_error(self) -> None:
         with pytest.raises(ProviderError, match="'content'"):
@@ -311,11 +318,14 @@ class TestParseEvent:
     )
     def test_bookkeeping_events_carry_nothing(self, name: str) -> None:
         data = orjson.dumps({"type": name}).decode()
-        assert ADAPTER.parse_event(ServerSentEvent(event=name, data=data)) is None
+        assert (
+            ADAPTER.stream_reader("anthropic", "model").read(ServerSentEvent(event=name, data=data))
+            is None
+        )
 
     def test_unknown_event_types_are_ignored(self) -> None:
         event = ServerSentEvent(event="future_event", data='{"type": "future_event"}')
-        assert ADAPTER.parse_event(event) is None
+        assert ADAPTER.stream_reader("anthropic", "model").read(event) is None
 
     def test_tool_use_stream_exposes_the_call_in_raw(self) -> None:
         call = ToolCall(id="toolu_1", name="get_weather", arguments={"city": "Lima"})
@@ -343,7 +353,7 @@ class TestParseEvent:
         self, error_type: str, error_class: type[ProviderError], status: int
     ) -> None:
         with pytest.raises(error_class, match="Overloaded") as info:
-            ADAPTER.parse_event(error_event(error_type, "Overloaded"))
+            ADAPTER.stream_reader("anthropic", "model").read(error_event(error_type, "Overloaded"))
         assert type(info.value) is error_class
         assert info.value.status == status
         assert info.value.provider == "anthropic"

@@ -58,7 +58,8 @@ def build(
 
 def chunks(events: list[SSEEvent]) -> list[StreamChunk]:
     decoded = SSEDecoder().feed(b"".join(e.encode() for e in events))
-    return [chunk for e in decoded if (chunk := ADAPTER.parse_event(e)) is not None]
+    reader = ADAPTER.stream_reader("gemini", "model")
+    return [chunk for e in decoded if (chunk := reader.read(e)) is not None]
 
 
 class TestBuildRequest:
@@ -288,7 +289,7 @@ class TestParseResponse:
             ("MAX_TOKENS", "length"),
             ("SAFETY", "content_filter"),
             ("RECITATION", "content_filter"),
-            ("MALFORMED_FUNCTION_CALL", "malformed_function_call"),
+            ("MALFORMED_FUNCTION_CALL", "MALFORMED_FUNCTION_CALL"),
         ],
     )
     def test_finish_reasons(self, reason: str, finish_reason: str) -> None:
@@ -331,7 +332,7 @@ class TestParseEvent:
     def test_error_event_raises_with_the_error_code_as_status(self) -> None:
         data = orjson.dumps(gemini_error("Quota exceeded", code=429, status="RESOURCE_EXHAUSTED"))
         with pytest.raises(RateLimitError, match="Quota exceeded") as info:
-            ADAPTER.parse_event(ServerSentEvent(data=data.decode()))
+            ADAPTER.stream_reader("gemini", "model").read(ServerSentEvent(data=data.decode()))
         assert info.value.status == 429
         assert info.value.provider == "gemini"
 

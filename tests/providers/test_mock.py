@@ -94,7 +94,8 @@ class TestStreaming:
         assert response.headers["content-type"] == "text/event-stream"
         events = SSEDecoder().feed(response.content)
         assert events[-1].data == "[DONE]"
-        chunks = [c for e in events if (c := ADAPTER.parse_event(e)) is not None]
+        reader = ADAPTER.stream_reader("mock", "mock-1")
+        chunks = [c for e in events if (c := reader.read(e)) is not None]
         assert "".join(c.content for c in chunks) == "mock response to: Hello there"
         assert [c.finish_reason for c in chunks if c.finish_reason] == ["stop"]
         assert chunks[-1].raw["usage"]["total_tokens"] == 9

@@ -53,7 +53,8 @@ def build(
 
 def chunks(events: list[SSEEvent]) -> list[StreamChunk]:
     decoded: list[ServerSentEvent] = SSEDecoder().feed(b"".join(e.encode() for e in events))
-    return [chunk for e in decoded if (chunk := ADAPTER.parse_event(e)) is not None]
+    reader = ADAPTER.stream_reader("openai", "model")
+    return [chunk for e in decoded if (chunk := reader.read(e)) is not None]
 
 
 class TestBuildRequest:
@@ -165,7 +166,7 @@ class TestParseResponse:
         assert response.usage == Usage(input_tokens=12, output_tokens=3, total_tokens=15)
         assert response.tool_calls == ()
         assert response.cost is None
-        assert response.metadata == {"from_cache": False}
+        assert response.metadata == {"from_cache": False, "native_finish_reason": "stop"}
         assert response.raw == body
 
     def test_provider_name_comes_from_the_config(self) -> None:
@@ -217,7 +218,7 @@ class TestParseEvent:
         }
 
     def test_done_sentinel_is_none(self) -> None:
-        assert ADAPTER.parse_event(ServerSentEvent(data="[DONE]")) is None
+        assert ADAPTER.stream_reader("openai", "model").read(ServerSentEvent(data="[DONE]")) is None
 
     def test_chunk_raw_is_the_decoded_event(self) -> None:
         event = openai_stream_events("Hi")[1]
@@ -242,12 +243,12 @@ class TestParseEvent:
             data=orjson.dumps(openai_error("boom", type="server_error")).decode()
         )
         with pytest.raises(ProviderError, match="boom") as info:
-            ADAPTER.parse_event(event)
+            ADAPTER.stream_reader("openai", "model").read(event)
         assert info.value.provider == "openai"
 
     def test_event_that_is_not_json_is_a_provider_error(self) -> None:
         with pytest.raises(ProviderError, match="not JSON"):
-            ADAPTER.parse_event(ServerSentEvent(data="{half"))
+            ADAPTER.stream_reader("openai", "model").read(ServerSentEvent(data="{half"))
 
 
 class TestErrorMessage:

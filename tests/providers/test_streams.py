@@ -34,7 +34,8 @@ def reassemble(adapter: ProviderAdapter, data: bytes, cuts: list[int]) -> tuple[
         events.extend(decoder.feed(data[start:cut]))
         start = cut
     events.extend(decoder.close())
-    chunks = [chunk for e in events if (chunk := adapter.parse_event(e)) is not None]
+    reader = adapter.stream_reader("test", "model")
+    chunks = [chunk for e in events if (chunk := reader.read(e)) is not None]
     finishes = [c.finish_reason for c in chunks if c.finish_reason]
     return "".join(c.content for c in chunks), finishes
 
