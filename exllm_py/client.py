@@ -24,6 +24,12 @@ from exllm_py.cache.arguments import (
 from exllm_py.cache.strategy import CacheStrategy
 from exllm_py.errors import ConfigurationError
 from exllm_py.pipeline import DEFAULT_PIPELINE, Call, Pipeline
+from exllm_py.pipeline.retry import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_POLICY,
+    RetryPolicy,
+    check_max_retries,
+)
 from exllm_py.providers.mock import MockProvider
 from exllm_py.transport import HttpClients
 from exllm_py.types import LLMResponse, StreamChunk
@@ -53,8 +59,12 @@ class Client:
     base URLs are read from (``os.environ`` by default): API keys each time a
     request is built, ``<PROVIDER>_BASE_URL`` once per client and provider.
     ``timeout`` is seconds above 0, at most a week (as a call's ``timeout``),
-    or ``None`` for none. Every argument is checked here, before any I/O:
-    a bad one raises :class:`~exllm_py.errors.ValidationError` naming it.
+    or ``None`` for none; it applies to each attempt. ``max_retries`` is how
+    many times a failed attempt is tried again (a call's ``max_retries``
+    overrides it; :mod:`exllm_py.pipeline.retry` says which failures and
+    how long it waits), ``retry_policy`` the backoff and the sleepers.
+    Every argument is checked here, before any I/O: a bad one raises
+    :class:`~exllm_py.errors.ValidationError` naming it.
     """
 
     def __init__(
@@ -67,8 +77,13 @@ class Client:
         mock: MockProvider | None = None,
         env: Mapping[str, str] | None = None,
         pipeline: Pipeline = DEFAULT_PIPELINE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     ) -> None:
         _check_arguments(timeout, transport, async_transport, mock, env, pipeline)
+        self.max_retries = check_max_retries("Client max_retries", max_retries)
+        check_instance("Client retry_policy", retry_policy, RetryPolicy, "a RetryPolicy")
+        self.retry_policy = retry_policy
         self.cache_strategy = strategy_from_env() if cache_strategy is None else cache_strategy
         self.timeout = timeout
         self.env = os.environ if env is None else env
@@ -119,6 +134,8 @@ class Client:
             stream,
             self.timeout,
             self._endpoint_env,
+            self.max_retries,
+            self.retry_policy,
         )
 
     def chat(self, provider: str, messages: Sequence[Any], **options: Any) -> LLMResponse:

@@ -45,7 +45,7 @@ ANSWER_OPTIONS = frozenset(
     }
 )
 #: Options about reaching the provider: base_url enters the cache key, the others never.
-TRANSPORT_OPTIONS = frozenset({"api_key", "base_url", "timeout"})
+TRANSPORT_OPTIONS = frozenset({"api_key", "base_url", "timeout", "max_retries"})
 #: Per-call cache controls: only the namespace enters the key.
 CACHE_OPTIONS = frozenset({"cache", "cache_ttl", "cache_key", "cache_namespace"})
 KNOWN_OPTIONS = ANSWER_OPTIONS | TRANSPORT_OPTIONS | CACHE_OPTIONS

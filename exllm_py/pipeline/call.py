@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from exllm_py.pipeline.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_POLICY, RetryPolicy
 from exllm_py.request import DEFAULT_CACHE_CONTROL, CacheControl, ChatRequest
 from exllm_py.types import LLMResponse
 
@@ -33,6 +34,9 @@ class Call:
     default_timeout: float | None = None
     #: The client's memo of ``<PROVIDER>_BASE_URL`` values, read once per client.
     endpoint_env: dict[str, str | None] = attrs.Factory(dict)
+    #: The client's retry budget (a call's ``max_retries`` option overrides it) and policy.
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
 
     spec: ProviderSpec | None = None
     model: str = ""
@@ -57,3 +61,8 @@ class Call:
             # First set wins, as the providers' own SDKs read them.
             api_key = next(filter(None, map(self.env.get, self.spec.key_envs)), None)
         return api_key
+
+    def retry_budget(self) -> int:
+        """How many retries this call may make: its ``max_retries`` option, else the client's."""
+        budget: int | None = self.options.get("max_retries")
+        return self.max_retries if budget is None else budget

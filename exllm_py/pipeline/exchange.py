@@ -1,9 +1,17 @@
-"""The HTTP exchange: thin sync/async shells around shared error translation.
+"""The HTTP exchange: thin sync/async shells around shared error translation and retries.
 
-Everything but the ``send`` / ``read`` calls themselves is shared:
-:func:`translated_errors` turns httpx failures into exllm_py errors, and
-:func:`raise_for_status` turns an error status into the matching
-:class:`~exllm_py.errors.ProviderError`.
+Everything but the ``send`` / ``read`` / ``sleep`` calls themselves is
+shared: :class:`~exllm_py.pipeline.retry.Attempts` decides whether a failed
+attempt is tried again and after how long (:mod:`exllm_py.pipeline.retry`
+states the rule), :func:`translated_errors` turns httpx failures into
+exllm_py errors, and :func:`raise_for_status` turns an error status into the
+matching :class:`~exllm_py.errors.ProviderError`.
+
+Every request is sent streaming, so that the status is known before the
+body is read: the retry decision is made on the status alone, and a body
+that breaks off after a success status is never retried. A call that asked
+for the whole answer has its body read here; a stream's body is read by the
+caller, past the point of retrying.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import httpx
 
 from exllm_py.errors import ProviderError, TimeoutError
 from exllm_py.pipeline.call import Call
+from exllm_py.pipeline.retry import Attempts, Failure
 from exllm_py.providers.http_errors import error_for_response
 from exllm_py.secret_patterns import hide_url_credentials
 
@@ -22,33 +31,64 @@ __all__ = ["asend", "raise_for_status", "send", "translated_errors"]
 
 
 def send(http: httpx.Client, call: Call) -> httpx.Response:
-    """Send the call's request; on an error status, read the body and raise."""
-    request = call.http_request
-    assert request is not None, "build runs first"
-    with translated_errors(call):
-        response = http.send(request, stream=call.stream)
-        if response.status_code >= 400:
+    """Send the call's request, retrying as the call allows; on a final error status, raise."""
+    request, attempts = _start(call)
+    while True:
+        with translated_errors(call):
             try:
-                response.read()
-            finally:
-                response.close()
-    raise_for_status(call, response)
-    return response
+                response = http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                delay = attempts.after(Failure.of_exception(exc))
+                if delay is None:
+                    raise
+            else:
+                if response.status_code < 400 and call.stream:
+                    return response  # its body is the caller's to read: past retrying
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                if response.status_code < 400:
+                    return response
+                delay = attempts.after(Failure.of_response(response))
+                if delay is None:
+                    raise _error(call, response)
+        if delay:
+            call.retry_policy.sleep(delay)
 
 
 async def asend(http: httpx.AsyncClient, call: Call) -> httpx.Response:
     """Async twin of :func:`send`."""
+    request, attempts = _start(call)
+    while True:
+        with translated_errors(call):
+            try:
+                response = await http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                delay = attempts.after(Failure.of_exception(exc))
+                if delay is None:
+                    raise
+            else:
+                if response.status_code < 400 and call.stream:
+                    return response  # its body is the caller's to read: past retrying
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                if response.status_code < 400:
+                    return response
+                delay = attempts.after(Failure.of_response(response))
+                if delay is None:
+                    raise _error(call, response)
+        if delay:
+            await call.retry_policy.asleep(delay)
+
+
+def _start(call: Call) -> tuple[httpx.Request, Attempts]:
     request = call.http_request
     assert request is not None, "build runs first"
-    with translated_errors(call):
-        response = await http.send(request, stream=call.stream)
-        if response.status_code >= 400:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-    raise_for_status(call, response)
-    return response
+    attempts = Attempts(call.retry_policy, call.retry_budget(), call.provider, call.model)
+    return request, attempts
 
 
 @contextmanager
@@ -72,11 +112,15 @@ def translated_errors(call: Call) -> Iterator[None]:
 
 
 def raise_for_status(call: Call, response: httpx.Response) -> None:
-    if response.status_code < 400:
-        return
+    """Raise the error a read response with an error status stands for; else nothing."""
+    if response.status_code >= 400:
+        raise _error(call, response)
+
+
+def _error(call: Call, response: httpx.Response) -> ProviderError:
     config = call.config
     assert config is not None, "configuration runs first"
-    raise error_for_response(
+    return error_for_response(
         response.status_code,
         response.headers,
         response.content,

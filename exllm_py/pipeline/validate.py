@@ -17,6 +17,7 @@ from exllm_py.cache.arguments import (
 from exllm_py.errors import ConfigurationError, ValidationError
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
+from exllm_py.pipeline.retry import check_max_retries
 from exllm_py.providers.registry import PROVIDERS, known_providers
 from exllm_py.request import (
     ANSWER_OPTIONS,
@@ -297,6 +298,7 @@ _CONTROL_CHECKS: dict[str, Callable[[str, Any], object]] = {
     "api_key": check_text,
     "base_url": check_text,
     "timeout": _check_timeout,
+    "max_retries": check_max_retries,
     "cache": _check_cache,
     "cache_ttl": _check_cache_ttl,
     "cache_key": check_text,

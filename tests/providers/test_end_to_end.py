@@ -276,7 +276,7 @@ class TestErrors:
     ) -> None:
         provider_server.enqueue(json_reply(wire.error("Something went wrong"), status=status))
         with pytest.raises(error_class) as info:
-            exllm_py.chat(wire.provider, MESSAGES, **options(provider_server, wire))
+            exllm_py.chat(wire.provider, MESSAGES, **options(provider_server, wire, max_retries=0))
         error = info.value
         assert type(error) is error_class
         assert error.status == status
@@ -293,7 +293,7 @@ class TestErrors:
             json_reply(wire.error("Slow down"), status=429, headers={"retry-after": "7"})
         )
         with pytest.raises(RateLimitError) as info:
-            exllm_py.chat(wire.provider, MESSAGES, **options(provider_server, wire))
+            exllm_py.chat(wire.provider, MESSAGES, **options(provider_server, wire, max_retries=0))
         assert info.value.retry_after == 7.0
 
     @pytest.mark.usefixtures("close_async_client")
@@ -309,11 +309,15 @@ class TestErrors:
         provider_server.enqueue(held)
         try:
             with pytest.raises(TimeoutError):
-                exllm_py.chat("openai", MESSAGES, **options(provider_server, WIRES[0], timeout=0.1))
+                exllm_py.chat(
+                    "openai",
+                    MESSAGES,
+                    **options(provider_server, WIRES[0], timeout=0.1, max_retries=0),
+                )
         finally:
             held.release.set()
 
     def test_dropped_connection_is_a_provider_error(self, provider_server: ProviderServer) -> None:
         provider_server.enqueue(disconnect_reply())
         with pytest.raises(ProviderError, match="could not reach openai"):
-            exllm_py.chat("openai", MESSAGES, **options(provider_server, WIRES[0]))
+            exllm_py.chat("openai", MESSAGES, **options(provider_server, WIRES[0], max_retries=0))
