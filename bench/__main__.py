@@ -7,7 +7,13 @@ import sys
 
 from bench.measure import Row
 
-MODULES = ["bench.hit_path", "bench.replay", "bench.sdk_replay", "bench.redis_bench"]
+MODULES = [
+    "bench.hit_path",
+    "bench.stream_cache",
+    "bench.replay",
+    "bench.sdk_replay",
+    "bench.redis_bench",
+]
 
 
 def run() -> int:

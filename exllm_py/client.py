@@ -152,16 +152,15 @@ class Client:
     ) -> Iterator[StreamChunk]:
         """Stream the answer as ``StreamChunk`` objects; validates before returning."""
         call = self._call(provider, messages, options, True)
-        self.pipeline.prepare_stream(call)
-        return self.pipeline.stream(call, self._http.sync)
+        return self.pipeline.stream(call, self._http.sync)  # validates before returning
 
     def astream(
         self, provider: str, messages: Sequence[Any], **options: Any
     ) -> AsyncIterator[StreamChunk]:
         """Async twin of :meth:`stream`; validates before returning."""
         call = self._call(provider, messages, options, True)
-        self.pipeline.prepare_stream(call)
-        return _astream(self, call)
+        served = self.pipeline.prepare_stream(call)  # validates, unless served from memory
+        return _astream(self, call) if served is None else served
 
     def close(self) -> None:
         self._http.close()
@@ -217,8 +216,16 @@ def _check_arguments(
 
 async def _astream(client: Client, call: Call) -> AsyncIterator[StreamChunk]:
     # The async client is looked up when iteration starts, inside the caller's loop.
-    async for chunk in client.pipeline.astream(call, await client._http.async_client()):
-        yield chunk
+    chunks = client.pipeline.astream(call, await client._http.async_client())
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        # Closed with this generator, not when collected: a stream closed half
+        # read lets go of its connection and its cache flight at once.
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def strategy_from_env(env: Mapping[str, str] | None = None) -> CacheStrategy:

@@ -3,16 +3,18 @@
 What lives here: :mod:`~exllm_py.cache.strategy` (the protocol the pipeline
 consults), :mod:`~exllm_py.cache.keys` (``cache_key``),
 :mod:`~exllm_py.cache.production` (``ProductionStrategy``: read-through cache
-with single-flight), :mod:`~exllm_py.cache.nocache`,
+with single-flight; :mod:`~exllm_py.cache.stream_flow` for streams),
+:mod:`~exllm_py.cache.nocache`,
 :mod:`~exllm_py.cache.distributed_lock` (cross-process single-flight) and
 :mod:`~exllm_py.cache.stores` (``CacheStore`` protocol, ``MemoryStore``,
 ``RedisStore``, ``TieredStore``). ``TestStrategy`` works at the HTTP level
 and lives in :mod:`exllm_py.testing`; it is reachable from here by name only.
 
 May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``,
-``forksafe``; never the pipeline or testing (``TestStrategy`` is looked up
-lazily). The providers' registry is read, lazily, only by ``cache_key`` for a
-provider's defaults.
+``forksafe``, ``assembly`` (a stream's chunks to its answer and back);
+never the pipeline or testing (``TestStrategy`` is looked up lazily). The
+providers' registry is read, lazily, only by ``cache_key`` for a provider's
+defaults.
 """
 
 from typing import Any

@@ -61,12 +61,15 @@ def make_entry(response: LLMResponse, key: str, now: float, ttl: float | None) -
 def served_from_cache(response: LLMResponse, key: str, cached_at: float) -> LLMResponse:
     """``response`` as a hit returns it: frozen, marked, and costing nothing (the saved cost noted).
 
-    ``response`` itself is left as it was: its caller may go on editing it.
+    The provider's metadata (``native_finish_reason``) is kept: a hit says
+    why the answer stopped as the live answer did. ``response`` itself is
+    left as it was: its caller may go on editing it.
     """
     # Read-only: every hit returns this same object, so a caller writing to its
     # metadata would change what later hits see.
-    metadata = FrozenDict(
+    metadata = deep_freeze(
         {
+            **response.metadata,
             "from_cache": True,
             "cache_key": key,
             "cached_at": cached_at,

@@ -16,6 +16,9 @@ async, and keep only the hit path inline:
    ``reason="put_failed"``): the caller still gets the answer it paid for.
    Errors are never stored: they wake the followers and propagate. A leader
    that is cancelled or interrupted wakes them to join again instead.
+
+Streams go through the same store, flights and telemetry:
+:mod:`exllm_py.cache.stream_flow` says how.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -40,9 +43,10 @@ from exllm_py.cache.stores.breaker import report_cache_error
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.tiered import TIER_KEY
 from exllm_py.cache.strategy import CacheLookup
+from exllm_py.cache.stream_flow import astream_through, peek_stream, stream_through
 from exllm_py.forksafe import renew_after_fork
 from exllm_py.request import UseDefault
-from exllm_py.types import LLMResponse
+from exllm_py.types import LLMResponse, StreamChunk
 
 if TYPE_CHECKING:
     from exllm_py.cache.distributed_lock import FlightLock
@@ -134,6 +138,28 @@ class ProductionStrategy:
                 effect = _send(flow, result)
             if isinstance(effect, _Done):
                 return effect.response
+
+    # Streams: the same store, flights and telemetry, in their own flow
+    # (:mod:`exllm_py.cache.stream_flow`).
+
+    def fetch_stream(
+        self,
+        lookup: CacheLookup,
+        open_stream: Callable[[], Iterator[StreamChunk]],
+        prepare: Callable[[], None],
+    ) -> Iterator[StreamChunk]:
+        """``stream()``'s chunks: a stored answer's, else the provider's (stored once complete)."""
+        return stream_through(self, lookup, open_stream, prepare)
+
+    def peek_stream(self, lookup: CacheLookup) -> AsyncIterator[StreamChunk] | None:
+        """A stored answer's chunks for ``astream()``, if the store can tell without I/O."""
+        return peek_stream(self, lookup)
+
+    def afetch_stream(
+        self, lookup: CacheLookup, open_stream: Callable[[], AsyncIterator[StreamChunk]]
+    ) -> AsyncIterator[StreamChunk]:
+        """Async twin of :meth:`fetch_stream`."""
+        return astream_through(self, lookup, open_stream)
 
     def _flow(self, lookup: CacheLookup, started: int) -> Generator[object, Any, LLMResponse]:
         """Everything but the hit path, once, without I/O: it yields what to do.

@@ -22,8 +22,10 @@ Two things would make a follower wait forever, and neither may:
 
 - a sync follower on the very thread that runs its leader (a sync call
   inside a coroutine while an async call for the same key is in flight on
-  that loop, or a re-entrant call): waiting would block the leader, so it
-  is told at once (:class:`CannotWait`) to make its own call;
+  that loop, or a re-entrant call), or an async follower in the very task
+  that leads (a task holding a half-read stream that starts an identical
+  one): waiting would block the leader, so it is told at once
+  (:class:`CannotWait`) to make its own call;
 - a leader that is not there: a forked child inherits the parent's flights
   but not the threads leading them, so every ``Flights`` forgets its
   flights in the child (``os.register_at_fork``).
@@ -78,6 +80,7 @@ class Flight(Generic[T]):
         "_futures",
         "_lock",
         "_result",
+        "_task",
         "_thread",
         "followers",
         "key",
@@ -91,6 +94,8 @@ class Flight(Generic[T]):
         self.followers = 0
         # The thread the leader runs on: a sync follower there would block it.
         self._thread = threading.get_ident()
+        # And the task, if any: an async follower in it would wait on itself.
+        self._task = _current_task()
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._futures: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -128,7 +133,13 @@ class Flight(Generic[T]):
         timeout: float | None,  # noqa: ASYNC109 - the call's timeout
         follower: Party | None = None,
     ) -> T:
-        """Wait, without blocking the loop, until the leader finishes."""
+        """Wait, without blocking the loop, until the leader finishes.
+
+        ``CannotWait`` at once if the leader is this very task.
+        """
+        task = self._task
+        if task is not None and task is asyncio.current_task() and not self._done.is_set():
+            raise CannotWait(self.key)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
@@ -272,6 +283,13 @@ def _for_follower(error: BaseException) -> BaseException:
         return error
     copied.__cause__ = error.__cause__
     return copied
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no loop runs in this thread: a sync leader
+        return None
 
 
 def _wake(future: asyncio.Future[None]) -> None:

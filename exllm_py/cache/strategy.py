@@ -1,17 +1,21 @@
-"""The ``CacheStrategy`` protocol: the pipeline's one cache decision point."""
+"""The ``CacheStrategy`` protocol: the pipeline's one cache decision point.
+
+A strategy that also caches streams implements :class:`StreamCaching`; the
+pipeline streams straight from the provider through any other.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import NamedTuple, Protocol
 
 import httpx
 
 from exllm_py.cache.stats import CacheStats
 from exllm_py.request import CacheControl
-from exllm_py.types import LLMResponse
+from exllm_py.types import LLMResponse, StreamChunk
 
-__all__ = ["CacheLookup", "CacheStrategy", "Caller"]
+__all__ = ["CacheLookup", "CacheStrategy", "Caller", "StreamCaching"]
 
 
 class Caller(Protocol):
@@ -72,3 +76,37 @@ class CacheStrategy(Protocol):
     ) -> httpx.AsyncBaseTransport: ...
 
     def stats(self) -> CacheStats: ...
+
+
+class StreamCaching(Protocol):
+    """A strategy that serves and stores streams too (the pipeline looks for these methods).
+
+    The contract, for ``stream()`` as ``fetch`` is for ``chat()``:
+
+    - ``fetch_stream(lookup, open_stream, prepare)`` returns the chunks for ``lookup``:
+      a stored answer re-emitted as chunks (each marked ``from_cache=True``)
+      when ``lookup.control.reads`` and there is one, else the chunks of
+      ``open_stream()``, called at most once, passed on as they arrive. When
+      ``lookup.control.writes``, a stream read to its normal end stores its
+      assembled answer; one that is cancelled, fails or is left unfinished
+      stores nothing. Errors propagate unchanged. ``prepare()`` finishes
+      checking the call: it is called before ``fetch_stream`` returns unless
+      the chunks come from the store (its errors propagate).
+    - ``afetch_stream`` is the same for async callers, with an async stream
+      and a call checked in full beforehand.
+    - ``peek_stream(lookup)``, asked before that check, returns a stored
+      answer's chunks when the strategy can tell without I/O, else ``None``.
+    """
+
+    def fetch_stream(
+        self,
+        lookup: CacheLookup,
+        open_stream: Callable[[], Iterator[StreamChunk]],
+        prepare: Callable[[], None],
+    ) -> Iterator[StreamChunk]: ...
+
+    def afetch_stream(
+        self, lookup: CacheLookup, open_stream: Callable[[], AsyncIterator[StreamChunk]]
+    ) -> AsyncIterator[StreamChunk]: ...
+
+    def peek_stream(self, lookup: CacheLookup) -> AsyncIterator[StreamChunk] | None: ...

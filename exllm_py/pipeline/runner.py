@@ -1,8 +1,9 @@
 """The runner: walks the plug list; its sync and async shells differ only in I/O.
 
 ``run`` / ``arun`` serve ``chat`` / ``achat``; ``stream`` / ``astream``
-serve the streaming calls, which skip the response cache (streams are never
-cached at the response level; the test strategy records them over HTTP).
+serve the streaming calls, through the strategy when it caches streams
+(:func:`~exllm_py.pipeline.stream.through_cache`; the test strategy records
+them over HTTP instead).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from exllm_py.pipeline.exchange import asend, send, translated_errors
 from exllm_py.pipeline.parse import ParseResponse, TrackCost
 from exllm_py.pipeline.plug import CACHE, EXECUTE, Marker, Plug
 from exllm_py.pipeline.redaction import redact_error
-from exllm_py.pipeline.stream import ChunkDecoder
+from exllm_py.pipeline.stream import (
+    ChunkDecoder,
+    athrough_cache,
+    served_from_memory,
+    through_cache,
+)
 from exllm_py.pipeline.validate import (
     ValidateMessages,
     ValidateOptions,
@@ -46,6 +52,8 @@ class Pipeline:
             raise ValueError("a pipeline needs the EXECUTE step")
         self.steps = tuple(steps)
         self._execute_at = self.steps.index(EXECUTE)
+        # Where a stream stops validating to look in the cache (nowhere: EXECUTE).
+        self._cache_at = self.steps.index(CACHE) if CACHE in self.steps else self._execute_at
         stages: list[tuple[tuple[Plug, ...], Marker | None]] = []
         plugs: list[Plug] = []
         for step in self.steps:
@@ -131,10 +139,23 @@ class Pipeline:
             derive_lookup(call), lambda: self._redacted_arun_from(rest, call, http)
         )
 
-    def prepare_stream(self, call: Call) -> None:
-        """Run the pure steps before the exchange, so a stream validates before iteration."""
+    def prepare_stream(self, call: Call) -> AsyncIterator[StreamChunk] | None:
+        """Run the pure steps before the exchange, so an async stream validates before iteration.
+
+        Returns the chunks instead when the strategy holds them in memory (it
+        can tell without I/O): as for ``chat()``, a hit skips the steps after
+        the cache step. ``None`` otherwise: :meth:`astream` gives the chunks.
+        """
+        cache_at = self._cache_at
+        self._prepare(call, 0, cache_at)
+        served = served_from_memory(call) if cache_at < self._execute_at else None
+        if served is None:
+            self._prepare(call, cache_at, self._execute_at)
+        return served
+
+    def _prepare(self, call: Call, first: int, end: int) -> None:
         try:
-            for step in self.steps[: self._execute_at]:
+            for step in self.steps[first:end]:
                 if step is not CACHE:
                     step(call)  # type: ignore[operator]  # every other step is a Plug
         except ExLLMError as error:
@@ -142,7 +163,23 @@ class Pipeline:
             raise
 
     def stream(self, call: Call, http: httpx.Client) -> Iterator[StreamChunk]:
-        """Yield the chunks of a call that :meth:`prepare_stream` has prepared."""
+        """Validate ``call`` and return its chunks, through the cache when it serves streams.
+
+        As for ``chat()``, a stream served from the cache skips the steps after
+        the cache step (a hit proves its messages were valid); any other stream
+        runs them before this returns. The provider is called on the first chunk.
+        """
+        cache_at = self._cache_at
+        self._prepare(call, 0, cache_at)
+        rest = lambda: self._prepare(call, cache_at, self._execute_at)  # noqa: E731
+        return through_cache(call, lambda: self._live_stream(call, http), rest)
+
+    def astream(self, call: Call, http: httpx.AsyncClient) -> AsyncIterator[StreamChunk]:
+        """Async twin of :meth:`stream`."""
+        return athrough_cache(call, lambda: self._live_astream(call, http))
+
+    def _live_stream(self, call: Call, http: httpx.Client) -> Iterator[StreamChunk]:
+        """Yield the provider's chunks for a prepared call."""
         try:
             response = send(http, call)
             decoder = ChunkDecoder(call)
@@ -157,8 +194,10 @@ class Pipeline:
             redact_error(error, call)
             raise
 
-    async def astream(self, call: Call, http: httpx.AsyncClient) -> AsyncIterator[StreamChunk]:
-        """Async twin of :meth:`stream`."""
+    async def _live_astream(
+        self, call: Call, http: httpx.AsyncClient
+    ) -> AsyncIterator[StreamChunk]:
+        """Async twin of :meth:`_live_stream`."""
         try:
             response = await asend(http, call)
             decoder = ChunkDecoder(call)

@@ -19,7 +19,7 @@ event loops it starts. So are the hosts that pass through unrecorded
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from exllm_py.testing.cassette import Cassette, RecordMode
 from exllm_py.testing.matching import Matcher
 from exllm_py.testing.passthrough import passes_through
 from exllm_py.testing.transport import AsyncRecordingTransport, RecordingTransport
-from exllm_py.types import LLMResponse
+from exllm_py.types import LLMResponse, StreamChunk
 
 __all__ = [
     "TestStrategy",
@@ -188,6 +188,38 @@ class TestStrategy:
         if _active.live:
             return await compute()
         return await self.delegate.afetch(lookup, compute)
+
+    # Streams as chat: the delegate's cache outside recording tests, when it
+    # caches streams; the provider (recorded or replayed) inside them.
+
+    def fetch_stream(
+        self,
+        lookup: CacheLookup,
+        open_stream: Callable[[], Iterator[StreamChunk]],
+        prepare: Callable[[], None],
+    ) -> Iterator[StreamChunk]:
+        fetch = None if _active.live else getattr(self.delegate, "fetch_stream", None)
+        if fetch is None:
+            prepare()
+            return open_stream()
+        chunks: Iterator[StreamChunk] = fetch(lookup, open_stream, prepare)
+        return chunks
+
+    def peek_stream(self, lookup: CacheLookup) -> AsyncIterator[StreamChunk] | None:
+        peek = None if _active.live else getattr(self.delegate, "peek_stream", None)
+        if peek is None:
+            return None
+        served: AsyncIterator[StreamChunk] | None = peek(lookup)
+        return served
+
+    def afetch_stream(
+        self, lookup: CacheLookup, open_stream: Callable[[], AsyncIterator[StreamChunk]]
+    ) -> AsyncIterator[StreamChunk]:
+        fetch = None if _active.live else getattr(self.delegate, "afetch_stream", None)
+        if fetch is None:
+            return open_stream()
+        chunks: AsyncIterator[StreamChunk] = fetch(lookup, open_stream)
+        return chunks
 
     def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
         return RecordingTransport(

@@ -234,16 +234,7 @@ class TestControls:
 
 
 class TestNeverCached:
-    """Streams, errors and empty answers are never stored."""
-
-    def test_streams_are_not_cached(
-        self, client: Client, mock: MockProvider, strategy: ProductionStrategy
-    ) -> None:
-        first = "".join(chunk.content for chunk in client.stream("mock", USER))
-        second = "".join(chunk.content for chunk in client.stream("mock", USER))
-        assert first == second == "Paris."
-        assert mock.calls == 2
-        assert strategy.stats().entries == 0
+    """Errors and empty answers are never stored (streams: tests/cache/test_stream_cache.py)."""
 
     def test_errors_are_not_cached(self, client: Client, strategy: ProductionStrategy) -> None:
         with ProviderServer() as server:
@@ -252,7 +243,7 @@ class TestNeverCached:
                 json_reply(openai_completion("Paris.")),
             )
             with pytest.raises(RateLimitError):
-                client.chat("openai", USER, base_url=server.url, api_key="k")
+                client.chat("openai", USER, base_url=server.url, api_key="k", max_retries=0)
             assert strategy.stats().entries == 0
             answer = client.chat("openai", USER, base_url=server.url, api_key="k")
             assert answer.content == "Paris."
@@ -438,6 +429,26 @@ class TestStoreErrors:
         with ProviderServer() as server, Client(cache_strategy=strategy) as client:
             answer = await client.achat("openai", USER, base_url=server.url, api_key="k")
         assert answer.content
+
+    @pytest.mark.parametrize("calling", ["chat", "achat"])
+    async def test_the_report_names_the_key_and_the_error(
+        self, clock: FakeClock, errors: list[dict[str, Any]], calling: str
+    ) -> None:
+        strategy = ProductionStrategy(DiskFullStore(clock=clock, cleanup_interval=None))
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            options: dict[str, Any] = {"base_url": server.url, "api_key": "k", "cache_key": "q"}
+            if calling == "chat":
+                client.chat("openai", USER, **options)
+            else:
+                await client.achat("openai", USER, **options)
+        assert errors == [
+            {
+                "store": "DiskFullStore",
+                "reason": "put_failed",
+                "key": cache_key("openai", USER, {"cache_key": "q"}),
+                "error": "OSError: [Errno 28] No space left on device",
+            }
+        ]
 
     def test_a_failed_refresh_removes_the_old_entry(self, clock: FakeClock) -> None:
         store = DiskFullStore(clock=clock, cleanup_interval=None)

@@ -10,9 +10,10 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import attrs
 import pytest
 
-from exllm_py import Client, LLMResponse
+from exllm_py import Client, LLMResponse, telemetry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
 from exllm_py.cache.stores.memory import MemoryStore
@@ -25,6 +26,7 @@ from exllm_py.errors import (
     TimeoutError,
 )
 from tests.cache.flight_parties import Asker, eventually
+from tests.clocks import FakeClock
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import openai_completion, openai_error
 from tests.fakes.provider_server import DEFAULT_TEXT, ProviderServer, json_reply
@@ -117,6 +119,34 @@ class TestThreads:
         assert {answer.content for answer in responses} == {"All quiet."}
         assert [answer.metadata["from_cache"] for answer in responses] == [False] + [True] * 7
         assert strategy.in_flight() == 0
+
+    def test_followers_are_hits_reported_and_timed_by_the_store(self) -> None:
+        """Each follower counts as a hit, emits its hit event, and says when it was served."""
+        clock = FakeClock()
+        strategy = ProductionStrategy(MemoryStore(cleanup_interval=None, clock=clock))
+        hits: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        telemetry.attach(
+            "test-follower-hits",
+            [telemetry.CACHE_HIT],
+            lambda _event, measurements, metadata: hits.append((measurements, metadata)),
+        )
+        held = HeldReply(QUIET)
+        try:
+            with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+                server.enqueue(held)
+                answers = asked_together(3, lambda: ask_openai(client, server), held, strategy)
+        finally:
+            telemetry.detach("test-follower-hits")
+        followers = [answer for answer in answers[1:] if isinstance(answer, LLMResponse)]
+        assert len(followers) == 2
+        assert [answer.metadata["cached_at"] for answer in followers] == [clock(), clock()]
+        stats = strategy.stats()
+        assert (stats.hits, stats.misses) == (2, 1)
+        assert len(hits) == 2
+        key = followers[0].metadata["cache_key"]
+        for measurements, metadata in hits:
+            assert measurements["duration_ns"] > 0
+            assert (metadata["key"], metadata["provider"]) == (key, "openai")
 
     def test_different_questions_do_not_wait_for_each_other(
         self, strategy: ProductionStrategy
@@ -229,7 +259,7 @@ class TestFailures:
         held = HeldReply(json_reply(openai_error("boom"), status=503))
         with ProviderServer() as server:
             server.enqueue(held)
-            async with Client(cache_strategy=strategy) as client:
+            async with Client(cache_strategy=strategy, max_retries=0) as client:
                 options = {"base_url": server.url, "api_key": "k"}
                 results = await asked_together_async(
                     5, lambda: client.achat("openai", USER, **options), held, strategy
@@ -241,7 +271,7 @@ class TestFailures:
 
     def test_thread_waiters_get_the_error(self, strategy: ProductionStrategy) -> None:
         held = HeldReply(json_reply(openai_error("boom"), status=500))
-        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+        with ProviderServer() as server, Client(cache_strategy=strategy, max_retries=0) as client:
             server.enqueue(held)
             results = asked_together(
                 4, lambda: ask_openai(client, server, api_key="k"), held, strategy
@@ -479,7 +509,7 @@ class TestLeaderTimeout:
         held = HeldReply()
         with ProviderServer() as server, Client(cache_strategy=strategy) as client:
             server.enqueue(held)
-            leader, led = outcome_of(lambda: ask_openai(client, server, timeout=1.0))
+            leader, led = outcome_of(lambda: ask_openai(client, server, timeout=1.0, max_retries=0))
             try:
                 assert held.arrived.wait(5)
                 follower, followed = outcome_of(lambda: ask_openai(client, server, timeout=30))
@@ -512,3 +542,69 @@ class TestLeaderTimeout:
         flights.fail(flight, error)
         with pytest.raises(TimeoutError if shared else LeaderGone):
             flight.wait(1, Asker(timeout=follower))
+
+
+@attrs.frozen
+class Anonymous:
+    """A party to a flight that names no caller (a direct user of ``Flights``)."""
+
+    timeout: float | None = 30.0
+    caller: None = None
+
+
+class TestErrorsOfNoCredential:
+    """Errors of every kind reach followers whether or not the parties name a caller."""
+
+    def test_an_error_of_no_status_is_shared_across_keys(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k", Asker("sk-alice"))
+        flights.fail(flight, RuntimeError("the parser broke"))
+        with pytest.raises(RuntimeError, match="the parser broke"):
+            flight.wait(1, Asker("sk-bob"))
+
+    def test_a_credential_error_is_shared_between_parties_of_no_caller(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k", Anonymous())
+        flights.fail(flight, AuthenticationError("revoked", status=401, provider="openai"))
+        with pytest.raises(AuthenticationError):
+            flight.wait(1, Anonymous())
+
+    def test_a_leader_of_no_party_shares_even_a_credential_error(self) -> None:
+        """Nothing is known of whose key failed: every follower gets the error."""
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k")
+        flights.fail(flight, AuthenticationError("revoked", status=401, provider="openai"))
+        with pytest.raises(AuthenticationError):
+            flight.wait(1, Asker("sk-bob"))
+
+    def test_an_abandoned_flight_tells_followers_which_key_to_join_again(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("summary-key")
+        flights.abandon(flight)
+        with pytest.raises(LeaderGone) as raised:
+            flight.wait(1)
+        assert raised.value.args == ("summary-key",)
+        assert len(flights) == 0
+        assert flights.join("summary-key")[1] is True  # the next caller leads
+
+
+class TestWaitedTooLongMessage:
+    """A follower that gives up is told what it allowed, for which key, and what to do."""
+
+    async def test_the_message_names_the_followers_timeout_and_the_key(self) -> None:
+        flights: Flights[str] = Flights()
+        lead_in_another_thread(flights, "0123456789abcdef")
+        follower, _ = flights.join("0123456789abcdef")
+        with pytest.raises(TimeoutError) as raised:
+            await follower.await_(0.01, Asker(timeout=7.5))  # 0.01 s is what was left of 7.5
+        assert str(raised.value) == (
+            "waited 7.5s for an identical call in flight (cache key 0123456789ab…) without an "
+            "answer; pass a larger timeout=... if the model needs longer"
+        )
+
+    def test_a_thread_follower_is_told_the_same(self) -> None:
+        flights: Flights[str] = Flights()
+        lead_in_another_thread(flights, "0123456789abcdef")
+        follower, _ = flights.join("0123456789abcdef")
+        with pytest.raises(TimeoutError, match=r"^waited 7.5s for .* \(cache key 0123456789ab…\)"):
+            follower.wait(0.01, Asker(timeout=7.5))

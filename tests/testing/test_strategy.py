@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
+import exllm_py
 from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stats import CacheStats
@@ -21,6 +22,7 @@ from exllm_py.testing.strategy import (
     recording,
 )
 from exllm_py.types import LLMResponse
+from tests.fakes.provider_server import ProviderServer
 
 LOOKUP = CacheLookup("key", CacheControl(), "openai", "gpt-4o-mini")
 ANSWER = LLMResponse(content="hi", model="m", provider="openai")
@@ -147,3 +149,49 @@ class TestArguments:
     def test_good_delegates_are_kept(self) -> None:
         for delegate in (NoCache(), ProductionStrategy(), SpyNoCache(), TestStrategy()):
             assert TestStrategy(delegate).delegate is delegate
+
+
+STREAMED = [{"role": "user", "content": "Stream me something."}]
+
+
+class TestStreams:
+    """Streams follow chat: the delegate's cache outside recording tests, the provider inside."""
+
+    def _stream(self, client: exllm_py.Client, server: ProviderServer) -> str:
+        chunks = client.stream("openai", STREAMED, base_url=server.url, api_key="k")
+        return "".join(chunk.content for chunk in chunks)
+
+    async def _astream(self, client: exllm_py.Client, server: ProviderServer) -> str:
+        chunks = client.astream("openai", STREAMED, base_url=server.url, api_key="k")
+        return "".join([chunk.content async for chunk in chunks])
+
+    def test_outside_a_test_a_stream_is_served_from_the_delegate(self) -> None:
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server, exllm_py.Client(cache_strategy=strategy) as client:
+            assert self._stream(client, server) == self._stream(client, server)
+            assert len(server.requests) == 1
+
+    async def test_async_outside_a_test(self) -> None:
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server:
+            async with exllm_py.Client(cache_strategy=strategy) as client:
+                assert await self._astream(client, server) == await self._astream(client, server)
+            assert len(server.requests) == 1
+
+    def test_inside_a_test_every_stream_reaches_the_provider(self) -> None:
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server, exllm_py.Client(cache_strategy=strategy) as client:
+            with recording(None):
+                self._stream(client, server)
+                self._stream(client, server)
+            assert len(server.requests) == 2
+            assert strategy.stats().entries == 0
+
+    async def test_async_inside_a_test(self) -> None:
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server:
+            async with exllm_py.Client(cache_strategy=strategy) as client:
+                with recording(None):
+                    await self._astream(client, server)
+                    await self._astream(client, server)
+            assert len(server.requests) == 2
