@@ -11,6 +11,7 @@ What lives here:
   environment and time a command runs with; where the root and cassettes are;
 - :mod:`~exllm_py.cli.inventory`, :mod:`~exllm_py.cli.hosts`,
   :mod:`~exllm_py.cli.summary`: what the cassette dir holds;
+  :mod:`~exllm_py.cli.answers` reads a recorded response as its provider's adapter does;
 - :mod:`~exllm_py.cli.filters`, :mod:`~exllm_py.cli.orphans`: choosing
   cassettes; :mod:`~exllm_py.cli.pytest_collection` asks pytest which tests
   still exist, and :mod:`~exllm_py.cli.collection_report_plugin` is the

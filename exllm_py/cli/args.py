@@ -137,8 +137,11 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     show = command(
         "show",
         "the interactions of one cassette",
-        "The interactions of one cassette: method, URL, status, model, the start of the\n"
-        "last message, whether the answer was streamed, and when it was recorded.",
+        "The interactions of one cassette: each request (method, URL, status, model, the\n"
+        "start of its last message, when it was recorded) and the answer a replaying test\n"
+        "receives: its text, tool calls, finish reason and usage; for a stream, the joined\n"
+        "text and the number of events. --json prints everything, each interaction also\n"
+        "as the file stores it.",
     )
     show.add_argument(
         "cassette",

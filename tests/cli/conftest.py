@@ -120,6 +120,12 @@ class CassetteDir:
         )
 
 
+@pytest.fixture(autouse=True)
+def _plain_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No colour switch from the developer's shell: output in these tests is plain text."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+
 @pytest.fixture
 def cassettes(tmp_path: Path) -> CassetteDir:
     """An empty cassette dir, ``<tmp>/cassettes``."""

@@ -10,7 +10,7 @@ from exllm_py.cli.context import Console
 from exllm_py.cli.filters import Filters, Match, select
 from exllm_py.cli.inventory import scan
 from exllm_py.cli.locate import Location
-from exllm_py.cli.render import ago, json_text, size, table, timestamp
+from exllm_py.cli.render import Palette, ago, json_text, size, table, timestamp
 
 __all__ = ["entry", "run"]
 
@@ -43,7 +43,9 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     rows = [_row(match, console.now, why=why) for match in selection.matches]
     headers = ("cassette", "provider", "interactions", "size", "recorded", "last played")
     if rows:
-        console.say(table((*headers, "why") if why else headers, rows, right={2, 3}))
+        palette = Palette.for_stream(console.out, console.env)
+        columns = (*headers, "why") if why else headers
+        console.say(table(columns, rows, right={2, 3}, palette=palette))
     total = sum(match.info.size for match in selection.matches)
     count = len(selection.matches)
     console.note(f"{count} cassette{'' if count == 1 else 's'}, {size(total)}")

@@ -15,7 +15,7 @@ from exllm_py.cli.args import Age
 from exllm_py.cli.context import Console
 from exllm_py.cli.inventory import CassetteInfo, Inventory, scan
 from exllm_py.cli.locate import Location
-from exllm_py.cli.render import json_text, size, table, timestamp
+from exllm_py.cli.render import Palette, json_text, size, table, timestamp
 
 __all__ = ["LAST_RUN_WINDOW", "Stats", "Totals", "run", "summarize"]
 
@@ -122,7 +122,8 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
             document["redis"] = {"url": redact_url_password(options.redis), **attrs.asdict(redis)}
         console.say(json_text(document))
         return 0
-    console.say(_text(stats, console.shown(where.cassette_dir)))
+    palette = Palette.for_stream(console.out, console.env)
+    console.say(_text(stats, console.shown(where.cassette_dir), palette))
     if redis is not None:
         shown_url = redact_url_password(options.redis)
         memory = "" if redis.memory_bytes is None else f", {size(redis.memory_bytes)} in memory"
@@ -133,7 +134,7 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     return 0
 
 
-def _text(stats: Stats, shown_dir: str) -> str:
+def _text(stats: Stats, shown_dir: str, palette: Palette) -> str:
     unreadable = len(stats.unreadable)
     cassettes = str(stats.total.cassettes)
     if unreadable:
@@ -157,16 +158,17 @@ def _text(stats: Stats, shown_dir: str) -> str:
         ("last run", last_run),
     ]
     width = max(len(label) for label, _ in rows)
-    lines = [f"{label.ljust(width)}  {value}" for label, value in rows]
+    lines = [f"{palette.bold(label.ljust(width))}  {value}" for label, value in rows]
     if stats.total.cassettes:
-        lines += ["", _group_table("provider", stats.providers.items())]
-        lines += ["", _group_table("module", stats.modules.items())]
+        lines += ["", _group_table("provider", stats.providers.items(), palette)]
+        lines += ["", _group_table("module", stats.modules.items(), palette)]
     return "\n".join(lines)
 
 
-def _group_table(title: str, groups: Iterable[tuple[str, Totals]]) -> str:
+def _group_table(title: str, groups: Iterable[tuple[str, Totals]], palette: Palette) -> str:
     rows = [(name, str(t.cassettes), str(t.interactions), size(t.bytes)) for name, t in groups]
-    return table((title, "cassettes", "interactions", "size"), rows, right={1, 2, 3})
+    headers = (title, "cassettes", "interactions", "size")
+    return table(headers, rows, right={1, 2, 3}, palette=palette)
 
 
 def _count(cassettes: int) -> str:
