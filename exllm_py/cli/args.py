@@ -132,6 +132,11 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "when a test run last played it. Filters combine: a cassette must match all.",
     )
     _filter_options(listing, provider=True)
+    listing.add_argument(
+        "--stale",
+        action="store_true",
+        help="list the interactions that the last passing run of their test did not play",
+    )
     _json_option(listing)
 
     show = command(
@@ -164,6 +169,12 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "  --older-than AGE  recorded longer ago than AGE",
     )
     _filter_options(clean, provider=False)
+    clean.add_argument(
+        "--stale-interactions",
+        action="store_true",
+        help="remove the interactions that the last passing run of their test did not play "
+        "(rewrites those cassettes; never one whose test has not passed here)",
+    )
     clean.add_argument(
         "--dry-run", action="store_true", help="say what would be removed, remove nothing"
     )
@@ -230,11 +241,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def _check_combinations(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
     command = options.command
-    if command == "clean" and not (options.orphans or options.unused or options.older_than):
+    filtered = any(getattr(options, name, None) for name in ("orphans", "unused", "older_than"))
+    if command == "clean" and not (filtered or options.stale_interactions):
         parser.error(
-            "clean needs at least one filter: --orphans, --unused AGE or --older-than AGE "
-            "(to remove every cassette, use clear)"
+            "clean needs at least one filter: --orphans, --unused AGE, --older-than AGE "
+            "or --stale-interactions (to remove every cassette, use clear)"
         )
+    if command == "clean" and filtered and options.stale_interactions:
+        parser.error(
+            "--stale-interactions edits cassettes and the filters remove whole ones: "
+            "run them as two commands"
+        )
+    if command == "list" and options.stale and (filtered or options.provider is not None):
+        parser.error("--stale lists interactions; it does not go with the cassette filters")
     if command == "stats" and options.namespace is not None and options.redis is None:
         parser.error("--namespace goes with --redis URL")
     if command == "clear":

@@ -8,7 +8,9 @@ the node ids pytest collected and the outcome of every collector
 import, or skipped itself, is never mistaken for a module without tests.
 Without the variable the plugin does nothing.
 
-Every test counts as existing the moment pytest collects it
+Only tests marked ``live_api`` own cassettes: the report lists them apart
+(``live_api``), so a test whose marker was removed leaves its cassette an
+orphan. Every test counts as existing the moment pytest collects it
 (``pytest_itemcollected``), whatever later hooks do with the final list: a
 conftest's ``pytest_collection_modifyitems`` that drops tests with
 ``items[:] = [...]`` (live tests unless ``--live`` is given, say) reports
@@ -29,6 +31,7 @@ __all__ = ["REPORT_ENV", "CollectionRecorder", "pytest_configure"]
 
 REPORT_ENV = "EXLLM_CACHE_COLLECT_REPORT"
 _DETAIL_CHARS = 2000
+_MARKER = "live_api"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,10 +48,11 @@ class CollectionRecorder:
         self.outcomes: dict[str, str] = {}
         self.details: dict[str, str] = {}
         self.collected: dict[str, None] = {}  # node ids, in collection order
+        self.marked: dict[str, None] = {}  # those marked live_api
         self.deselected: list[str] = []
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
-        self.collected[item.nodeid] = None
+        self._collected(item)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         self.outcomes[report.nodeid] = report.outcome
@@ -57,12 +61,23 @@ class CollectionRecorder:
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         self.deselected.extend(item.nodeid for item in items)
+        for item in items:
+            self._collected(item)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # A conftest may add the marker in pytest_collection_modifyitems: look again.
+        for item in session.items:
+            self._collected(item)
         document = {
             "items": [*self.collected, *(item.nodeid for item in session.items)],
+            "live_api": list(self.marked),
             "deselected": self.deselected,
             "outcomes": self.outcomes,
             "details": self.details,
         }
         self.target.write_text(json.dumps(document), encoding="utf-8")
+
+    def _collected(self, item: pytest.Item) -> None:
+        self.collected[item.nodeid] = None
+        if item.get_closest_marker(_MARKER) is not None:
+            self.marked[item.nodeid] = None

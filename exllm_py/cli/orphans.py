@@ -5,8 +5,9 @@ A cassette lives at ``<cassette dir>/<module>/<test>.json``
 
 - its test module is gone: no Python file under the root maps to its
   ``<module>`` directory; or
-- pytest still collects the module, but none of the tests it collects maps
-  to the cassette's path. Mapping collected ids forwards through
+- pytest still collects the module, but none of the tests it collects
+  marked ``live_api`` maps to the cassette's path (a test whose marker was
+  removed no longer owns a cassette). Mapping collected ids forwards through
   ``cassette_path_for`` (rather than decoding file names backwards) keeps
   parametrized ids and names made file-safe exact. A cassette still under
   the name the earlier naming rule gave it
@@ -168,7 +169,7 @@ def _judge(
         return
     live = {
         path.relative_to(cassette_dir).as_posix()
-        for node_id in collected.node_ids
+        for node_id in collected.live_api
         if node_id.partition("::")[0] == module_file
         for path in (
             cassette_path_for(cassette_dir, node_id),
@@ -178,7 +179,9 @@ def _judge(
     for info in infos:
         if info.name in live:
             continue
-        if info.test_id and info.test_id not in collected.node_ids:
+        if info.test_id in collected.node_ids - collected.live_api:
+            orphans[info.name] = f"its test {info.test_id} is no longer marked live_api"
+        elif info.test_id and info.test_id not in collected.node_ids:
             orphans[info.name] = (
                 f"its test {info.test_id} is no longer collected from {module_file}"
             )

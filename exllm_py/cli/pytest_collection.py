@@ -37,6 +37,8 @@ class Collected:
     node_ids: frozenset[str] = frozenset()
     outcomes: Mapping[str, str] = attrs.field(factory=dict)
     details: Mapping[str, str] = attrs.field(factory=dict)
+    #: The collected tests marked ``live_api``: the ones that own cassettes.
+    live_api: frozenset[str] = frozenset()
 
     def merged(self, other: Collected) -> Collected:
         """Both collections in one."""
@@ -44,6 +46,7 @@ class Collected:
             self.node_ids | other.node_ids,
             {**self.outcomes, **other.outcomes},
             {**self.details, **other.details},
+            self.live_api | other.live_api,
         )
 
 
@@ -105,4 +108,5 @@ def _collect_batch(root: Path, modules: Sequence[str], env: Mapping[str, str]) -
         frozenset(document["items"]) | frozenset(document["deselected"]),
         dict(document["outcomes"]),
         dict(document["details"]),
+        frozenset(document["live_api"]),
     )

@@ -20,6 +20,7 @@ from typing import Any
 from exllm_py.secret_patterns import redact_secrets
 from exllm_py.telemetry.events import (
     CACHE_ERROR,
+    REQUEST_RETRY,
     TEST_CACHE_ERROR,
     TEST_CACHE_SAVE,
     Event,
@@ -29,9 +30,16 @@ __all__ = ["enabled_for", "handler_failed", "level_of", "log", "refresh"]
 
 _LEVELS: dict[Event, int] = {
     CACHE_ERROR: logging.WARNING,
-    TEST_CACHE_ERROR: logging.WARNING,
+    # As the official SDKs log theirs: a retry is worth seeing, not yet a problem.
+    REQUEST_RETRY: logging.INFO,
+    # Every test-cache error is also raised to the test, whose failure says
+    # it all: a warning line would only print the same text twice.
+    TEST_CACHE_ERROR: logging.INFO,
     TEST_CACHE_SAVE: logging.INFO,
 }
+# The events whose metadata may hold text from outside (an error's message),
+# so a secret: their lines are redacted.
+_OUTSIDE_TEXT = frozenset({CACHE_ERROR, TEST_CACHE_ERROR})
 # structlog is imported when the first line is logged (or its level read), not
 # with this module: every layer imports telemetry, and most processes (a test
 # run that never calls a provider) log nothing. structlog's logger, once made:
@@ -78,7 +86,7 @@ def log(event: Event, measurements: dict[str, Any], metadata: dict[str, Any]) ->
     if enabled_for(event):
         fields = {**measurements, **metadata}  # one dict: a name in both must not raise
         level = level_of(event)
-        if level >= logging.WARNING:  # rare lines only: the frequent ones hold no outside text
+        if event in _OUTSIDE_TEXT:  # rare lines only: the frequent ones hold no outside text
             fields = {name: _redacted(value) for name, value in fields.items()}
         _logger().log(level, ".".join(event), **fields)
 

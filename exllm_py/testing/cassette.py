@@ -104,6 +104,10 @@ class Cassette:
         self.played: list[Interaction] = []
         #: Interactions recorded during the test, in order.
         self.recorded: list[Interaction] = []
+        #: Requests sent live unrecorded (passthrough hosts), and requests
+        #: refused with ``RecordingNotFound``: counted for the run's summary.
+        self.live = 0
+        self.missing = 0
 
     @classmethod
     def open(
@@ -167,6 +171,16 @@ class Cassette:
         with self._lock:
             self.recorded.append(interaction)
 
+    def note_live(self) -> None:
+        """Count a request sent to a passthrough host, live and unrecorded."""
+        with self._lock:
+            self.live += 1
+
+    def note_missing(self) -> None:
+        """Count a request refused because nothing recorded matches it."""
+        with self._lock:
+            self.missing += 1
+
     def add_secrets(self, secrets: Mapping[str, str]) -> None:
         """Also refuse to save the values of ``secrets`` (what they are → value).
 
@@ -213,11 +227,7 @@ class Cassette:
             lines.append(found[1])
         elif self.existed:
             lines.append("The cassette holds no interactions.")
-        lines.append(
-            "To record it, run with the provider's API key set and "
-            "--exllm-record-mode=new_episodes (adds what is missing) or rewrite (records "
-            "the test afresh)."
-        )
+        lines.append(_how_to_record(self.existed))
         return "\n".join(lines)
 
     # -- saving --------------------------------------------------------------------------
@@ -257,6 +267,19 @@ class Cassette:
             f"<Cassette {self.path} mode={self.mode.value} "
             f"loaded={len(self._loaded)} played={len(self.played)} recorded={len(self.recorded)}>"
         )
+
+
+def _how_to_record(existed: bool) -> str:
+    if not existed:
+        return (
+            "To record it: set the provider's API key and run this test with "
+            "--record-mode=once (records cassettes that do not exist yet)."
+        )
+    return (
+        "To record it: set the provider's API key and run this test with "
+        "--record-mode=new_episodes (adds what is missing) or --record-mode=rewrite "
+        "(records the test afresh)."
+    )
 
 
 @contextlib.contextmanager

@@ -50,17 +50,21 @@ from exllm_py.testing.provider_label import provider_label
 from exllm_py.testing.redact import redact_headers, redact_url, request_secrets
 
 __all__ = [
+    "PASSTHROUGH",
     "SOURCE_EXTENSION",
     "AsyncRecordingChunks",
     "CassetteSource",
     "HostFilter",
+    "Passthrough",
     "Recorder",
     "RecordingChunks",
     "RecordingCore",
     "Replay",
     "ReplayChunks",
     "forwarding",
+    "is_decided",
     "is_forwarding",
+    "passing_through",
 ]
 
 #: Response extension an inner transport may set to say where its answers come from
@@ -79,6 +83,9 @@ HostFilter = Callable[[httpx.URL], bool]
 _forwarding: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "exllm_forwarding", default=False
 )
+# Set while a passthrough host's request goes out: decided once, so the layers
+# below forward it untouched; vcrpy still sees it (unlike a recorded request).
+_passing: contextvars.ContextVar[bool] = contextvars.ContextVar("exllm_passing", default=False)
 
 _perf_ns = time.perf_counter_ns
 
@@ -86,6 +93,26 @@ _perf_ns = time.perf_counter_ns
 def is_forwarding() -> bool:
     """Whether the current request is being recorded by exllm_py on its way to the network."""
     return _forwarding.get()
+
+
+@contextmanager
+def passing_through() -> Iterator[None]:
+    """Mark the request sent inside the block as decided: a passthrough, sent unrecorded.
+
+    Layers below (an intercepted transport) forward it untouched, so it is
+    counted once. Unlike :func:`forwarding`, it opens no way through
+    ``--exllm-block-network``.
+    """
+    token = _passing.set(True)
+    try:
+        yield
+    finally:
+        _passing.reset(token)
+
+
+def is_decided() -> bool:
+    """Whether the current request was already handled by an outer recording layer."""
+    return _forwarding.get() or _passing.get()
 
 
 @contextmanager
@@ -103,6 +130,17 @@ def forwarding() -> Iterator[None]:
         _forwarding.reset(token)
 
 
+class Passthrough:
+    """What :meth:`RecordingCore.begin` returns for a passthrough host's request."""
+
+    def __repr__(self) -> str:
+        return "PASSTHROUGH"
+
+
+#: The one :class:`Passthrough`.
+PASSTHROUGH = Passthrough()
+
+
 class RecordingCore:
     """Decides replay, record or pass-through for each request; no I/O."""
 
@@ -110,8 +148,11 @@ class RecordingCore:
         self._cassette = cassette
         self._passthrough = passthrough
 
-    def begin(self, request: httpx.Request) -> Replay | Recorder | None:
-        """The replay, a recorder for a request to forward, or ``None`` (forward untouched).
+    def begin(self, request: httpx.Request) -> Replay | Recorder | Passthrough | None:
+        """The replay, a recorder for a request to forward, or a request to forward untouched.
+
+        ``PASSTHROUGH`` for a passthrough host's request: send it inside
+        :func:`passing_through`. ``None`` when no cassette is active.
 
         The request's body must have been read. Raises ``RecordingNotFound``
         when the cassette has no recording and may not record.
@@ -120,7 +161,8 @@ class RecordingCore:
         if cassette is None:
             return None
         if self._passthrough is not None and self._passthrough(request.url):
-            return None
+            cassette.note_live()
+            return PASSTHROUGH
         started = _perf_ns()
         key = cassette.matcher.request_key(request)
         interaction = cassette.play(key) if cassette.replays else None
@@ -142,6 +184,7 @@ class RecordingCore:
         if telemetry.wanted(telemetry.TEST_CACHE_MISS):
             _report(telemetry.TEST_CACHE_MISS, cassette, request, started)
         if not cassette.records:
+            cassette.note_missing()
             message = cassette.explain_miss(key)
             telemetry.emit(
                 telemetry.TEST_CACHE_ERROR,
@@ -405,7 +448,9 @@ def _labels(cassette: Cassette, request: httpx.Request) -> dict[str, Any]:
 def _summary(request: httpx.Request) -> str:
     """Method, origin, path and model: never the query (it may hold a key) nor the prompt."""
     url = request.url
-    summary = f"{request.method} {url.scheme}://{url.host}{url.path}"
+    # The port is kept: two loopback servers differ only by it.
+    port = f":{url.port}" if url.port is not None else ""
+    summary = f"{request.method} {url.scheme}://{url.host}{port}{url.path}"
     try:
         body = orjson.loads(request.content) if request.content else None
     except orjson.JSONDecodeError:

@@ -23,11 +23,13 @@ from exllm_py.testing.core import (
     AsyncRecordingChunks,
     CassetteSource,
     HostFilter,
+    Passthrough,
     RecordingChunks,
     RecordingCore,
     Replay,
     ReplayChunks,
     forwarding,
+    passing_through,
 )
 
 __all__ = ["AsyncHttpx2RecordingTransport", "Httpx2RecordingTransport", "ahandle", "handle"]
@@ -43,6 +45,9 @@ def handle(
     step = core.begin(_as_httpx(request))
     if step is None:
         return send(request)
+    if isinstance(step, Passthrough):
+        with passing_through():
+            return send(request)
     if isinstance(step, Replay):
         return _replayed(step)
     with forwarding():
@@ -67,6 +72,9 @@ async def ahandle(
     step = core.begin(_as_httpx(request))
     if step is None:
         return await send(request)
+    if isinstance(step, Passthrough):
+        with passing_through():
+            return await send(request)
     if isinstance(step, Replay):
         return _replayed(step)
     with forwarding():

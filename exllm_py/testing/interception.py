@@ -16,9 +16,10 @@ and its twins), with the original method as the next hop:
 
 Classes are patched, not instances, so clients created before the test
 (a session fixture, an SDK client at import time) are sealed too, whatever
-wraps them. A request already being recorded on its way out (by a
-``RecordingTransport`` or an outer hook: :func:`~exllm_py.testing.core.is_forwarding`)
-goes straight to the original method, so nothing is recorded twice.
+wraps them. A request already handled on its way out (recorded, or let
+through to a passthrough host, by a ``RecordingTransport`` or an outer
+hook: :func:`~exllm_py.testing.core.is_decided`) goes straight to the
+original method, so nothing is recorded or counted twice.
 Everything patched is put back exactly as it was when the block ends, so
 tests that are not ``live_api`` run the libraries' own methods.
 
@@ -34,7 +35,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from exllm_py.testing.clients import httpx2_installed
-from exllm_py.testing.core import CassetteSource, HostFilter, RecordingCore, is_forwarding
+from exllm_py.testing.core import CassetteSource, HostFilter, RecordingCore, is_decided
 from exllm_py.testing.strategy import active_cassette, active_passthrough
 
 __all__ = ["intercepting"]
@@ -71,7 +72,7 @@ def intercepting(
 def _sync_hook(core: RecordingCore, original: Callable[..., Any], shell: _Shell) -> Any:
     @functools.wraps(original)
     def handle_request(transport: Any, request: Any) -> Any:
-        if is_forwarding():
+        if is_decided():
             return original(transport, request)
         return shell(core, request, functools.partial(original, transport))
 
@@ -81,7 +82,7 @@ def _sync_hook(core: RecordingCore, original: Callable[..., Any], shell: _Shell)
 def _async_hook(core: RecordingCore, original: Callable[..., Any], shell: _Shell) -> Any:
     @functools.wraps(original)
     async def handle_async_request(transport: Any, request: Any) -> Any:
-        if is_forwarding():
+        if is_decided():
             return await original(transport, request)
         return await shell(core, request, functools.partial(original, transport))
 

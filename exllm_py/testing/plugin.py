@@ -25,7 +25,15 @@ What it does:
   after (the ``exllm_cassette`` fixture), and routes the test's calls
   through the recorder whatever strategy the user chose;
 - merges the cassettes the run used into the usage log at the end, kept in
-  pytest's cache dir (:mod:`exllm_py.testing.usage`), never among the cassettes.
+  pytest's cache dir (:mod:`exllm_py.testing.usage`), never among the
+  cassettes, with what each test played, for finding stale interactions
+  (:mod:`exllm_py.testing.staleness`);
+- ends the run with a summary of what its ``live_api`` tests replayed,
+  recorded, sent live and missed (:mod:`exllm_py.testing.run_report`),
+  for the whole run under ``pytest -n`` too;
+- shows a ``RecordingNotFound`` failure from the test's own line, without
+  the frames of exllm_py and the HTTP stack below it
+  (:mod:`exllm_py.testing.failure_report`).
 
 What the user configured is kept: an ``EXLLM_CACHE_STRATEGY`` they set,
 and a strategy they gave ``exllm_py.configure()`` (in a conftest, say).
@@ -36,7 +44,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +52,9 @@ import pytest
 
 if TYPE_CHECKING:
     from exllm_py.testing.cassette import Cassette
+    from exllm_py.testing.run_report import RunReport, Written
     from exllm_py.testing.settings import TestCacheSettings
+    from exllm_py.testing.staleness import CassetteUse
 
 __all__ = [
     "exllm_cassette",
@@ -54,7 +64,10 @@ __all__ = [
     "pytest_recording_configure",
     "pytest_report_header",
     "pytest_runtest_call",
+    "pytest_runtest_makereport",
     "pytest_sessionfinish",
+    "pytest_terminal_summary",
+    "pytest_testnodedown",
     "pytest_unconfigure",
 ]
 
@@ -63,6 +76,12 @@ _RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 _settings_key: pytest.StashKey[TestCacheSettings] = pytest.StashKey()
 _used_key: pytest.StashKey[set[Path]] = pytest.StashKey()
+_uses_key: pytest.StashKey[dict[Path, CassetteUse]] = pytest.StashKey()
+_report_key: pytest.StashKey[RunReport] = pytest.StashKey()
+# On a live_api test's item: whether its call phase passed (read when its cassette closes).
+_passed_key: pytest.StashKey[bool] = pytest.StashKey()
+# What an xdist worker sends its controller: the run report, as JSON.
+_WORKER_OUTPUT = "exllm_py_run_report"
 # Present only when the plugin set EXLLM_CACHE_STRATEGY: the value to restore (None: unset).
 _strategy_env_key: pytest.StashKey[str | None] = pytest.StashKey()
 
@@ -159,8 +178,12 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ConfigurationError as exc:
         raise pytest.UsageError(str(exc)) from exc
+    from exllm_py.testing.run_report import RunReport
+
     config.stash[_settings_key] = settings
     config.stash[_used_key] = set()
+    config.stash[_uses_key] = {}
+    config.stash[_report_key] = RunReport()
     _block_network(config, settings)
     from exllm_py.testing.isolation import STRATEGY_ENV, choose_strategy_env
 
@@ -208,7 +231,44 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from exllm_py.testing.usage import UsageLog
 
         cassette_dir = config.stash[_settings_key].cassette_dir
-        UsageLog(_state_dir(config), cassette_dir, config.rootpath).record(used)
+        log = UsageLog(_state_dir(config), cassette_dir, config.rootpath)
+        log.record(used, uses=config.stash[_uses_key])
+    worker_output = getattr(config, "workeroutput", None)
+    if worker_output is not None and _report_key in config.stash:
+        worker_output[_WORKER_OUTPUT] = config.stash[_report_key].to_json()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's hook, on the controller: add a finished worker's report to the run's."""
+    report = node.config.stash.get(_report_key, None)
+    sent = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT)
+    if report is not None and sent is not None:
+        report.merge_json(sent)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    report = config.stash.get(_report_key, None)
+    if report is None:
+        return
+    detailed = config.get_verbosity() > 0 or "A" in (config.getoption("reportchars") or "")
+    for number, line in enumerate(report.lines(detailed=detailed)):
+        terminalreporter.write_line(f"exllm_py: {line}" if number == 0 else line)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    if call.when != "call" or item.get_closest_marker(_MARKER) is None:
+        return (yield)
+    if call.excinfo is not None and not _wants_every_frame(item.config):
+        from exllm_py.testing.failure_report import trim_recording_not_found
+
+        trim_recording_not_found(call.excinfo)
+    report = yield
+    item.stash[_passed_key] = report.passed
+    return report
 
 
 @pytest.hookimpl(wrapper=True)
@@ -251,11 +311,11 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
     from exllm_py.testing.cassette import Cassette
     from exllm_py.testing.isolation import recording_default_client
     from exllm_py.testing.migration import adopt_legacy_cassette
-    from exllm_py.testing.redact import RecordingRefused
     from exllm_py.testing.strategy import recording
 
     settings = request.config.stash[_settings_key]
     if not settings.enabled:
+        request.config.stash[_report_key].uncached_tests += 1
         with recording_default_client(), recording(None):
             yield None
         return
@@ -276,21 +336,16 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
         options.get("passthrough_hosts", ()),
         env=os.environ,
     )
-    with recording_default_client(), sealed(cassette, hosts):
+    from exllm_py.testing.staleness import watching_cache_hits
+
+    with recording_default_client(), sealed(cassette, hosts), watching_cache_hits() as hits:
         yield cassette
-    try:
-        cassette.save()
-    except RecordingRefused as exc:
-        pytest.fail(f"{node.nodeid}: {exc}", pytrace=False)
-    except OSError as exc:
-        pytest.fail(
-            f"{node.nodeid}: cassette {cassette.path} could not be saved "
-            f"({exc.strerror or exc}); the old file, if any, is unchanged",
-            pytrace=False,
-        )
-    finally:
-        if cassette.path.exists():
-            request.config.stash[_used_key].add(cassette.path)
+    # pytest.fail outside the except blocks: raised inside one, the refusal
+    # would print twice, once as the Failed and once as its context.
+    failure, written = _save(cassette)
+    _account(request, cassette, written, saved=not failure, cache_hits=hits.count)
+    if failure:
+        pytest.fail(f"{node.nodeid}: {failure}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -307,6 +362,85 @@ def _exllm_test_strategy(request: pytest.FixtureRequest) -> None:
     # Autouse so that marking a test is enough; unmarked tests only pay this check.
     if request.node.get_closest_marker(_MARKER) is not None:
         request.getfixturevalue("exllm_cassette")
+
+
+def _save(cassette: Cassette) -> tuple[str, Written]:
+    """Save what the test recorded: (why it could not be saved, or "", what was written)."""
+    from exllm_py.testing.redact import RecordingRefused
+
+    # rewrite mode never reads the file, so ask the disk whether one was there.
+    existed = cassette.existed or cassette.path.exists()
+    try:
+        size = cassette.save()
+    except RecordingRefused as exc:
+        return str(exc), ""
+    except OSError as exc:
+        return (
+            f"cassette {cassette.path} could not be saved ({exc.strerror or exc}); "
+            "the old file, if any, is unchanged"
+        ), ""
+    if size is None:
+        return "", ""
+    if not existed:
+        return "", "created"
+    return "", "extended" if cassette.replays else "rewritten"
+
+
+def _account(
+    request: pytest.FixtureRequest,
+    cassette: Cassette,
+    written: Written,
+    *,
+    saved: bool,
+    cache_hits: int,
+) -> None:
+    """Count the test's cassette use into the run report and the usage log."""
+    from exllm_py.testing.run_report import CassetteOutcome
+    from exllm_py.testing.staleness import CassetteUse, interaction_id
+
+    config = request.config
+    config.stash[_report_key].add(
+        CassetteOutcome(
+            cassette=_shown(config, cassette.path),
+            test_id=cassette.test_id,
+            replayed=len(cassette.played),
+            recorded=len(cassette.recorded),
+            live=cassette.live,
+            missing=cassette.missing,
+            written=written,
+        )
+    )
+    if not cassette.path.exists():
+        return
+    config.stash[_used_key].add(cassette.path)
+    played = {id(item): item for item in (*cassette.played, *cassette.recorded)}
+    # Complete (see staleness): the test passed, the file holds what the
+    # cassette does, and every call it made reached the recorder.
+    passed = request.node.stash.get(_passed_key, False)
+    complete = saved and passed and bool(played) and not cache_hits
+    config.stash[_uses_key][cassette.path] = CassetteUse(
+        held=frozenset(map(interaction_id, cassette.interactions)) if complete else frozenset(),
+        played=frozenset(map(interaction_id, played.values())),
+        complete=complete,
+    )
+
+
+def _wants_every_frame(config: pytest.Config) -> bool:
+    """``--full-trace``, ``--tb=long``/``native`` or ``--pdb``: the user asked for every frame."""
+    style = config.getoption("tbstyle", "auto")
+    return bool(
+        config.getoption("fulltrace", False)
+        or config.getoption("usepdb", False)
+        or style in ("long", "native")
+    )
+
+
+def _shown(config: pytest.Config, path: Path) -> str:
+    """``path`` relative to the rootdir when it is inside it."""
+    try:
+        return path.relative_to(config.rootpath).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _marker_options(nodeid: str, markers: list[pytest.Mark]) -> dict[str, list[str]]:

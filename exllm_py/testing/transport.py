@@ -26,6 +26,7 @@ from exllm_py.testing.core import (
     AsyncRecordingChunks,
     CassetteSource,
     HostFilter,
+    Passthrough,
     Recorder,
     RecordingChunks,
     RecordingCore,
@@ -33,6 +34,7 @@ from exllm_py.testing.core import (
     ReplayChunks,
     forwarding,
     is_forwarding,
+    passing_through,
 )
 
 __all__ = [
@@ -56,6 +58,9 @@ def handle(
     step = core.begin(request)
     if step is None:
         return send(request)
+    if isinstance(step, Passthrough):
+        with passing_through():
+            return send(request)
     if isinstance(step, Replay):
         return _replayed(step)
     with forwarding():
@@ -80,6 +85,9 @@ async def ahandle(
     step = core.begin(request)
     if step is None:
         return await send(request)
+    if isinstance(step, Passthrough):
+        with passing_through():
+            return await send(request)
     if isinstance(step, Replay):
         return _replayed(step)
     with forwarding():

@@ -12,6 +12,13 @@ cassettes its ``live_api`` tests used (replayed or recorded) into
         "cassettes": {
           "tests.live.test_openai_live/test_chat.json": "2025-01-31T12:00:00Z"
         }
+      },
+      "plays": {
+        "cassettes": {
+          "tests.live.test_openai_live/test_chat.json": {
+            "complete": "2025-01-31T12:00:00Z", "held": ["9f0c…"], "played": ["9f0c…"]
+          }
+        }
       }
     }
 
@@ -21,7 +28,10 @@ cassette dir, which holds only cassettes. Each cassette dir has its own
 section, named by its path relative to the rootdir (absolute when outside
 it); keys are cassette paths relative to that dir, values UTC timestamps of
 the last use. Merges keep the later time per cassette, so the log
-accumulates across runs. Several processes (``pytest -n auto`` workers, or
+accumulates across runs. ``plays`` holds, per cassette, what finding stale
+interactions needs (:mod:`exllm_py.testing.staleness`); a reader that
+predates it ignores it, and losing it only means nothing is called stale
+until the test next passes. Several processes (``pytest -n auto`` workers, or
 two runs at once) may merge at the same moment: each holds an exclusive
 lock on ``usage.lock`` (empty, and not JSON) while it reads, merges and
 atomically replaces the file.
@@ -45,6 +55,7 @@ import attrs
 import orjson
 
 from exllm_py.testing.files import parse_timestamp, utc_timestamp, write_atomically
+from exllm_py.testing.staleness import CassettePlays, CassetteUse
 
 __all__ = [
     "LEGACY_LOCK_FILE",
@@ -108,28 +119,60 @@ class UsageLog:
             merged[name] = max(stamp, merged.get(name, stamp))
         return merged
 
-    def record(self, cassettes: Iterable[Path], when: datetime | None = None) -> None:
-        """Merge ``cassettes`` (paths in the cassette dir), used at ``when`` (now), into the log."""
+    def plays(self) -> dict[str, CassettePlays]:
+        """Cassette (relative posix path) → its plays, for finding stale interactions."""
+        return self._plays_in(_load(self.path))
+
+    def record(
+        self,
+        cassettes: Iterable[Path],
+        when: datetime | None = None,
+        uses: Mapping[Path, CassetteUse] | None = None,
+    ) -> None:
+        """Merge ``cassettes`` (paths in the cassette dir), used at ``when`` (now), into the log.
+
+        ``uses`` says what each test did with its cassette, for the plays.
+        """
         when = datetime.now(UTC) if when is None else when.astimezone(UTC)
         used = {_relative(self.cassette_dir, path): when for path in cassettes}
         if not used:
             return
+        # A second is the log's resolution: a use is complete as of the second it ended.
+        when = when.replace(microsecond=0)
         _make_state_dir(self.state_dir)
         with _exclusive(self.state_dir / _LOCK_FILE):
             merged = self.read()
             for name, stamp in used.items():
                 merged[name] = max(stamp, merged.get(name, stamp))
             document = _load(self.path)
-            sections = document.get("cassette_dirs") if document.get("version") == _VERSION else {}
-            sections = dict(sections) if isinstance(sections, dict) else {}
+            sections = _sections(document, "cassette_dirs")
             sections[self._section_name()] = {
                 name: utc_timestamp(merged[name]) for name in sorted(merged)
             }
-            data = {"version": _VERSION, "cassette_dirs": sections}
+            plays = _sections(document, "plays")
+            plays[self._section_name()] = self._merged_plays(document, uses or {}, when)
+            data: dict[str, Any] = {"version": _VERSION, "cassette_dirs": sections}
+            if any(plays.values()):
+                data["plays"] = {name: value for name, value in plays.items() if value}
             write_atomically(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
             # Taken over: the cassette dir holds only cassettes from now on.
             self.legacy_path.unlink(missing_ok=True)
             (self.cassette_dir / LEGACY_LOCK_FILE).unlink(missing_ok=True)
+
+    def _plays_in(self, document: dict[str, Any]) -> dict[str, CassettePlays]:
+        section = _sections(document, "plays").get(self._section_name())
+        if not isinstance(section, dict):
+            return {}
+        return {name: CassettePlays.from_json(value) for name, value in section.items()}
+
+    def _merged_plays(
+        self, document: dict[str, Any], uses: Mapping[Path, CassetteUse], when: datetime
+    ) -> dict[str, Any]:
+        plays = self._plays_in(document)
+        for path, use in uses.items():
+            name = _relative(self.cassette_dir, path)
+            plays[name] = plays.get(name, CassettePlays()).after(use, when)
+        return {name: plays[name].to_json() for name in sorted(plays)}
 
     def _section_name(self) -> str:
         directory = self.cassette_dir.resolve()
@@ -139,9 +182,7 @@ class UsageLog:
         return directory.as_posix()
 
     def _section(self) -> dict[str, Any] | None:
-        document = _load(self.path)
-        sections = document.get("cassette_dirs") if document.get("version") == _VERSION else None
-        section = sections.get(self._section_name()) if isinstance(sections, dict) else None
+        section = _sections(_load(self.path), "cassette_dirs").get(self._section_name())
         return section if isinstance(section, dict) else None
 
 
@@ -151,6 +192,12 @@ def _load(path: Path) -> dict[str, Any]:
     except (OSError, orjson.JSONDecodeError):
         return {}
     return document if isinstance(document, dict) else {}
+
+
+def _sections(document: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of the current version's per-cassette-dir mapping ``name``; empty when unreadable."""
+    sections = document.get(name) if document.get("version") == _VERSION else None
+    return dict(sections) if isinstance(sections, dict) else {}
 
 
 def _legacy_entries(path: Path) -> Mapping[str, Any]:

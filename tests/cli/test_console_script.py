@@ -33,7 +33,10 @@ class TestConsoleScript:
         (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
         module = tmp_path / "tests" / "test_chat.py"
         module.parent.mkdir()
-        module.write_text("def test_kept():\n    pass\n\n\ndef test_renamed():\n    pass\n")
+        module.write_text(
+            "import pytest\n\npytestmark = pytest.mark.live_api\n\n\n"
+            "def test_kept():\n    pass\n\n\ndef test_renamed():\n    pass\n"
+        )
         kept = cassettes.add("tests/test_chat.py::test_kept", interaction(recorded=days_ago(9)))
         old = cassettes.add("tests/test_chat.py::test_before", interaction(recorded=days_ago(9)))
         assert SCRIPT is not None

@@ -16,8 +16,13 @@ import pytest
 from exllm_py.testing.migration import legacy_cassette_path_for
 from tests.cli.conftest import CassetteDir, Result, days_ago, interaction
 
+# Only tests marked live_api own cassettes: every module here marks all its tests.
+MARKED = "import pytest\n\npytestmark = pytest.mark.live_api\n\n"
+
 CHAT = """
 import pytest
+
+pytestmark = pytest.mark.live_api
 
 
 def test_hello():
@@ -58,7 +63,7 @@ def project(
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     _module(tmp_path, "tests/test_chat.py", CHAT)
-    _module(tmp_path, "tests/test_other.py", "def test_other():\n    pass\n")
+    _module(tmp_path, "tests/test_other.py", MARKED + "def test_other():\n    pass\n")
     ids = [*CHAT_IDS, "tests/test_other.py::test_other"]
     return {nodeid: cassettes.add(nodeid, interaction(recorded=days_ago(100))) for nodeid in ids}
 
@@ -128,12 +133,39 @@ class TestRenamedTest:
     def test_list_orphans_shows_them_and_removes_nothing(
         self, cli: Callable[..., Result], project: dict[str, Path], tmp_path: Path
     ) -> None:
-        (tmp_path / "tests/test_other.py").write_text("def test_renamed():\n    pass\n")
+        (tmp_path / "tests/test_other.py").write_text(MARKED + "def test_renamed():\n    pass\n")
         result = cli("list", "--orphans", "--json")
         assert result.code == 0
         document = result.json()
         assert isinstance(document, list)
         assert [entry["name"] for entry in document] == ["tests.test_other/test_other.json"]
+        assert _remaining(project) == set(project)
+
+
+class TestMarkerRemoved:
+    """A test that is no longer marked live_api no longer owns a cassette."""
+
+    def test_its_cassette_is_an_orphan_with_the_reason(
+        self, cli: Callable[..., Result], project: dict[str, Path], tmp_path: Path
+    ) -> None:
+        (tmp_path / "tests/test_other.py").write_text("def test_other():\n    pass\n")
+        result = cli("clean", "--orphans")
+        assert result.code == 0, result.err
+        assert _remaining(project) == set(project) - {"tests/test_other.py::test_other"}
+        assert result.out.splitlines() == [
+            "removed tests.test_other/test_other.json (orphan: its test "
+            "tests/test_other.py::test_other is no longer marked live_api)"
+        ]
+
+    def test_a_marker_a_conftest_adds_still_counts(
+        self, cli: Callable[..., Result], project: dict[str, Path], tmp_path: Path
+    ) -> None:
+        (tmp_path / "tests/test_other.py").write_text("def test_other():\n    pass\n")
+        (tmp_path / "conftest.py").write_text(
+            "import pytest\n\n\ndef pytest_collection_modifyitems(items):\n"
+            "    for item in items:\n        item.add_marker(pytest.mark.live_api)\n"
+        )
+        assert cli("clean", "--orphans").code == 0
         assert _remaining(project) == set(project)
 
 
@@ -187,7 +219,7 @@ class TestCassettesUnderTheirOldNames:
         cassettes: CassetteDir,
         tmp_path: Path,
     ) -> None:
-        _module(tmp_path, "tests/v1.2/test_api.py", "def test_get():\n    pass\n")
+        _module(tmp_path, "tests/v1.2/test_api.py", MARKED + "def test_get():\n    pass\n")
         nodeid = "tests/v1.2/test_api.py::test_get"
         legacy = legacy_cassette_path_for(cassettes.path, nodeid)
         assert legacy.parent.name == "tests.v1.2.test_api"
@@ -263,7 +295,8 @@ class TestUncertainModulesAreKept:
             "[pytest]\nmarkers = slow\naddopts = -m 'not slow'\n", encoding="utf-8"
         )
         (tmp_path / "tests/test_other.py").write_text(
-            "import pytest\n\n@pytest.mark.slow\ndef test_other():\n    pass\n"
+            "import pytest\n\n@pytest.mark.slow\n@pytest.mark.live_api\n"
+            "def test_other():\n    pass\n"
         )
         assert cli("clean", "--orphans").code == 0
         assert _remaining(project) == set(project)

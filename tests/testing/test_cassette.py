@@ -233,7 +233,7 @@ class TestExplainMiss:
         assert "'none'" in message
         assert '-  "q": "two"' in message
         assert '+  "q": "twp"' in message
-        assert "--exllm-record-mode=new_episodes" in message
+        assert "--record-mode=new_episodes" in message
 
     def test_missing_cassette_says_so(self, tmp_path: Path) -> None:
         cassette = Cassette.open(tmp_path / "c.json", mode="none")

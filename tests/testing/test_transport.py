@@ -25,6 +25,7 @@ from exllm_py.errors import (
 from exllm_py.extensions import FROM_CACHE
 from exllm_py.testing.cassette import Cassette
 from exllm_py.testing.cassette_file import read_cassette
+from exllm_py.testing.core import forwarding, is_decided, passing_through
 from exllm_py.testing.files import parse_timestamp
 from exllm_py.testing.matching import key_digest
 from exllm_py.testing.redact import RecordingRefused
@@ -221,7 +222,9 @@ class TestRecordThenReplay:
             return httpx.Response(status, json=openai_error("nope"), headers={"retry-after": "2"})
 
         with use_cassette(cassette_path, mode="once"), pytest.raises(ProviderError) as live:
-            make_client(transport=CountingTransport(failing), env=KEYED).chat("openai", MESSAGES)
+            make_client(transport=CountingTransport(failing), env=KEYED).chat(
+                "openai", MESSAGES, max_retries=0
+            )
         with use_cassette(cassette_path, mode="none"), pytest.raises(ProviderError) as replayed:
             make_client(transport=Unreachable()).chat("openai", MESSAGES)
         assert type(replayed.value) is type(live.value)
@@ -246,7 +249,10 @@ class TestRecordThenReplay:
 
 
 class TestReplayMetadata:
-    """A replay carries what a production hit does: from_cache, cache_key and cached_at."""
+    """A replay carries what a production hit does: from_cache, cache_key and cached_at.
+
+    And what the provider's answer itself said, as live (``native_finish_reason``).
+    """
 
     def _replay(self, client: exllm_py.Client, path: Path, question: str) -> LLMResponse:
         with use_cassette(path, mode="none"):
@@ -264,6 +270,7 @@ class TestReplayMetadata:
             "cached_at": parse_timestamp(interaction.recorded_at).timestamp(),
             "recorded_at": interaction.recorded_at,
             "cassette": str(cassette_path),
+            "native_finish_reason": "stop",
         }
         assert isinstance(replayed.metadata["cached_at"], float)
         assert re.fullmatch(r"[0-9a-f]{64}", replayed.metadata["cache_key"])
@@ -592,6 +599,22 @@ class TestTelemetry:
         assert metadata["error"] == "RecordingNotFound"
         assert "secret-value" not in metadata["request"]
 
+    def test_the_summary_keeps_a_non_default_port(self, cassette_path: Path) -> None:
+        # Two loopback servers differ only by their port.
+        errors: list[tuple[Any, ...]] = []
+        telemetry.attach("t", [telemetry.TEST_CACHE_ERROR], lambda *e: errors.append(e))
+        cassette = Cassette.open(cassette_path, mode="none", test_id="t::x")
+        try:
+            with (
+                httpx.Client(transport=RecordingTransport(Unreachable(), lambda: cassette)) as http,
+                pytest.raises(RecordingNotFound),
+            ):
+                http.post("http://127.0.0.1:8123/v1/chat/completions", json={"model": "m"})
+        finally:
+            telemetry.detach("t")
+        [(_, _, metadata)] = errors
+        assert metadata["request"] == "POST http://127.0.0.1:8123/v1/chat/completions model=m"
+
 
 class TestShells:
     """The sync and async shells close their inner transports and share one core."""
@@ -623,3 +646,16 @@ class TestShells:
         strategy = TestStrategy(NoCache())
         assert isinstance(strategy.wrap_transport(Unreachable()), RecordingTransport)
         assert isinstance(strategy.wrap_async_transport(Unreachable()), AsyncRecordingTransport)
+
+
+class TestDecidedRequests:
+    """A passthrough request is decided once, yet stays visible to vcrpy (unlike a recorded one)."""
+
+    def test_passing_through_is_decided_but_not_forwarding(self) -> None:
+        assert (is_decided(), is_forwarding()) == (False, False)
+        with passing_through():
+            # vcr_interop skips only what exllm_py records (is_forwarding).
+            assert (is_decided(), is_forwarding()) == (True, False)
+        with forwarding():
+            assert (is_decided(), is_forwarding()) == (True, True)
+        assert (is_decided(), is_forwarding()) == (False, False)

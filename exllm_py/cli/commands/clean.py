@@ -24,6 +24,10 @@ __all__ = ["run"]
 def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     """Remove (or with ``--dry-run``, list) the matching cassettes and leftover temporaries."""
     dry_run: bool = options.dry_run
+    if options.stale_interactions:
+        from exllm_py.cli.commands.stale import clean_stale
+
+        return clean_stale(options, console, where)
     inventory = scan(where, console.err)
     selection = select(
         inventory,

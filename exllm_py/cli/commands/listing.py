@@ -17,6 +17,10 @@ __all__ = ["entry", "run"]
 
 def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     """List the cassettes matching every filter given (all of them without filters)."""
+    if options.stale:
+        from exllm_py.cli.commands.stale import list_stale
+
+        return list_stale(options, console, where)
     inventory = scan(where, console.err)
     filters = Filters.from_options(options)
     if filters.unused and not inventory.has_usage_file:
