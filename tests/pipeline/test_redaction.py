@@ -167,7 +167,7 @@ class TestBaseUrlUserinfo:
         provider_server.enqueue(disconnect_reply())
         base_url = provider_server.url.replace("://", "://alice:S3cret-pass@")
         with pytest.raises(ProviderError) as caught:
-            client.chat("openai", MESSAGES, base_url=base_url, api_key="k")
+            client.chat("openai", MESSAGES, base_url=base_url, api_key="k", max_retries=0)
         shown = _shown(caught.value)
         assert f"could not reach openai at {provider_server.url}" in shown
         assert "S3cret" not in shown

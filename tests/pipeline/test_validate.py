@@ -47,6 +47,7 @@ def client(network: NetworkSpy) -> Iterator[Client]:
         transport=network,
         async_transport=network,
         env={"OPENAI_API_KEY": "sk-test"},
+        max_retries=0,  # the spy's 500 is the answer a test means, not one to retry
     ) as client:
         yield client
 
