@@ -117,3 +117,10 @@ class TestTheCallsTimeout:
     ) -> None:
         default_lock(store, timeline).run(KEY, store, timeline.produce, 19.5)
         assert timeline.produced_at == [pytest.approx(19.5)]
+
+    async def test_the_async_twin_waits_only_the_calls_timeout(
+        self, store: RedisStore, timeline: Timeline
+    ) -> None:
+        await default_lock(store, timeline).arun(KEY, store, timeline.aproduce, 3.0)
+        assert timeline.produced_at == [pytest.approx(3.0)]
+        await store.aclose()

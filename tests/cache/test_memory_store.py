@@ -168,6 +168,124 @@ class TestBounds:
         assert store.stats().evictions == 1
 
 
+class TestDelete:
+    """``delete`` removes an entry and its bytes; it counts an eviction, or an expiry if due."""
+
+    def test_deleting_one_entry_keeps_the_bytes_of_the_others(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        kept = entry(clock, "kept answer")
+        store.set("kept", kept)
+        store.set("gone", entry(clock, "an answer about to be deleted"))
+        store.delete("gone")
+        assert store.stats().bytes == kept.size
+
+    def test_each_delete_counts_one_eviction(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        for key in "abc":
+            store.set(key, entry(clock))
+        for key in "abc":
+            store.delete(key)
+        assert (store.stats().evictions, store.stats().expirations) == (3, 0)
+
+    def test_deleting_at_the_deadline_is_an_expiry_not_an_eviction(
+        self, clock: FakeClock, evictions: Any
+    ) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("a", entry(clock, ttl=10))
+        store.set("b", entry(clock, ttl=10))
+        clock.tick(10)  # exactly the deadline: already gone for readers
+        assert store.delete("a") is False
+        assert store.delete("b") is False
+        assert (store.stats().evictions, store.stats().expirations) == (0, 2)
+        assert [metadata for _, metadata in evictions] == [
+            {"key": "a", "reason": "ttl", "store": "memory"},
+            {"key": "b", "reason": "ttl", "store": "memory"},
+        ]
+
+    def test_an_explicit_delete_reports_the_key_and_size(
+        self, clock: FakeClock, evictions: Any
+    ) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        stored = entry(clock)
+        store.set("k", stored)
+        store.delete("k")
+        assert evictions == [
+            ({"size_bytes": stored.size}, {"key": "k", "reason": "explicit", "store": "memory"})
+        ]
+
+    def test_clear_empties_the_byte_count(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("k", entry(clock))
+        store.clear()
+        assert (store.stats().entries, store.stats().bytes) == (0, 0)
+        small = entry(clock, "s")
+        store.set("k", small)
+        assert store.stats().bytes == small.size
+
+
+class TestSweep:
+    """A sweep drops what is due at its deadline, counts it, reports it, and trims the heap."""
+
+    def test_a_sweep_at_the_exact_deadline_drops_the_entry(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("k", entry(clock, ttl=5))
+        clock.tick(5)
+        assert store.sweep() == 1
+        assert "k" not in store
+
+    def test_expirations_add_up_over_sweeps(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("first", entry(clock, ttl=5))
+        store.set("second", entry(clock, ttl=10))
+        clock.tick(5)
+        store.sweep()
+        clock.tick(5)
+        store.sweep()
+        assert store.stats().expirations == 2
+
+    def test_a_sweep_reports_each_expired_key(self, clock: FakeClock, evictions: Any) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        stored = entry(clock, ttl=5)
+        store.set("k", stored)
+        clock.tick(6)
+        store.sweep()
+        assert evictions == [
+            ({"size_bytes": stored.size}, {"key": "k", "reason": "ttl", "store": "memory"})
+        ]
+
+    def test_sweeping_an_empty_store_finds_nothing(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        assert store.sweep() == 0
+        store.set("k", entry(clock, ttl=5))
+        clock.tick(5)
+        assert store.sweep() == 1
+        assert store.sweep() == 0  # nothing left, nothing to trim
+
+    def test_a_sweep_leaves_the_heap_at_most_twice_the_entries_plus_64(
+        self, clock: FakeClock
+    ) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("short", entry(clock, ttl=5))
+        for _ in range(67):  # 67 deadlines for one key: too few for set to trim them
+            clock.tick(0.001)
+            store.set("live", entry(clock, ttl=1000))
+        clock.tick(5)
+        store.sweep()  # drops "short": 67 deadlines are left for one live entry
+        assert len(store._deadlines) <= 2 * len(store) + 64
+
+    def test_entries_stored_before_a_compaction_still_expire_on_time(
+        self, clock: FakeClock
+    ) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("forever", entry(clock, ttl=None))
+        store.set("short", entry(clock, ttl=5))
+        for _ in range(200):  # enough replaced deadlines to compact the heap
+            store.set("busy", entry(clock, ttl=50))
+        clock.tick(5)
+        assert store.sweep() == 1
+        assert set(store._entries) == {"forever", "busy"}
+
+
 class TestArguments:
     """Every constructor argument is checked at construction, by a message that names it."""
 

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 import pytest
 
 from exllm_py import Client, LLMResponse, MockProvider
-from exllm_py.cache.entry import CacheEntry
+from exllm_py.cache.entry import CacheEntry, make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
+from tests.cache.flight_parties import eventually
 
 USER = [{"role": "user", "content": "What changed today?"}]
 WAIT_S = 10.0  # a bound on every wait below, so a broken build fails instead of hanging
@@ -127,3 +128,62 @@ class TestLeaderRechecksTheStore:
             thread.join(WAIT_S)
         stats = client.cache_strategy.stats()
         assert (stats.misses, client.mock.calls) == (1, 1)
+
+
+class RecheckFindsALandedAnswer(MemoryStore):
+    """A store in which an answer lands while the leader re-reads it, and the test lets it go.
+
+    Read 1 is the leader's (a miss), read 2 its re-check, held until the test
+    releases it and then finding an answer stored meanwhile; reads in between
+    (a follower's) miss.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(cleanup_interval=None)
+        self.rechecking = threading.Event()
+        self.land = threading.Event()
+        self._reads = 0
+        self._reads_lock = threading.Lock()
+
+    def get(self, key: str) -> CacheEntry | None:
+        with self._reads_lock:
+            self._reads += 1
+            read = self._reads
+        if read == 2:
+            self.rechecking.set()
+            if not self.land.wait(WAIT_S):
+                raise AssertionError("the held re-check was never released")
+            landed = LLMResponse(content="Landed meanwhile.", model="m", provider="mock")
+            self.set(key, make_entry(landed, key, self.clock(), None))
+        return super().get(key)
+
+
+class TestFollowersOfARecheckHit:
+    """When the leader's re-check finds the answer, its followers get that same hit, unmarked."""
+
+    def test_the_follower_gets_the_stored_hit_as_it_is(self) -> None:
+        store = RecheckFindsALandedAnswer()
+        strategy = ProductionStrategy(store)
+        answers: dict[str, LLMResponse] = {}
+        with Client(cache_strategy=strategy, mock=MockProvider("Computed.")) as client:
+            leader = threading.Thread(
+                target=lambda: answers.setdefault("leader", client.chat("mock", USER))
+            )
+            leader.start()
+            follower: threading.Thread | None = None
+            try:
+                assert store.rechecking.wait(WAIT_S), "the leader never re-read the store"
+                follower = threading.Thread(
+                    target=lambda: answers.setdefault("follower", client.chat("mock", USER))
+                )
+                follower.start()
+                eventually(lambda: strategy.waiting() == 1)
+            finally:
+                store.land.set()
+                leader.join(WAIT_S)
+                if follower is not None:
+                    follower.join(WAIT_S)
+            assert client.mock.calls == 0
+        assert answers["leader"].content == answers["follower"].content == "Landed meanwhile."
+        assert answers["follower"].metadata == answers["leader"].metadata
+        assert "single_flight" not in answers["follower"].metadata
