@@ -233,6 +233,19 @@ class TestFaultGuard:
         assert guard.run("k", reset) is FAULT
         assert reasons(errors) == ["connection"]
 
+    def test_a_garbled_reply_is_a_fault_and_a_breaker_failure(
+        self, guard: FaultGuard, errors: list[dict[str, Any]]
+    ) -> None:
+        """A reply redis-py cannot parse is neither timeout nor connection: ``redis_error``."""
+
+        def garbled() -> object:
+            raise redis.InvalidResponse("Protocol Error: b'!'")
+
+        assert guard.run("k", garbled) is FAULT
+        assert guard.breaker.consecutive_failures == 1
+        assert guard.spared("k")
+        assert reasons(errors) == ["redis_error"]
+
     def test_an_error_reply_is_a_fault_but_no_breaker_failure(
         self, guard: FaultGuard, errors: list[dict[str, Any]]
     ) -> None:
@@ -296,6 +309,22 @@ class TestFaultGuard:
         assert guard.run("k", calls.append, "back") is None
         assert calls == ["other", "back"]
 
+    def test_the_fault_memory_forgets_the_oldest_key_beyond_1024(
+        self, errors: list[dict[str, Any]]
+    ) -> None:
+        """1,024 failed keys are all spared; the 1,025th pushes out the first, not the newest."""
+        breaker = CircuitBreaker(failure_threshold=5000, cooldown=10, clock=FakeClock())
+        guard = FaultGuard(breaker)
+        for index in range(1024):
+            assert guard.run(f"k{index}", refused) is FAULT
+        assert guard.spared("k0")
+        assert guard.spared("k1023")
+        assert guard.run("k1024", refused) is FAULT
+        assert not guard.spared("k0")
+        assert guard.spared("k1")
+        assert guard.spared("k1024")
+        assert len(errors) == 1025
+
 
 class TestProgrammingErrorsInTheStore:
     """A bug inside a RedisStore operation raises instead of turning into a miss."""
@@ -357,6 +386,7 @@ class TestStatsOutsideTheBreaker:
         assert breaker.consecutive_failures == 0
         assert reasons(errors) == ["stats_failed"] * 3
         assert "Connection refused" in errors[0]["error"]
+        assert errors[0]["store"] == breaker.name
         assert store.get("k") is None
         assert breaker.state == "open"
         store.close()
@@ -386,14 +416,15 @@ class TestStatsOutsideTheBreaker:
         assert breaker.state == "open"
         reported = len(errors)
         stats = store.stats()
-        assert (stats.misses, stats.entries) == (1, 0)
+        assert (stats.misses, stats.entries, stats.bytes) == (1, 0, 0)
         assert len(errors) == reported
         store.close()
 
     def test_stats_max_scans_zero_never_touches_redis(self, errors: list[dict[str, Any]]) -> None:
         """stats_max_scans=0: the counters alone, even with Redis unreachable."""
         store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0", stats_max_scans=0)
-        assert store.stats().entries == 0
+        stats = store.stats()
+        assert (stats.entries, stats.bytes) == (0, 0)
         assert errors == []
         store.close()
 
@@ -428,6 +459,46 @@ class TestUnreachableRedis:
         assert await store.aget("k") is None
         await store.aset("k2", entry)
         assert await store.adelete("k") is False
+        await store.aclose()
+
+    async def test_a_failed_async_write_costs_one_failure(
+        self, store: RedisStore, errors: list[dict[str, Any]]
+    ) -> None:
+        """aset's SET fails: the key is spared, so the delete that follows does not try again."""
+        entry = make_entry(LLMResponse("a", "m", "mock"), "k", store.clock(), 60)
+        await store.aset("k", entry)
+        assert reasons(errors) == ["connection"]
+        assert store.breaker.consecutive_failures == 1
+        assert store.guard.spared("k")
+        await store.aclose()
+
+    def test_a_failed_write_costs_one_failure(
+        self, store: RedisStore, errors: list[dict[str, Any]]
+    ) -> None:
+        """set's SET fails: the key is spared, so the delete that follows does not try again."""
+        entry = make_entry(LLMResponse("a", "m", "mock"), "k", store.clock(), 60)
+        store.set("k", entry)
+        assert reasons(errors) == ["connection"]
+        assert store.breaker.consecutive_failures == 1
+        assert store.guard.spared("k")
+
+    def test_a_failed_raw_command_spares_its_key(
+        self, store: RedisStore, errors: list[dict[str, Any]]
+    ) -> None:
+        """execute() that fails for a key (as the lock's do) spares that key's next operations."""
+        assert store.execute("k", "SET", "app@lock:k", "token") is FAULT
+        assert store.guard.spared("k")
+        assert store.get("k") is None
+        assert reasons(errors) == ["connection"]
+
+    async def test_a_failed_async_raw_command_spares_its_key(
+        self, store: RedisStore, errors: list[dict[str, Any]]
+    ) -> None:
+        """aexecute() the same: one failure, and the key's read that follows skips Redis."""
+        assert await store.aexecute("k", "SET", "app@lock:k", "token") is FAULT
+        assert store.guard.spared("k")
+        assert await store.aget("k") is None
+        assert reasons(errors) == ["connection"]
         await store.aclose()
 
     def test_an_open_breaker_spares_the_network(
@@ -545,6 +616,19 @@ class TestSlowRedis:
         assert reasons(errors) == ["timeout"]  # one timeout: each costs a report
         store.close()
 
+    def test_by_default_a_hung_server_costs_a_read_50_ms(
+        self, silent_server: SilentServer, errors: list[dict[str, Any]]
+    ) -> None:
+        """The default timeout is 0.05 s: a read from a hung server waits it out, then misses."""
+        store = RedisStore(silent_server.url, namespace="app")
+        assert store.timeout == 0.05
+        started = time.perf_counter()
+        assert store.get("k") is None
+        # Only a lower bound: a loaded machine may add any delay on top.
+        assert time.perf_counter() - started >= 0.04
+        assert reasons(errors) == ["timeout"]
+        store.close()
+
     async def test_async_reads_are_bounded_too(
         self, silent_server: SilentServer, errors: list[dict[str, Any]]
     ) -> None:
@@ -607,14 +691,18 @@ class TestGarbage:
         assert store.breaker.state == "closed"
         assert reasons(errors) == ["corrupt_value"]
         assert errors[0]["key"] == "k"
+        assert errors[0]["store"] == "redis:app"
+        assert errors[0]["error"].startswith("ValueError: ")
 
     async def test_async_reads_delete_garbage_too(
-        self, store: RedisStore, raw: redis.Redis
+        self, store: RedisStore, raw: redis.Redis, errors: list[dict[str, Any]]
     ) -> None:
-        """aget treats garbage the same way."""
+        """aget treats garbage the same way, and the report names the key."""
         raw.set("app:k", b"garbage")
         assert await store.aget("k") is None
         assert raw.exists("app:k") == 0
+        assert reasons(errors) == ["corrupt_value"]
+        assert errors[0]["key"] == "k"
         await store.aclose()
 
     def test_a_call_over_garbage_goes_to_the_provider_and_repairs_it(
@@ -640,6 +728,7 @@ class TestGarbage:
         assert store.breaker.state == "closed"
         assert reasons(errors) == ["redis_error"] * 5
         assert "WRONGTYPE" in errors[0]["error"]
+        assert errors[0]["store"] == "redis:app"
 
 
 class TestArguments:

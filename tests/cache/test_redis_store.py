@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import subprocess
 import sys
@@ -11,14 +12,22 @@ from typing import Any
 
 import pytest
 import redis
+import structlog
 
 import exllm_py
+from exllm_py import telemetry
 from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.entry import CacheEntry, dump_entry, make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.redis import RedisStore
-from exllm_py.cache.stores.redis_admin import NamespaceStats, clear_namespace, namespace_stats
-from exllm_py.cache.stores.redis_codec import decode_value, encode_value
+from exllm_py.cache.stores.redis_admin import (
+    SCAN_COUNT,
+    NamespaceStats,
+    clear_namespace,
+    namespace_stats,
+    scan_totals,
+)
+from exllm_py.cache.stores.redis_codec import decode_entry, decode_value, encode_value
 from exllm_py.cache.stores.redis_connect import check_namespace, import_redis, redact_url_password
 from exllm_py.errors import ConfigurationError, ValidationError
 from exllm_py.types import LLMResponse
@@ -90,6 +99,56 @@ class TestLayout:
         store.set("k", stored)
         assert 39_000 < raw.pttl("app:k") <= 40_000
 
+    async def test_an_async_write_sets_the_same_expiry(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """aset sets the remaining lifetime with PX too, not an entry that never expires."""
+        stored = entry(clock, ttl=60)
+        clock.tick(20)
+        await store.aset("k", stored)
+        assert 39_000 < raw.pttl("app:k") <= 40_000
+        await store.aclose()
+
+    def test_the_default_namespace_is_exllm(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """A store made without a namespace keeps its entries under ``exllm:``."""
+        store = RedisStore(redis_url, clock=clock, timeout=2.0)
+        store.set("k", entry(clock))
+        assert raw.keys("*") == [b"exllm:k"]
+        store.close()
+
+    def test_an_entry_due_now_is_not_sent(
+        self,
+        store: RedisStore,
+        raw: redis.Redis,
+        clock: FakeClock,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """Zero milliseconds left: no SET (Redis would refuse PX 0); the old answer goes."""
+        errors: list[dict[str, Any]] = []
+        telemetry.attach("test-due-now", [telemetry.CACHE_ERROR], lambda *e: errors.append(e[2]))
+        try:
+            store.set("k", entry(clock, "old"))
+            due = entry(clock, "new", ttl=10)
+            clock.tick(10)
+            store.set("k", due)
+        finally:
+            telemetry.detach("test-due-now")
+        assert errors == []
+        assert raw.exists("app:k") == 0
+        assert store.stats().puts == 1
+        assert [metadata["key"] for _, metadata in evictions] == ["k"]
+
+    def test_an_entry_with_a_millisecond_left_is_stored(
+        self, store: RedisStore, clock: FakeClock
+    ) -> None:
+        """Half a millisecond left rounds up to PX 1: still written (and counted as a put)."""
+        nearly_due = entry(clock, ttl=10)
+        clock.tick(9.9995)
+        store.set("k", nearly_due)
+        assert store.stats().puts == 1
+
     def test_no_ttl_means_no_expiry(
         self, store: RedisStore, raw: redis.Redis, clock: FakeClock
     ) -> None:
@@ -125,6 +184,20 @@ class TestNamespaces:
         tenant_a.close()
         tenant_b.close()
 
+    def test_clear_unlinks_batches_of_scan_count_keys(
+        self, private_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        """1,001 entries are removed in UNLINKs of at most SCAN_COUNT (500) keys: three calls."""
+        store = RedisStore(private_redis.url, namespace="app", clock=clock, timeout=2.0)
+        for index in range(2 * SCAN_COUNT + 1):
+            store.set(f"k{index}", entry(clock))
+        with private_redis.client() as admin:
+            admin.config_resetstat()
+            store.clear()
+            assert admin.info("commandstats")["cmdstat_unlink"]["calls"] == 3
+            assert admin.dbsize() == 0
+        store.close()
+
     def test_clear_leaves_other_namespaces_and_foreign_keys(
         self, redis_url: str, raw: redis.Redis, clock: FakeClock
     ) -> None:
@@ -145,8 +218,11 @@ class TestNamespaces:
     @pytest.mark.parametrize("bad", ["", "a:b", "with space", "star*", "brace{x}", "ü"])
     def test_a_namespace_that_could_collide_is_refused(self, bad: str) -> None:
         """Namespaces are letters, digits and ``_ . / -``: ':' and glob characters are refused."""
-        with pytest.raises(ValueError, match="namespace"):
+        with pytest.raises(ValueError, match="namespace") as refused:
             check_namespace(bad)
+        assert str(refused.value).endswith(
+            "(':' is reserved as the separator between namespace and key)"
+        )
 
     @pytest.mark.parametrize("good", ["exllm", "tenant-a", "app.v2", "team/x", "A_1"])
     def test_ordinary_namespaces_are_accepted(self, good: str) -> None:
@@ -221,6 +297,21 @@ class TestEncoding:
         assert encode_value(payload, len(payload) - 1)[:1] == b"z"
         assert encode_value(noise, 10) == noise
 
+    def test_compression_is_zlib_level_1(self) -> None:
+        """The compressed form is b'z' and zlib's fastest level, which a reader can inflate."""
+        payload = b'{"v":"' + wordy(300).encode() + b'"}'
+        assert encode_value(payload, 10) == b"z" + zlib.compress(payload, 1)
+
+    def test_a_payload_compression_does_not_shrink_stays_plain(self) -> None:
+        """A compressed form exactly as long as the JSON is no gain: the JSON is stored."""
+        noise = random.Random(0).randbytes(2000)
+        tie = next(
+            payload
+            for payload in (b"{" + b"a" * repeat + noise for repeat in range(400))
+            if len(b"z" + zlib.compress(payload, 1)) == len(payload)
+        )
+        assert encode_value(tie, 10) == tie
+
     def test_decode_refuses_what_is_not_a_value(self) -> None:
         """Unknown first bytes, broken or oversized zlib streams are ValueErrors."""
         with pytest.raises(ValueError, match="starts with"):
@@ -231,6 +322,13 @@ class TestEncoding:
             decode_value(b"z" + zlib.compress(b"{" + b"0" * 5000)[:-4], 100_000)
         with pytest.raises(ValueError, match="truncated or inflates"):
             decode_value(b"z" + zlib.compress(b"{" + b"0" * 5000), 1000)
+
+    def test_a_reply_that_is_not_bytes_is_refused_by_type(self) -> None:
+        """decode_entry names the type Redis returned when it is not a stored value."""
+        with pytest.raises(ValueError, match=r"^Redis returned str, not bytes$"):
+            decode_entry("{}", 1000)
+        with pytest.raises(ValueError, match=r"^Redis returned int, not bytes$"):
+            decode_entry(7, 1000)
 
     def test_decode_round_trips_both_forms(self) -> None:
         """What encode_value writes, decode_value reads back."""
@@ -255,6 +353,25 @@ class TestStats:
         assert (stats.evictions, stats.expirations, stats.entries) == (1, 1, 1)
         assert stats.bytes == len(dump_entry(entry(clock, ttl=10)))
 
+    def test_every_hit_and_expiration_is_counted(self, store: RedisStore, clock: FakeClock) -> None:
+        """Two hits count two; two entries read after their deadline count two expirations."""
+        store.set("a", entry(clock, ttl=10))
+        store.set("b", entry(clock, ttl=10))
+        assert store.get("a") is not None
+        assert store.get("b") is not None
+        # Read back under a later clock, before Redis itself expires them: the store's check.
+        clock.tick(10)
+        assert store.get("a") is None
+        assert store.get("b") is None
+        stats = store.stats()
+        assert (stats.hits, stats.expirations, stats.misses) == (2, 2, 2)
+
+    def test_every_miss_is_counted(self, store: RedisStore) -> None:
+        """Three lookups of keys never stored count three misses."""
+        for key in ("a", "b", "a"):
+            assert store.get(key) is None
+        assert store.stats().misses == 3
+
     def test_the_size_scan_is_bounded(self, redis_url: str, clock: FakeClock) -> None:
         """stats_max_scans caps the SCAN calls: one call sees part of 1,200 entries, 20 all."""
         bounded = RedisStore(redis_url, namespace="app", clock=clock, stats_max_scans=1)
@@ -266,6 +383,50 @@ class TestStats:
         assert whole.stats().entries == 1200
         bounded.close()
         whole.close()
+
+    def test_stats_asks_redis_for_no_memory_accounting(
+        self, private_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        """stats() sends SCAN and STRLEN only: no MEMORY USAGE per key (the CLI's job)."""
+        store = RedisStore(private_redis.url, namespace="app", clock=clock, timeout=2.0)
+        for index in range(3):
+            store.set(f"k{index}", entry(clock))
+        with private_redis.client() as admin:
+            admin.config_resetstat()
+            assert store.stats().entries == 3
+            called = set(admin.info("commandstats"))
+        assert {"cmdstat_scan", "cmdstat_strlen"} <= called
+        assert "cmdstat_memory|usage" not in called
+        store.close()
+
+    def test_stats_makes_at_most_stats_max_scans_scan_calls(
+        self, private_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        """stats_max_scans=2 over 1,500 keys (at least three SCANs of 500): exactly two calls."""
+        store = RedisStore(
+            private_redis.url, namespace="app", clock=clock, timeout=2.0, stats_max_scans=2
+        )
+        for index in range(1500):
+            store.set(f"k{index}", entry(clock))
+        with private_redis.client() as admin:
+            admin.config_resetstat()
+            assert 0 < store.stats().entries < 1500
+            scans = admin.info("commandstats")["cmdstat_scan"]["calls"]
+        assert scans == 2
+        store.close()
+
+    def test_by_default_stats_stops_after_twenty_scans(
+        self, private_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        """Over 11,000 keys (more than 20 SCANs of 500), stats() makes exactly 20 calls."""
+        with private_redis.client() as admin:
+            for start in range(0, 11_000, 1000):
+                admin.mset({f"app:k{index}": b"{}" for index in range(start, start + 1000)})
+            admin.config_resetstat()
+            store = RedisStore(private_redis.url, namespace="app", clock=clock, timeout=2.0)
+            assert 0 < store.stats().entries < 11_000
+            assert admin.info("commandstats")["cmdstat_scan"]["calls"] == 20
+        store.close()
 
     @pytest.mark.parametrize("bad", [-1, -20])
     def test_a_negative_bound_is_refused(self, bad: int) -> None:
@@ -311,6 +472,30 @@ class TestEvictEvents:
         ]
         await store.aclose()
 
+    def test_every_delete_counts_one_eviction(self, store: RedisStore, clock: FakeClock) -> None:
+        """Three entries deleted: three evictions in stats()."""
+        for key in ("a", "b", "c"):
+            store.set(key, entry(clock))
+            assert store.delete(key) is True
+        assert store.stats().evictions == 3
+
+    def test_the_event_reaches_a_handler_with_debug_logging_off(
+        self,
+        store: RedisStore,
+        clock: FakeClock,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """A handler attached for evict gets it even when the log would drop the event."""
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        telemetry.refresh_logging()
+        try:
+            store.set("k", entry(clock))
+            assert store.delete("k") is True
+        finally:
+            structlog.reset_defaults()
+            telemetry.refresh_logging()
+        assert [metadata["key"] for _, metadata in evictions] == ["k"]
+
     def test_deleting_nothing_reports_nothing(
         self, store: RedisStore, evictions: list[tuple[dict[str, Any], dict[str, Any]]]
     ) -> None:
@@ -331,6 +516,39 @@ class TestEvictEvents:
         assert raw.exists("app:k") == 0
         assert evictions[0][0] == {"size_bytes": 0}
 
+    async def test_adelete_of_a_key_of_another_type_reports_size_zero(
+        self,
+        store: RedisStore,
+        raw: redis.Redis,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """The async twin: the list goes, True, reported with size 0."""
+        raw.rpush("app:k", b"not an entry")
+        assert await store.adelete("k") is True
+        assert raw.exists("app:k") == 0
+        assert evictions == [
+            ({"size_bytes": 0}, {"key": "k", "reason": "explicit", "store": "redis"})
+        ]
+        await store.aclose()
+
+    def test_a_delete_redis_refuses_removes_nothing_and_reports_nothing(
+        self,
+        private_redis: RedisServer,
+        clock: FakeClock,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """A user whose ACL forbids DEL: delete is False, no event, no eviction counted."""
+        with private_redis.client() as admin:
+            admin.execute_command("ACL", "SETUSER", "nodel", "on", ">pw", "~*", "+@all", "-del")
+        url = f"redis://nodel:pw@127.0.0.1:{private_redis.port}/0"
+        store = RedisStore(url, namespace="app", clock=clock, timeout=2.0)
+        store.set("k", entry(clock))
+        assert store.delete("k") is False
+        assert store.get("k") is not None
+        assert evictions == []
+        assert store.stats().evictions == 0
+        store.close()
+
 
 class TestHousekeeping:
     """namespace_stats and clear_namespace serve ``exllm-cache stats|clear --redis``."""
@@ -347,6 +565,54 @@ class TestHousekeeping:
         assert stats == NamespaceStats("app", 3, expected, stats.memory_bytes)
         assert stats.memory_bytes is not None
         assert stats.memory_bytes > expected
+
+    def test_the_default_namespace_is_exllm(
+        self, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """Without a namespace, both work on ``exllm``, the store's own default."""
+        store = RedisStore(redis_url, clock=clock, timeout=2.0)
+        store.set("a", entry(clock))
+        store.set("b", entry(clock))
+        raw.set("app:k", b"x")
+        assert namespace_stats(redis_url).entries == 2
+        assert clear_namespace(redis_url) == 2
+        assert raw.keys("*") == [b"app:k"]
+        store.close()
+
+    def test_namespace_stats_adds_up_every_batch(
+        self, store: RedisStore, redis_url: str, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """1,200 entries take three batches of STRLEN: the bytes are those of all of them."""
+        for index in range(1200):
+            store.set(f"k{index}", entry(clock, f"answer {index}"))
+        stats = namespace_stats(redis_url, "app")
+        expected = sum(raw.strlen(name) for name in raw.scan_iter(match="app:*"))
+        assert (stats.entries, stats.bytes) == (1200, expected)
+
+    def test_namespace_stats_needs_only_read_commands(
+        self, private_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        """A read-only ACL user (``+@read``, no MULTI) gets the full figures, memory included."""
+        store = RedisStore(private_redis.url, namespace="app", clock=clock, timeout=2.0)
+        for index in range(3):
+            store.set(f"k{index}", entry(clock, f"answer {index}"))
+        with private_redis.client() as admin:
+            admin.execute_command("ACL", "SETUSER", "watcher", "on", ">pw", "~*", "+@read")
+            expected = sum(admin.strlen(f"app:k{index}") for index in range(3))
+        url = f"redis://watcher:pw@127.0.0.1:{private_redis.port}/0"
+        stats = namespace_stats(url, "app")
+        assert (stats.entries, stats.bytes) == (3, expected)
+        assert stats.memory_bytes is not None
+        assert stats.memory_bytes > expected
+        store.close()
+
+    def test_scan_totals_without_memory_reports_none(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """memory=False (what RedisStore.stats asks): entries and bytes, memory_bytes None."""
+        store.set("k", entry(clock))
+        totals = scan_totals(raw, "app", memory=False)
+        assert totals == NamespaceStats("app", 1, raw.strlen("app:k"), None)
 
     def test_an_empty_namespace(self, redis_url: str) -> None:
         """A namespace with nothing in it reports zeros."""
@@ -368,6 +634,9 @@ class TestHousekeeping:
         url = "redis://user:s3cret@127.0.0.1:1/0"
         with pytest.raises(ConfigurationError, match="could not use Redis") as caught:
             namespace_stats(url, "app", timeout=0.5)
+        assert str(caught.value).endswith(
+            "; check the URL and that the server is running and reachable"
+        )
         assert "s3cret" not in str(caught.value)
         assert "user:***@127.0.0.1:1" in str(caught.value)
         with pytest.raises(ConfigurationError):
@@ -538,6 +807,43 @@ class TestWhatIsNotStored:
         await store.aclose()
         store.close()
 
+    async def test_a_dropped_previous_answer_is_an_explicit_eviction(
+        self,
+        redis_url: str,
+        clock: FakeClock,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """aset of a value too large removes the old one and reports it, under its key."""
+        store = RedisStore(
+            redis_url, namespace="app", clock=clock, max_value_bytes=600, compress_threshold=None
+        )
+        await store.aset("k", entry(clock, "old"))
+        await store.aset("k", entry(clock, "x" * 1000))
+        assert [metadata for _, metadata in evictions] == [
+            {"key": "k", "reason": "explicit", "store": "redis"}
+        ]
+        assert store.stats().evictions == 1
+        await store.aclose()
+        store.close()
+
+    def test_a_dropped_previous_answer_is_an_explicit_eviction_sync(
+        self,
+        redis_url: str,
+        clock: FakeClock,
+        evictions: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """set of a value too large removes the old one and reports it, under its key."""
+        store = RedisStore(
+            redis_url, namespace="app", clock=clock, max_value_bytes=600, compress_threshold=None
+        )
+        store.set("k", entry(clock, "old"))
+        store.set("k", entry(clock, "x" * 1000))
+        assert [metadata for _, metadata in evictions] == [
+            {"key": "k", "reason": "explicit", "store": "redis"}
+        ]
+        assert store.stats().evictions == 1
+        store.close()
+
     def test_a_write_redis_refuses_drops_the_previous_one(
         self, private_redis: RedisServer, clock: FakeClock
     ) -> None:
@@ -553,6 +859,24 @@ class TestWhatIsNotStored:
             admin.config_set("maxmemory", "0")
             assert admin.exists("app:k", "app:other") == 0
         assert deleted is True
+        store.close()
+
+    async def test_an_async_write_redis_refuses_drops_the_previous_one(
+        self, private_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        """The async twin: at maxmemory, aset's refused write still removes the old answer."""
+        store = RedisStore(private_redis.url, namespace="app", clock=clock, timeout=2.0)
+        await store.aset("k", entry(clock, "old"))
+        await store.aset("other", entry(clock, "other"))
+        with private_redis.client() as admin:
+            admin.config_set("maxmemory-policy", "noeviction")
+            admin.config_set("maxmemory", "1")
+            await store.aset("k", entry(clock, "new"))
+            deleted = await store.adelete("other")
+            admin.config_set("maxmemory", "0")
+            assert admin.exists("app:k", "app:other") == 0
+        assert deleted is True
+        await store.aclose()
         store.close()
 
     def test_a_refresh_too_large_for_redis_removes_the_old_answer(self, redis_url: str) -> None:

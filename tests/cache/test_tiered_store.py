@@ -134,6 +134,35 @@ class TestReads:
         assert tiered.get("k") is None
         assert tiered.stats().misses == 1
 
+    def test_every_miss_is_counted(self, tiered: TieredStore) -> None:
+        """Three lookups that no tier answers count three misses, not one."""
+        for key in ("a", "b", "a"):
+            assert tiered.get(key) is None
+        assert tiered.stats().misses == 3
+
+    def test_an_l2_hit_keeps_its_deadline(
+        self, tiered: TieredStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """The entry served from L2 still says when it expires, as L2 stored it."""
+        original = entry(clock, ttl=100)
+        l2.set("k", original)
+        clock.tick(30)
+        got = tiered.get("k")
+        assert got is not None
+        assert got.response.metadata[TIER_KEY] == "l2"
+        assert got.expires_at == original.expires_at
+
+    def test_every_l2_hit_is_counted(
+        self, tiered: TieredStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """Two keys first found in L2 count two L2 hits."""
+        l2.set("a", entry(clock))
+        l2.set("b", entry(clock))
+        tiered.get("a")
+        tiered.get("b")
+        assert tiered.tier_hits() == {"l1": 0, "l2": 2}
+        assert tiered.stats().hits == 2
+
     def test_tier_hits_split_the_hits(
         self, tiered: TieredStore, l2: MemoryStore, clock: FakeClock
     ) -> None:
@@ -182,6 +211,20 @@ class TestPromotion:
         promoted = l1.get("k")
         assert promoted is not None
         assert promoted.expires_at == clock() + 5
+
+    def test_l1_ttl_never_lengthens_a_shorter_lifetime(
+        self, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """With l1_ttl=50, an entry that has 10 s left leaves L1 after 10 s, not 50 s."""
+        original = entry(clock, ttl=10)
+        l2.set("k", original)
+        tiered = TieredStore(l1, l2, l1_ttl=50)
+        assert tiered.get("k") is not None
+        promoted = l1.get("k")
+        assert promoted is not None
+        assert promoted.expires_at == original.expires_at
+        clock.tick(10)
+        assert tiered.get("k") is None
 
     def test_l1_ttl_caps_entries_that_never_expire(
         self, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
@@ -236,6 +279,23 @@ class TestWrites:
         assert l2.get("k") is None
         assert tiered.delete("k") is False
 
+    def test_stats_add_up_the_evictions_and_expirations_of_both_tiers(
+        self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """A delete evicts from each tier and an expired entry expires in each: both counted."""
+        tiered.set("gone", entry(clock, ttl=100))
+        tiered.set("old", entry(clock, ttl=10))
+        l2.set("only-in-l2", entry(clock, ttl=10))
+        tiered.delete("gone")
+        clock.tick(10)
+        assert tiered.get("old") is None
+        assert tiered.get("only-in-l2") is None
+        l1_stats, l2_stats = l1.stats(), l2.stats()
+        assert (l1_stats.evictions, l2_stats.evictions) == (1, 1)
+        assert (l1_stats.expirations, l2_stats.expirations) == (1, 2)
+        stats = tiered.stats()
+        assert (stats.evictions, stats.expirations) == (2, 3)
+
     def test_clear_empties_both(
         self, tiered: TieredStore, l1: MemoryStore, l2: MemoryStore, clock: FakeClock
     ) -> None:
@@ -253,8 +313,9 @@ class TestWrites:
     @pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), 10**20, "60", True])
     def test_a_bad_l1_ttl_is_refused(self, l1: MemoryStore, l2: MemoryStore, bad: object) -> None:
         """l1_ttl must be positive seconds (at most ten years) or None."""
-        with pytest.raises(ValidationError, match="TieredStore l1_ttl must be"):
+        with pytest.raises(ValidationError, match="TieredStore l1_ttl must be") as refused:
             TieredStore(l1, l2, l1_ttl=bad)  # type: ignore[arg-type]
+        assert str(refused.value).endswith("(or None: no cap)")
 
     @pytest.mark.parametrize("argument", ["l1", "l2"])
     def test_a_tier_that_is_not_a_store_is_refused(
@@ -293,6 +354,15 @@ class TestAsync:
         assert await tiered.adelete("k") is True
         assert l1.get("k") is None
         assert l2.get("k") is None
+
+    async def test_adelete_of_an_entry_only_in_l2_is_true(
+        self, tiered: TieredStore, l2: MemoryStore, clock: FakeClock
+    ) -> None:
+        """adelete is True when L2 alone held the entry, and False once it is gone."""
+        await l2.aset("k", entry(clock))
+        assert await tiered.adelete("k") is True
+        assert l2.get("k") is None
+        assert await tiered.adelete("k") is False
 
 
 class TestTelemetry:
