@@ -156,7 +156,14 @@ def _replay(path: Path, question: str) -> str:
 class TestEveryDamageIsReplayedOrNamed:
     """A damaged cassette replays what it holds, or raises RecordingCorrupt naming the file."""
 
-    @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    # differing_executors: mutmut runs this test again from its own runner.
+    @settings(
+        max_examples=300,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
     @given(content=damaged(), question=st.sampled_from(QUESTIONS))
     def test_fuzz(self, tmp_path: Path, content: bytes, question: str) -> None:
         path = tmp_path / "fuzzed.json"

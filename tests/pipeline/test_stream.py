@@ -1,0 +1,64 @@
+"""Tests for exllm_py.pipeline.stream: an error inside a stream names the provider called.
+
+Streams come over a real socket from the loopback provider server, which
+sends each event as its own chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from exllm_py import Client
+from exllm_py.cache.nocache import NoCache
+from exllm_py.errors import ProviderError, ServerError
+from tests.fakes import ProviderServer, SSEEvent, provider_server, sse_reply
+
+__all__ = ["provider_server"]
+
+USER = [{"role": "user", "content": "Hi"}]
+OVERLOADED = {"error": {"message": "The server is overloaded", "type": "server_error", "code": 503}}
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    with Client(cache_strategy=NoCache(), env={"GROQ_API_KEY": "gsk-test"}) as client:
+        yield client
+
+
+def _broken_stream(server: ProviderServer) -> None:
+    first = {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}
+    server.enqueue(
+        sse_reply(
+            [SSEEvent(orjson.dumps(first).decode()), SSEEvent(orjson.dumps(OVERLOADED).decode())]
+        )
+    )
+
+
+class TestErrorsInAStream:
+    """The error keeps what the provider said, and names the preset the caller asked for."""
+
+    def test_the_error_names_the_preset_not_its_wire_format(
+        self, client: Client, provider_server: ProviderServer
+    ) -> None:
+        _broken_stream(provider_server)
+        chunks = client.stream("groq", USER, model="llama", base_url=provider_server.url)
+        assert next(chunks).content == "Hel"
+        with pytest.raises(ServerError) as caught:
+            next(chunks)
+        assert caught.value.provider == "groq"
+        assert caught.value.status == 503
+        assert "The server is overloaded" in str(caught.value)
+
+    async def test_an_async_stream_names_it_too(
+        self, client: Client, provider_server: ProviderServer
+    ) -> None:
+        _broken_stream(provider_server)
+        with pytest.raises(ProviderError) as caught:
+            async for _ in client.astream(
+                "groq", USER, model="llama", base_url=provider_server.url
+            ):
+                pass
+        assert caught.value.provider == "groq"
