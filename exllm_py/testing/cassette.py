@@ -104,10 +104,11 @@ class Cassette:
         self.played: list[Interaction] = []
         #: Interactions recorded during the test, in order.
         self.recorded: list[Interaction] = []
-        #: Requests sent live unrecorded (passthrough hosts), and requests
-        #: refused with ``RecordingNotFound``: counted for the run's summary.
+        #: Requests sent live unrecorded (passthrough hosts): counted for the run's summary.
         self.live = 0
-        self.missing = 0
+        # The distinct requests refused with RecordingNotFound: an SDK that
+        # retries the refusal asks again for the same one.
+        self._missing: set[MatchKey] = set()
 
     @classmethod
     def open(
@@ -176,10 +177,15 @@ class Cassette:
         with self._lock:
             self.live += 1
 
-    def note_missing(self) -> None:
-        """Count a request refused because nothing recorded matches it."""
+    def note_missing(self, key: MatchKey) -> None:
+        """Count a request refused because nothing recorded matches it (each one once)."""
         with self._lock:
-            self.missing += 1
+            self._missing.add(key)
+
+    @property
+    def missing(self) -> int:
+        """How many distinct requests found no recording."""
+        return len(self._missing)
 
     def add_secrets(self, secrets: Mapping[str, str]) -> None:
         """Also refuse to save the values of ``secrets`` (what they are → value).

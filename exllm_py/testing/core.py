@@ -184,7 +184,7 @@ class RecordingCore:
         if telemetry.wanted(telemetry.TEST_CACHE_MISS):
             _report(telemetry.TEST_CACHE_MISS, cassette, request, started)
         if not cassette.records:
-            cassette.note_missing()
+            cassette.note_missing(key)
             message = cassette.explain_miss(key)
             telemetry.emit(
                 telemetry.TEST_CACHE_ERROR,

@@ -26,9 +26,17 @@ __all__ = ["is_library_path", "trim_recording_not_found"]
 
 
 def trim_recording_not_found(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    """Drop the frames below the user's last one, when ``excinfo`` is a ``RecordingNotFound``."""
-    if not isinstance(excinfo.value, RecordingNotFound):
+    """Drop the frames below the user's last one, when a ``RecordingNotFound`` failed the test.
+
+    Directly, or wrapped by an SDK (the openai SDK raises ``APIConnectionError``
+    from it): then the refusal keeps no frame at all (every one of them is
+    the SDK's or the HTTP stack's) and shows first, as the cause.
+    """
+    refusal = _recording_not_found(excinfo.value)
+    if refusal is None:
         return
+    if refusal is not excinfo.value:
+        refusal.__traceback__ = None
     last_own: TracebackType | None = None
     frame: TracebackType | None = excinfo.tb
     while frame is not None:
@@ -41,6 +49,18 @@ def trim_recording_not_found(excinfo: pytest.ExceptionInfo[BaseException]) -> No
     # renders them, so a trimmed copy alone would not last.
     last_own.tb_next = None
     excinfo.traceback = type(excinfo.traceback)(excinfo.tb)
+
+
+def _recording_not_found(error: BaseException) -> RecordingNotFound | None:
+    """``error`` or the first exception it was raised from (or while handling) that is one."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecordingNotFound):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def is_library_path(path: Any) -> bool:

@@ -107,3 +107,55 @@ class TestRefusedSave:
         assert "OPENAI_API_KEY" in said[0]
         assert key not in result.stdout.str()
         assert "During handling" not in result.stdout.str()
+
+
+SDK_CALL = """
+import os, pytest, openai
+
+@pytest.mark.live_api
+def test_capital():
+    client = openai.OpenAI(base_url=os.environ["LOOPBACK_URL"], api_key="sk-loopback")
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello"}]
+    )
+"""
+
+
+class TestThroughAnSDK:
+    """An SDK that wraps the refusal (and retries it) still shows it first, counted once."""
+
+    @pytest.mark.usefixtures("loopback_server")
+    def test_the_wrapped_refusal_shows_without_library_frames(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytest.importorskip("openai")
+        pytester.makepyfile(test_live=SDK_CALL)
+        result = pytester.runpytest("--exllm-record-mode=none")
+        result.assert_outcomes(failed=1)
+        output = result.outlines
+        start = output.index(next(line for line in output if "FAILURES" in line))
+        end = output.index(next(line for line in output if "short test summary" in line))
+        text = "\\n".join(output[start:end])
+        assert "no recording matches POST" in text
+        assert "exllm_py/" not in text, text
+        assert "httpx2/" not in text, text
+        assert "1 missing" in next(line for line in output if line.startswith("exllm_py: 1 "))
+
+    @pytest.mark.usefixtures("loopback_server")
+    def test_a_refusal_wrapped_by_the_callers_library_shows_first(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        # What SDKs on httpx do (openai 1.x: APIConnectionError from the error).
+        wrapped = _call("Hello").replace(
+            "    exllm_py.chat(\n", "    try:\n        exllm_py.chat(\n"
+        ).rstrip() + (
+            "\n    except Exception as exc:\n"
+            '        raise RuntimeError("Connection error.") from exc\n'
+        )
+        pytester.makepyfile(test_live=wrapped)
+        result = pytester.runpytest("--exllm-record-mode=none")
+        result.assert_outcomes(failed=1)
+        text = result.stdout.str()
+        assert "exllm_py/" not in text, text
+        refusal = text.index("no recording matches POST")
+        assert refusal < text.index("RuntimeError: Connection error.")
