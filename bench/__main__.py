@@ -13,6 +13,7 @@ MODULES = [
     "bench.replay",
     "bench.sdk_replay",
     "bench.redis_bench",
+    "bench.disk_bench",
 ]
 
 

@@ -229,12 +229,18 @@ async def _astream(client: Client, call: Call) -> AsyncIterator[StreamChunk]:
 
 
 def strategy_from_env(env: Mapping[str, str] | None = None) -> CacheStrategy:
-    """The strategy ``EXLLM_CACHE_STRATEGY`` names: ``production`` (default), ``test``, ``none``."""
-    name = (os.environ if env is None else env).get(STRATEGY_ENV, "production").strip().lower()
+    """The strategy ``EXLLM_CACHE_STRATEGY`` names: ``production`` (default), ``test``, ``none``.
+
+    ``production`` keeps its entries in the store ``EXLLM_CACHE_BACKEND``
+    names (:mod:`exllm_py.cache.stores.env`: memory, disk or redis).
+    """
+    env = os.environ if env is None else env
+    name = env.get(STRATEGY_ENV, "production").strip().lower()
     if name in ("production", ""):
         from exllm_py.cache.production import ProductionStrategy
+        from exllm_py.cache.stores.env import store_from_env
 
-        return ProductionStrategy()
+        return ProductionStrategy(store_from_env(env))
     if name == "none":
         from exllm_py.cache.nocache import NoCache
 

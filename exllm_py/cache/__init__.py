@@ -34,6 +34,7 @@ __all__ = [
     "CacheStats",
     "CacheStore",
     "CacheStrategy",
+    "DiskStore",
     "MemoryStore",
     "NoCache",
     "ProductionStrategy",
@@ -49,4 +50,8 @@ def __getattr__(name: str) -> Any:
         from exllm_py.testing.strategy import TestStrategy
 
         return TestStrategy
+    if name == "DiskStore":  # imported on first use: it loads sqlite3
+        from exllm_py.cache.stores.disk import DiskStore
+
+        return DiskStore
     raise AttributeError(f"module 'exllm_py.cache' has no attribute {name!r}")

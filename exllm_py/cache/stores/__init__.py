@@ -6,7 +6,10 @@ extra, imported only when a store is created) with its parts
 ``redis_codec`` (value encoding), ``redis_faults`` (every Redis fault turns
 into a miss), ``redis_connect`` (clients per process and event loop) and
 ``redis_admin`` (namespace statistics and clearing, for housekeeping),
-``tiered`` (``TieredStore``: memory in front of Redis), ``breaker`` (the
+``tiered`` (``TieredStore``: memory in front of Redis), ``disk``
+(``DiskStore``: SQLite, kept across restarts; imported on first use, so that
+``import exllm_py`` never loads ``sqlite3``) with ``disk_schema`` and
+``disk_faults``, ``env`` (the store the environment names), ``breaker`` (the
 circuit breaker that keeps a failing Redis from slowing calls) and
 ``sweeper`` (expiry sweeps).
 
@@ -15,7 +18,17 @@ May import: ``exllm_py.cache.entry``, ``cache.stats``, ``cache.arguments``
 providers or testing.
 """
 
+from typing import Any
+
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.cache.stores.memory import MemoryStore
 
-__all__ = ["CacheStore", "MemoryStore"]
+__all__ = ["CacheStore", "DiskStore", "MemoryStore"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DiskStore":
+        from exllm_py.cache.stores.disk import DiskStore
+
+        return DiskStore
+    raise AttributeError(f"module 'exllm_py.cache.stores' has no attribute {name!r}")
