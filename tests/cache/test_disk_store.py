@@ -59,7 +59,7 @@ def rows(directory: Path, sql: str) -> list[tuple[Any, ...]]:
 class TestDiskStoreContract(StoreContract):
     """DiskStore meets the CacheStore contract."""
 
-    shares_hits = False  # each hit is a fresh decode
+    shares_hits = True  # a hit of unchanged bytes shares the last decode, frozen
 
     @pytest.fixture
     def store(self, clock: FakeClock, tmp_path: Path) -> Iterator[CacheStore]:
@@ -227,6 +227,22 @@ class TestPersistence:
         second = DiskStore(tmp_path, max_entries=2, clock=clock)
         second.set("c", entry(clock, "c"))
         assert [second.get(key) is not None for key in "abc"] == [True, False, True]
+
+    def test_an_answer_another_store_replaced_is_served_new(
+        self, clock: FakeClock, tmp_path: Path
+    ) -> None:
+        """A hit reuses the last decode only while the stored bytes are the same."""
+        reader, writer = DiskStore(tmp_path, clock=clock), DiskStore(tmp_path, clock=clock)
+        writer.set("k", entry(clock, "old"))
+        first = reader.get("k")
+        again = reader.get("k")
+        assert first is not None
+        assert again is not None
+        assert again.response is first.response  # unchanged bytes: the same decode
+        writer.set("k", entry(clock, "new"))
+        replaced = reader.get("k")
+        assert replaced is not None
+        assert replaced.response == entry(clock, "new").response
 
     def test_the_database_is_in_wal_mode(self, tmp_path: Path) -> None:
         """Readers never wait for a writer: the file's journal mode is WAL."""

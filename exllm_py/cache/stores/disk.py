@@ -40,6 +40,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Final
 
+import attrs
+
 from exllm_py import telemetry
 from exllm_py.cache.arguments import (
     MAX_STORE_TIMEOUT,
@@ -49,7 +51,7 @@ from exllm_py.cache.arguments import (
     check_seconds,
     check_ttl,
 )
-from exllm_py.cache.entry import CacheEntry, dump_entry, load_entry
+from exllm_py.cache.entry import CacheEntry, dump_entry, frozen_response, load_entry
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.breaker import CircuitBreaker, report_cache_error
 from exllm_py.cache.stores.disk_faults import FAULT, SqliteGuard
@@ -67,6 +69,10 @@ __all__ = ["DiskStore"]
 _MiB = 1024 * 1024
 #: Noted uses are recorded once this many keys wait, or this many seconds have passed.
 _TOUCH_BATCH: Final = 1024
+# Decodes kept for hits whose bytes did not change: how many, and the largest
+# value worth keeping twice (bytes and decoded) in memory.
+_DECODED_KEPT: Final = 256
+_DECODED_MAX_VALUE: Final = 64 * 1024
 _TOUCH_DELAY: Final = 1.0
 
 _SELECT: Final = "SELECT value, expires_at FROM entries WHERE key = ?"
@@ -159,6 +165,10 @@ class DiskStore:
         # Keys hit since the last write, least recent first (a dict keeps insertion order).
         self._touched: dict[str, None] = {}
         self._touched_at = time.monotonic()
+        # The last decodes, by key: a hit whose stored bytes are unchanged is
+        # served without decoding again (the decode is most of a hit's cost).
+        # Shared by every hit, so frozen, as MemoryStore's answers are.
+        self._decoded: dict[str, tuple[bytes, CacheEntry]] = {}
         self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
 
     def __repr__(self) -> str:
@@ -176,13 +186,17 @@ class DiskStore:
             self._count("_misses", "_expirations")
             self._removed(self.guard.run(self._drop_if_dead, key, expires_at), counted=True)
             return None
-        try:
-            entry = load_entry(value)
-        except ValueError as exc:
-            self._count("_misses")
-            report_cache_error(self.breaker.name, "corrupt_value", exc, key=key)
-            self.guard.run(self._remove, key)
-            return None
+        decoded = self._decoded.get(key)
+        if decoded is not None and decoded[0] == value:
+            entry = decoded[1]  # the same bytes as last time: the same answer
+        else:
+            try:
+                entry = self._remember(key, value, load_entry(value))
+            except ValueError as exc:
+                self._count("_misses")
+                report_cache_error(self.breaker.name, "corrupt_value", exc, key=key)
+                self.guard.run(self._remove, key)
+                return None
         self._count("_hits")
         self._touch(key)
         return entry
@@ -215,6 +229,7 @@ class DiskStore:
         """Remove every entry of the database (every process's)."""
         with self._lock:
             self._touched.clear()
+            self._decoded.clear()
         self.guard.run(self._execute, "DELETE FROM entries")
 
     async def aget(self, key: str) -> CacheEntry | None:
@@ -360,6 +375,18 @@ class DiskStore:
                 self._record_uses(connection)
 
     # -- bookkeeping --------------------------------------------------------------------
+
+    def _remember(self, key: str, value: bytes, entry: CacheEntry) -> CacheEntry:
+        entry = attrs.evolve(entry, response=frozen_response(entry.response))
+        if len(value) > _DECODED_MAX_VALUE:
+            return entry
+        decoded = self._decoded
+        with self._lock:
+            decoded.pop(key, None)
+            decoded[key] = (value, entry)
+            if len(decoded) > _DECODED_KEPT:
+                del decoded[next(iter(decoded))]
+        return entry
 
     def _touch(self, key: str) -> None:
         with self._lock:
