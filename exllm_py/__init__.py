@@ -20,6 +20,7 @@ import typing
 if typing.TYPE_CHECKING:
     from exllm_py import errors, telemetry
     from exllm_py.assembly import StreamAssembler, assemble
+    from exllm_py.cache.decorator import cached
     from exllm_py.client import Client, achat, astream, chat, configure, stream
     from exllm_py.providers.mock import MockProvider
     from exllm_py.types import (
@@ -44,6 +45,7 @@ __all__ = [
     "achat",
     "assemble",
     "astream",
+    "cached",
     "chat",
     "configure",
     "errors",
@@ -66,6 +68,7 @@ _ORIGINS: dict[str, str | None] = {
     "achat": "exllm_py.client",
     "assemble": "exllm_py.assembly",
     "astream": "exllm_py.client",
+    "cached": "exllm_py.cache.decorator",
     "chat": "exllm_py.client",
     "configure": "exllm_py.client",
     "errors": None,
