@@ -7,8 +7,9 @@ with single-flight; :mod:`~exllm_py.cache.stream_flow` for streams),
 :mod:`~exllm_py.cache.nocache`,
 :mod:`~exllm_py.cache.distributed_lock` (cross-process single-flight) and
 :mod:`~exllm_py.cache.stores` (``CacheStore`` protocol, ``MemoryStore``,
-``RedisStore``, ``TieredStore``). ``TestStrategy`` works at the HTTP level
-and lives in :mod:`exllm_py.testing`; it is reachable from here by name only.
+``RedisStore``, ``TieredStore``; eviction policies ``LRU``, ``LFU``,
+``FIFO``). ``TestStrategy`` works at the HTTP level and lives in
+:mod:`exllm_py.testing`; it is reachable from here by name only.
 
 May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``,
 ``forksafe``, ``assembly`` (a stream's chunks to its answer and back);
@@ -24,17 +25,24 @@ from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
+from exllm_py.cache.stores.lfu import LFU
 from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.cache.stores.policies import FIFO, LRU
+from exllm_py.cache.stores.policy import EvictionPolicy
 from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.cache.strategy import CacheLookup, CacheStrategy
 
 __all__ = [
+    "FIFO",
+    "LFU",
+    "LRU",
     "CacheLookup",
     "CacheStats",
     "CacheStore",
     "CacheStrategy",
     "DiskStore",
+    "EvictionPolicy",
     "MemoryStore",
     "NoCache",
     "ProductionStrategy",

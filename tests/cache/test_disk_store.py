@@ -94,8 +94,7 @@ class DiskStoreAgainstModel(StoreAgainstModel):
         assert got is not None
         assert got.response == expected[0].response
         assert got.expires_at == expected[0].expires_at
-        self.order.remove(key)
-        self.order.append(key)
+        self.order.hit(key)
 
 
 DiskStoreAgainstModel.TestCase.settings = settings(
@@ -146,7 +145,7 @@ class TestBounds:
         assert store.get("a") is not None
         store.set("c", entry(clock, "c"))
         assert [store.get(key) is not None for key in "abc"] == [True, False, True]
-        assert evictions[-1][1] == {"key": "b", "reason": "lru", "store": "disk"}
+        assert evictions[-1][1] == {"key": "b", "reason": "lru", "store": "disk", "policy": "lru"}
         assert store.stats().evictions == 1
 
     def test_bytes_evictions_say_so(self, clock: FakeClock, tmp_path: Path, evictions: Any) -> None:
@@ -157,7 +156,7 @@ class TestBounds:
         store.set("b", entry(clock, "x" * 100))
         assert evictions[-1] == (
             {"size_bytes": one.size},
-            {"key": "a", "reason": "bytes", "store": "disk"},
+            {"key": "a", "reason": "bytes", "store": "disk", "policy": "lru"},
         )
 
     def test_expired_entries_go_before_live_ones(

@@ -1,4 +1,4 @@
-"""MemoryStore: TTL + LRU, bounded by entries and bytes, thread-safe."""
+"""MemoryStore: TTL + an eviction policy (LRU by default), bounded by entries and bytes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,11 +16,16 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from exllm_py import telemetry
 from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.entry import CacheEntry, make_entry
+from exllm_py.cache.stores.lfu import LFU
 from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.cache.stores.policies import FIFO, LRU
+from exllm_py.cache.stores.policy import EvictionPolicy
 from exllm_py.errors import ValidationError
 from exllm_py.types import LLMResponse
+from tests.cache.policy_models import FIFOModel, LFUModel, LRUModel, PolicyModel
 from tests.clocks import FakeClock
 
 
@@ -121,7 +127,12 @@ class TestBounds:
         assert "b" not in store
         assert "a" in store
         assert "c" in store
-        assert evictions[-1][1] == {"key": "b", "reason": "lru", "store": "memory"}
+        assert evictions[-1][1] == {
+            "key": "b",
+            "reason": "lru",
+            "store": "memory",
+            "policy": "lru",
+        }
 
     def test_expired_entries_go_before_live_ones(self, clock: FakeClock, evictions: Any) -> None:
         store = MemoryStore(max_entries=2, clock=clock, cleanup_interval=None)
@@ -391,22 +402,59 @@ class TestConcurrency:
 
 
 class StoreAgainstModel(RuleBasedStateMachine):
-    """The store behaves like a dict with deadlines and an LRU order, under any sequence."""
+    """The store behaves like a dict with deadlines and its policy's order, under any sequence.
+
+    Run once per policy (the subclasses below): the model evicts what the
+    policy's reference model names, and the store must evict, and report,
+    exactly those keys.
+    """
+
+    make_policy: Callable[[], EvictionPolicy] = LRU
+    make_model: Callable[[], PolicyModel] = LRUModel
 
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock()
+        self.policy = type(self).make_policy()
         self.store = MemoryStore(
-            max_entries=4, max_bytes=10_000, clock=self.clock, cleanup_interval=None
+            max_entries=4,
+            max_bytes=10_000,
+            clock=self.clock,
+            cleanup_interval=None,
+            policy=self.policy,
         )
         self.model: dict[str, tuple[CacheEntry, float | None]] = {}
-        self.order: list[str] = []
+        self.order = type(self).make_model()
+        self.reported: list[dict[str, Any]] = []
+        self.handler_id = f"store-against-model-{id(self)}"
+        telemetry.attach(
+            self.handler_id,
+            [telemetry.CACHE_EVICT],
+            lambda _event, _measurements, metadata: self.reported.append(metadata),
+        )
+
+    def teardown(self) -> None:
+        telemetry.detach(self.handler_id)
+
+    def _forget(self, key: str) -> None:
+        del self.model[key]
+        self.order.remove(key)
 
     def _expire(self) -> None:
         for key, (_, deadline) in list(self.model.items()):
             if deadline is not None and deadline <= self.clock.now:
-                del self.model[key]
-                self.order.remove(key)
+                self._forget(key)
+
+    def _make_room(self, size: int) -> list[tuple[str, str]]:
+        """The (key, reason) the policy should evict for one more entry of ``size`` bytes."""
+        victims = []
+        while len(self.model) >= 4:
+            victims.append((self.order.victim(), self.policy.name))
+            self._forget(victims[-1][0])
+        while sum(e.size for e, _ in self.model.values()) + size > 10_000:
+            victims.append((self.order.victim(), "bytes"))
+            self._forget(victims[-1][0])
+        return victims
 
     @rule(
         key=st.sampled_from("abcdef"),
@@ -415,14 +463,18 @@ class StoreAgainstModel(RuleBasedStateMachine):
     )
     def put(self, key: str, size: int, ttl: float | None) -> None:
         new = entry(self.clock, "x" * size, ttl)
+        self.reported.clear()
         self.store.set(key, new)
         self._expire()
         if key in self.model:
-            self.order.remove(key)
+            self._forget(key)
+        victims = self._make_room(new.size)
         self.model[key] = (new, new.expires_at)
-        self.order.append(key)
-        while len(self.order) > 4 or sum(e.size for e, _ in self.model.values()) > 10_000:
-            del self.model[self.order.pop(0)]
+        self.order.insert(key)
+        chosen = [m for m in self.reported if m["reason"] != "ttl"]
+        assert [(m["key"], m["reason"]) for m in chosen] == victims
+        assert all(m["policy"] == self.policy.name for m in chosen)
+        assert all("policy" not in m for m in self.reported if m["reason"] == "ttl")
 
     @rule(key=st.sampled_from("abcdef"))
     def get(self, key: str) -> None:
@@ -431,8 +483,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         expected = self.model.get(key)
         assert got is (expected[0] if expected else None)
         if expected:
-            self.order.remove(key)
-            self.order.append(key)
+            self.order.hit(key)
 
     @precondition(lambda self: bool(self.model))
     @rule(key=st.sampled_from("abcdef"))
@@ -440,8 +491,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         self._expire()
         assert self.store.delete(key) == (key in self.model)
         if key in self.model:
-            del self.model[key]
-            self.order.remove(key)
+            self._forget(key)
 
     @rule(seconds=st.sampled_from([1.0, 10.0, 100.0]))
     def tick(self, seconds: float) -> None:
@@ -453,8 +503,29 @@ class StoreAgainstModel(RuleBasedStateMachine):
         assert stats.entries <= 4
         assert stats.bytes <= 10_000
 
+    @invariant()
+    def keeps_every_entry_the_model_keeps(self) -> None:
+        assert set(self.model) <= {key for key in "abcdef" if key in self.store}
 
-StoreAgainstModel.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=30, deadline=None
-)
+
+class LFUStoreAgainstModel(StoreAgainstModel):
+    """The same, with an LFU policy: least used first, the least recent among equals."""
+
+    make_policy = LFU
+    make_model = LFUModel
+
+
+class FIFOStoreAgainstModel(StoreAgainstModel):
+    """The same, with a FIFO policy: first stored first, whatever is read."""
+
+    make_policy = FIFO
+    make_model = FIFOModel
+
+
+_MODEL_SETTINGS = settings(max_examples=60, stateful_step_count=30, deadline=None)
+StoreAgainstModel.TestCase.settings = _MODEL_SETTINGS
+LFUStoreAgainstModel.TestCase.settings = _MODEL_SETTINGS
+FIFOStoreAgainstModel.TestCase.settings = _MODEL_SETTINGS
 TestStoreAgainstModel = StoreAgainstModel.TestCase
+TestLFUStoreAgainstModel = LFUStoreAgainstModel.TestCase
+TestFIFOStoreAgainstModel = FIFOStoreAgainstModel.TestCase

@@ -1,6 +1,8 @@
 """Cache stores: where the production strategy keeps entries, behind the ``CacheStore`` protocol.
 
-``base`` (the protocol), ``memory`` (``MemoryStore``: TTL + LRU in process),
+``base`` (the protocol), ``memory`` (``MemoryStore``: TTL + LRU in process,
+or another eviction policy: ``policy`` states their protocol, ``policies``
+holds ``LRU`` and ``FIFO``, ``lfu`` holds ``LFU``),
 ``redis`` (``RedisStore``: shared across processes; needs the ``redis``
 extra, imported only when a store is created) with its parts
 ``redis_codec`` (value encoding), ``redis_faults`` (every Redis fault turns
@@ -21,9 +23,12 @@ providers or testing.
 from typing import Any
 
 from exllm_py.cache.stores.base import CacheStore
+from exllm_py.cache.stores.lfu import LFU
 from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.cache.stores.policies import FIFO, LRU
+from exllm_py.cache.stores.policy import EvictionPolicy
 
-__all__ = ["CacheStore", "DiskStore", "MemoryStore"]
+__all__ = ["FIFO", "LFU", "LRU", "CacheStore", "DiskStore", "EvictionPolicy", "MemoryStore"]
 
 
 def __getattr__(name: str) -> Any:

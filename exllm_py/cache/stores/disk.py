@@ -69,6 +69,8 @@ __all__ = ["DiskStore"]
 _MiB = 1024 * 1024
 #: Noted uses are recorded once this many keys wait, or this many seconds have passed.
 _TOUCH_BATCH: Final = 1024
+# Evictions the LRU order chose (not an expiry, not an explicit delete).
+_CHOSEN_BY_POLICY: Final = frozenset({"lru", "bytes"})
 # Decodes kept for hits whose bytes did not change: how many, and the largest
 # value worth keeping twice (bytes and decoded) in memory.
 _DECODED_KEPT: Final = 256
@@ -416,11 +418,17 @@ class DiskStore:
             self._evictions += len(removed) - expired
         if telemetry.wanted(telemetry.CACHE_EVICT):
             for key, size, why in removed:
-                telemetry.emit(
-                    telemetry.CACHE_EVICT,
-                    {"size_bytes": size},
-                    {"key": key, "reason": why, "store": "disk"},
-                )
+                metadata = {"key": key, "reason": why, "store": "disk"}
+                if why in _CHOSEN_BY_POLICY:
+                    metadata["policy"] = "lru"  # the one order a disk store keeps
+                telemetry.emit(telemetry.CACHE_EVICT, {"size_bytes": size}, metadata)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the database holds ``key`` (expired or not, as MemoryStore says); not a use."""
+        if not isinstance(key, str):
+            return False
+        row = self.guard.run(self._select, key)
+        return row is not None and row is not FAULT
 
 
 def _directory(path: object) -> Path:

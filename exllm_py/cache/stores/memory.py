@@ -1,11 +1,11 @@
-"""``MemoryStore``: an in-process TTL + LRU store, bounded by entries and by bytes."""
+"""``MemoryStore``: an in-process TTL store, bounded by entries and by bytes, LRU by default."""
 
 from __future__ import annotations
 
 import heapq
 import threading
 import time
-from collections import OrderedDict
+import weakref
 from collections.abc import Callable
 
 from exllm_py import telemetry
@@ -13,38 +13,48 @@ from exllm_py.cache.arguments import (
     MAX_TTL,
     check_callable,
     check_count,
+    check_has,
     check_seconds,
     check_ttl,
 )
 from exllm_py.cache.entry import CacheEntry
 from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.stores.policies import LRU
+from exllm_py.cache.stores.policy import POLICY_ATTRIBUTES, EvictionPolicy
 from exllm_py.cache.stores.sweeper import SWEEPER
+from exllm_py.errors import ValidationError
 from exllm_py.forksafe import renew_after_fork
 
 __all__ = ["MemoryStore"]
 
 _MiB = 1024 * 1024
 
+#: Policies some store already keeps its bookkeeping in (see ``_claim``).
+_CLAIMED: weakref.WeakSet[EvictionPolicy] = weakref.WeakSet()
+
 
 class MemoryStore:
-    """Entries in an ordered dict, least recently used first, behind one lock.
+    """Entries in a dict behind one lock, evicted in the order ``policy`` keeps.
 
     Expired entries are dropped when read (lazy expiry) and by a periodic
     sweep every ``cleanup_interval`` seconds (one shared daemon thread for all
     stores, which never keeps the process alive; ``None`` turns it off).
-    When a ``set`` crosses a bound, expired entries go first (a heap of
-    deadlines finds them without a scan), then least recently used ones,
-    until the store holds at most ``max_entries`` entries and ``max_bytes``
-    bytes (serialized size); an entry larger than ``max_bytes`` on its own
-    is not kept at all (and the one it would have replaced is dropped). The
-    heap stays O(live entries), sweeper or not.
+    When a ``set`` would cross a bound, expired entries go first (a heap of
+    deadlines finds them without a scan), then the victims ``policy`` names
+    (:class:`~exllm_py.cache.stores.policy.EvictionPolicy`: ``LRU()``, the
+    default, ``LFU()`` or ``FIFO()``), until the new entry fits within
+    ``max_entries`` entries and ``max_bytes`` bytes (serialized size); an
+    entry larger than ``max_bytes`` on its own is not kept at all (and the
+    one it would have replaced is dropped). The heap stays O(live entries),
+    sweeper or not.
 
     Every argument is checked here, so that a bad one fails at construction
     (``ValidationError`` naming it) rather than on some later call:
     ``max_entries`` and ``max_bytes`` are integers of at least 1,
     ``default_ttl`` is ``None`` or seconds in (0, ten years]
     (:data:`~exllm_py.cache.arguments.MAX_TTL`), ``cleanup_interval`` is
-    ``None`` or positive seconds, ``clock`` a callable.
+    ``None`` or positive seconds, ``clock`` a callable, ``policy`` an
+    eviction policy no other store uses.
     """
 
     def __init__(
@@ -55,6 +65,7 @@ class MemoryStore:
         cleanup_interval: float | None = 300.0,
         *,
         clock: Callable[[], float] = time.time,
+        policy: EvictionPolicy | None = None,
     ) -> None:
         self.max_entries = check_count("MemoryStore max_entries", max_entries)
         self.max_bytes = check_count("MemoryStore max_bytes", max_bytes)
@@ -68,7 +79,8 @@ class MemoryStore:
             )
         check_callable("MemoryStore clock", clock, "a function returning epoch seconds")
         self.clock = clock
-        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        self.policy = LRU() if policy is None else _claim(policy)
+        self._entries: dict[str, CacheEntry] = {}
         # (expires_at, key): an item whose key has since been removed, or given
         # another deadline, is skipped when it comes up. No entry is held here,
         # so evicted entries are freed at once.
@@ -86,7 +98,7 @@ class MemoryStore:
             if entry is not None:
                 expires_at = entry.expires_at
                 if expires_at is None or expires_at > self.clock():
-                    self._entries.move_to_end(key)
+                    self.policy.on_hit(key)
                     self._hits += 1
                     return entry
                 self._drop(key, entry)
@@ -102,34 +114,30 @@ class MemoryStore:
             # stale one must not go on being served.
             self.delete(key)
             return
-        evicted: list[tuple[str, CacheEntry, str]] = []
         with self._lock:
-            previous = self._entries.pop(key, None)
+            previous = self._entries.get(key)
             if previous is not None:
-                self._bytes -= previous.size
+                self._drop(key, previous)
+            evicted = self._make_room(entry.size)
             self._entries[key] = entry
             self._bytes += entry.size
+            self.policy.on_insert(key)
             self._puts += 1
             if entry.expires_at is not None:
                 heapq.heappush(self._deadlines, (entry.expires_at, key))
                 if len(self._deadlines) > 2 * len(self._entries) + 64:
                     self._compact_deadlines()
-            if len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                evicted += ((k, e, "ttl") for k, e in self._expire_due(self.clock()))
-            while len(self._entries) > self.max_entries:
-                evicted.append((*self._pop_oldest(), "lru"))
-            while self._bytes > self.max_bytes:
-                evicted.append((*self._pop_oldest(), "bytes"))
-            self._evictions += sum(reason != "ttl" for _, _, reason in evicted)
         for old_key, old_entry, reason in evicted:
-            _report_evicted(old_key, old_entry, reason)
+            # The policy is named only where it chose: an expiry is the clock's doing.
+            policy = None if reason == "ttl" else self.policy.name
+            _report_evicted(old_key, old_entry, reason, policy)
 
     def delete(self, key: str) -> bool:
         with self._lock:
-            entry = self._entries.pop(key, None)
+            entry = self._entries.get(key)
             if entry is None:
                 return False
-            self._bytes -= entry.size
+            self._drop(key, entry)
             # An entry past its deadline was already gone for readers.
             expired = entry.expires_at is not None and entry.expires_at <= self.clock()
             if expired:
@@ -141,6 +149,8 @@ class MemoryStore:
 
     def clear(self) -> None:
         with self._lock:
+            for key in self._entries:
+                self.policy.on_remove(key)
             self._entries.clear()
             self._deadlines.clear()
             self._bytes = 0
@@ -183,6 +193,25 @@ class MemoryStore:
     def _drop(self, key: str, entry: CacheEntry) -> None:
         del self._entries[key]
         self._bytes -= entry.size
+        self.policy.on_remove(key)
+
+    def _make_room(self, size: int) -> list[tuple[str, CacheEntry, str]]:
+        """Evict until one more entry of ``size`` bytes fits (lock held, the key not stored).
+
+        Room is made before the entry goes in, so that the policy chooses among
+        the entries already there: an LFU would otherwise pick the newcomer, the
+        least used of all, and a full store would admit nothing new. Callers
+        keep ``size <= max_bytes``, so an empty store always has room.
+        """
+        if len(self._entries) < self.max_entries and self._bytes + size <= self.max_bytes:
+            return []
+        evicted = [(key, entry, "ttl") for key, entry in self._expire_due(self.clock())]
+        while len(self._entries) >= self.max_entries:
+            evicted.append((*self._evict(), self.policy.name))
+        while self._bytes + size > self.max_bytes:
+            evicted.append((*self._evict(), "bytes"))
+        self._evictions += len(evicted) - sum(reason == "ttl" for _, _, reason in evicted)
+        return evicted
 
     def _expire_due(self, now: float) -> list[tuple[str, CacheEntry]]:
         """Drop the entries whose deadline has passed (lock held)."""
@@ -216,17 +245,33 @@ class MemoryStore:
         ]
         heapq.heapify(self._deadlines)
 
-    def _pop_oldest(self) -> tuple[str, CacheEntry]:
-        key, entry = self._entries.popitem(last=False)
-        self._bytes -= entry.size
+    def _evict(self) -> tuple[str, CacheEntry]:
+        key = self.policy.victim()
+        entry = self._entries[key]
+        self._drop(key, entry)
         return key, entry
 
 
-def _report_evicted(key: str, entry: CacheEntry, reason: str) -> None:
+def _claim(policy: EvictionPolicy) -> EvictionPolicy:
+    """``policy``, checked, and marked as this store's: its bookkeeping is one store's keys."""
+    expected = "an eviction policy: LRU(), LFU() or FIFO()"
+    check_has("MemoryStore policy", policy, POLICY_ATTRIBUTES, expected)
+    try:
+        if policy in _CLAIMED:
+            raise ValidationError(
+                f"MemoryStore policy must be a policy no other store uses, got {policy!r} "
+                "already in use: give each store its own, e.g. policy=LFU()"
+            )
+        _CLAIMED.add(policy)
+    except TypeError:
+        pass  # not weakly referenceable: a policy of the caller's own, trusted to be fresh
+    return policy
+
+
+def _report_evicted(key: str, entry: CacheEntry, reason: str, policy: str | None = None) -> None:
     # Reported outside the lock: a handler may call back into the store.
     if telemetry.wanted(telemetry.CACHE_EVICT):
-        telemetry.emit(
-            telemetry.CACHE_EVICT,
-            {"size_bytes": entry.size},
-            {"key": key, "reason": reason, "store": "memory"},
-        )
+        metadata = {"key": key, "reason": reason, "store": "memory"}
+        if policy is not None:
+            metadata["policy"] = policy
+        telemetry.emit(telemetry.CACHE_EVICT, {"size_bytes": entry.size}, metadata)
