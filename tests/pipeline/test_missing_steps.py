@@ -18,35 +18,16 @@ from exllm_py.pipeline import Pipeline
 from exllm_py.pipeline.build import BuildRequest
 from exllm_py.pipeline.configuration import FetchConfiguration
 from exllm_py.pipeline.parse import ParseResponse, TrackCost
-from exllm_py.pipeline.plug import CACHE, EXECUTE, Marker, Plug
+from exllm_py.pipeline.plug import CACHE, EXECUTE, Marker
 from exllm_py.pipeline.validate import (
-    ValidateMessages,
-    ValidateOptions,
-    ValidateOptionValues,
     ValidateProvider,
 )
 from tests.fakes import ProviderServer, provider_server
+from tests.pipeline.test_runner import fresh_steps
 
 __all__ = ["provider_server"]
 
 USER = [{"role": "user", "content": "Hi"}]
-
-Step = Plug | Marker
-
-
-def _steps() -> list[Step]:
-    return [
-        ValidateProvider(),
-        ValidateOptions(),
-        FetchConfiguration(),
-        CACHE,
-        ValidateMessages(),
-        ValidateOptionValues(),
-        BuildRequest(),
-        EXECUTE,
-        ParseResponse(),
-        TrackCost(),
-    ]
 
 
 def _first_line(error: BaseException) -> str:
@@ -57,11 +38,13 @@ def _first_line(error: BaseException) -> str:
 
 def without(*kinds: type | Marker) -> Pipeline:
     """The default steps minus those of ``kinds`` (plug classes, or markers)."""
-    return Pipeline([step for step in _steps() if step not in kinds and type(step) not in kinds])
+    return Pipeline(
+        [step for step in fresh_steps() if step not in kinds and type(step) not in kinds]
+    )
 
 
 def parse_too_early() -> Pipeline:
-    steps = [step for step in _steps() if type(step) is not ParseResponse]
+    steps = [step for step in fresh_steps() if type(step) is not ParseResponse]
     steps.insert(steps.index(EXECUTE), ParseResponse())
     return Pipeline(steps)
 

@@ -41,23 +41,6 @@ USER = [{"role": "user", "content": "Name a prime number."}]
 
 
 @pytest.fixture
-def server() -> Iterator[ProviderServer]:
-    with ProviderServer() as running:
-        yield running
-
-
-@pytest.fixture
-def sleeps() -> NotedSleeps:
-    return NotedSleeps()
-
-
-@pytest.fixture
-def tap() -> Iterator[RetryTap]:
-    with RetryTap() as attached:
-        yield attached
-
-
-@pytest.fixture
 def client(sleeps: NotedSleeps) -> Iterator[Client]:
     with Client(cache_strategy=NoCache(), retry_policy=sleeps.policy()) as made:
         yield made

@@ -8,7 +8,7 @@ every attempt and replays them in order, without waiting.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +29,6 @@ from tests.pipeline.retry_parts import NotedSleeps, RetryTap, backoff
 
 USER = [{"role": "user", "content": "Which planet is largest?"}]
 FOLLOWERS = 3
-
-
-@pytest.fixture
-def server() -> Iterator[ProviderServer]:
-    with ProviderServer() as running:
-        yield running
-
-
-@pytest.fixture
-def sleeps() -> NotedSleeps:
-    return NotedSleeps()
-
-
-@pytest.fixture
-def tap() -> Iterator[RetryTap]:
-    with RetryTap() as attached:
-        yield attached
 
 
 @pytest.fixture
