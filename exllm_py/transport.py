@@ -6,6 +6,13 @@ whatever the cache strategy wraps around it (the test cache's recorder).
 The offline mock provider is mounted beside the stack, so it never reaches
 the network nor the recorder.
 
+The network transport is made on the first request that reaches it, with
+one SSL context shared by the whole process: a call answered by the cache,
+the recorder or the mock provider never builds one (loading the CA bundle
+is most of a first call's cost), and a test suite that makes a client per
+test loads the bundle once. The context is made from the environment as
+httpx reads it (``SSL_CERT_FILE``, ``SSL_CERT_DIR``) when first needed.
+
 Async clients are kept per event loop: an ``httpx.AsyncClient``'s
 connections belong to the loop that opened them, and a process may run
 several loops in turn (``asyncio.run`` per job, pytest-asyncio per test).
@@ -17,6 +24,8 @@ calls), and its ``finally`` closes the client.
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable
@@ -26,7 +35,7 @@ import httpx
 from exllm_py.pipeline.credentials import CredentialGuard
 from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
 
-__all__ = ["HttpClients"]
+__all__ = ["AsyncNetworkTransport", "HttpClients", "NetworkTransport", "shared_ssl_context"]
 
 _MOCK_MOUNT = MOCK_BASE_URL.rsplit("/v1", 1)[0]
 
@@ -62,7 +71,7 @@ class HttpClients:
         if client is None:
             with self._lock:
                 if self._sync is None:
-                    inner = self._transport or httpx.HTTPTransport()
+                    inner = self._transport or NetworkTransport()
                     self._sync = httpx.Client(
                         transport=self._wrap(CredentialGuard(transport=inner)),
                         mounts={_MOCK_MOUNT: self.mock},
@@ -77,7 +86,7 @@ class HttpClients:
         known = self._async.get(loop)
         if known is not None:
             return known[0]
-        inner = self._async_transport or httpx.AsyncHTTPTransport()
+        inner = self._async_transport or AsyncNetworkTransport()
         client = httpx.AsyncClient(
             transport=self._awrap(CredentialGuard(async_transport=inner)),
             mounts={_MOCK_MOUNT: self.mock},
@@ -105,3 +114,54 @@ async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[N
         yield
     finally:
         await client.aclose()
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's SSL context for provider calls, made on first use (as httpx makes one)."""
+    return httpx.create_ssl_context()
+
+
+class NetworkTransport(httpx.BaseTransport):
+    """``httpx.HTTPTransport()``, made when the first request reaches it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inner: httpx.HTTPTransport | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        inner = self._inner
+        if inner is None:
+            with self._lock:
+                if self._inner is None:
+                    self._inner = httpx.HTTPTransport(verify=shared_ssl_context())
+                inner = self._inner
+        return inner.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            inner, self._inner = self._inner, None
+        if inner is not None:
+            inner.close()
+
+
+class AsyncNetworkTransport(httpx.AsyncBaseTransport):
+    """``httpx.AsyncHTTPTransport()``, made when the first request reaches it.
+
+    One per event loop (see :class:`HttpClients`), so no lock: a loop runs
+    one task at a time, and nothing awaits between the check and the set.
+    """
+
+    def __init__(self) -> None:
+        self._inner: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        inner = self._inner
+        if inner is None:
+            inner = self._inner = httpx.AsyncHTTPTransport(verify=shared_ssl_context())
+        return await inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        inner, self._inner = self._inner, None
+        if inner is not None:
+            await inner.aclose()
