@@ -65,8 +65,9 @@ def enabled_for(event: Event) -> bool:
     which is no place for a library's cache chatter.
     """
     # Not imported yet: nobody configured it (structlog's configuration is its own).
-    structlog = sys.modules.get("structlog")
-    if structlog is None or not structlog.is_configured():
+    # Half imported (another thread is logging its first line): not configured yet either.
+    is_configured = getattr(sys.modules.get("structlog"), "is_configured", None)
+    if is_configured is None or not is_configured():
         return _LEVELS.get(event, logging.DEBUG) >= logging.WARNING
     now = time.monotonic()
     if now - _current[1] >= _RECHECK_SECONDS:
