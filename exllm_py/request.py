@@ -46,8 +46,8 @@ ANSWER_OPTIONS = frozenset(
 )
 #: Options about reaching the provider: base_url enters the cache key, the others never.
 TRANSPORT_OPTIONS = frozenset({"api_key", "base_url", "timeout", "max_retries"})
-#: Per-call cache controls: only the namespace enters the key.
-CACHE_OPTIONS = frozenset({"cache", "cache_ttl", "cache_key", "cache_namespace"})
+#: Per-call cache controls: only the namespace enters the key (tags label the entry).
+CACHE_OPTIONS = frozenset({"cache", "cache_ttl", "cache_key", "cache_namespace", "cache_tags"})
 KNOWN_OPTIONS = ANSWER_OPTIONS | TRANSPORT_OPTIONS | CACHE_OPTIONS
 
 CacheMode = bool | Literal["refresh"]
@@ -65,12 +65,18 @@ DEFAULT_TTL = UseDefault.DEFAULT_TTL
 
 @attrs.frozen
 class CacheControl:
-    """A call's cache options: ``cache``, ``cache_ttl``, ``cache_key``, ``cache_namespace``."""
+    """A call's cache options: ``cache``, ``cache_ttl``, ``cache_key``, ``cache_namespace``, tags.
+
+    ``tags`` label the entry the call stores, for ``invalidate(tag=...)``;
+    they do not enter the key: calls that differ only in tags share an
+    entry, labelled by the call that stored it.
+    """
 
     mode: CacheMode = True
     ttl: float | UseDefault | None = DEFAULT_TTL
     key: str | None = None
     namespace: str | None = None
+    tags: tuple[str, ...] = ()
 
     @property
     def reads(self) -> bool:

@@ -5,15 +5,18 @@ consults), :mod:`~exllm_py.cache.keys` (``cache_key``),
 :mod:`~exllm_py.cache.production` (``ProductionStrategy``: read-through cache
 with single-flight; :mod:`~exllm_py.cache.stream_flow` for streams),
 :mod:`~exllm_py.cache.nocache`,
-:mod:`~exllm_py.cache.distributed_lock` (cross-process single-flight) and
+:mod:`~exllm_py.cache.distributed_lock` (cross-process single-flight),
 :mod:`~exllm_py.cache.stores` (``CacheStore`` protocol, ``MemoryStore``,
 ``RedisStore``, ``TieredStore``; eviction policies ``LRU``, ``LFU``,
-``FIFO``). ``TestStrategy`` works at the HTTP level and lives in
+``FIFO``) and :mod:`~exllm_py.cache.warming` (``strategy.warm(calls)``,
+``WarmReport``). ``TestStrategy`` works at the HTTP level and lives in
 :mod:`exllm_py.testing`; it is reachable from here by name only.
 
 May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``,
 ``forksafe``, ``assembly`` (a stream's chunks to its answer and back);
-never the pipeline or testing (``TestStrategy`` is looked up lazily). The
+never the pipeline, the client or testing at import time (``TestStrategy``
+is looked up lazily; warming imports the pipeline and the client when it
+runs). The
 providers' registry is read, lazily, only by ``cache_key`` for a provider's
 defaults.
 """
@@ -32,6 +35,7 @@ from exllm_py.cache.stores.policy import EvictionPolicy
 from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.cache.strategy import CacheLookup, CacheStrategy
+from exllm_py.cache.warming import WarmFailure, WarmProgress, WarmReport
 
 __all__ = [
     "FIFO",
@@ -42,6 +46,7 @@ __all__ = [
     "CacheStore",
     "CacheStrategy",
     "DiskStore",
+    "DiskStoreUnavailable",
     "EvictionPolicy",
     "MemoryStore",
     "NoCache",
@@ -49,6 +54,9 @@ __all__ = [
     "RedisStore",
     "TestStrategy",
     "TieredStore",
+    "WarmFailure",
+    "WarmProgress",
+    "WarmReport",
     "cache_key",
 ]
 
@@ -62,4 +70,8 @@ def __getattr__(name: str) -> Any:
         from exllm_py.cache.stores.disk import DiskStore
 
         return DiskStore
+    if name == "DiskStoreUnavailable":
+        from exllm_py.cache.stores.disk_faults import DiskStoreUnavailable
+
+        return DiskStoreUnavailable
     raise AttributeError(f"module 'exllm_py.cache' has no attribute {name!r}")

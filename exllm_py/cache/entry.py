@@ -11,10 +11,16 @@ metadata is read-only (as every hit's is), and it is frozen all the way down
 only if it is kept to be served again. ``size`` is the length of the serialized
 response (:func:`dump_entry`), which is what stores bound by bytes count and
 what :class:`~exllm_py.cache.stores.redis.RedisStore` stores.
+
+Each entry also carries its :class:`EntryLabels`: the provider and model the
+call asked for, its namespace and its ``cache_tags``, which is what
+invalidation selects entries by. Entries stored by calls alike share one
+labels object, so the labels cost an entry one reference.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
@@ -25,15 +31,45 @@ from exllm_py.types import LLMResponse, ToolCall, Usage
 
 __all__ = [
     "ENTRY_FORMAT_VERSION",
+    "NO_LABELS",
     "CacheEntry",
+    "EntryLabels",
     "dump_entry",
+    "entry_labels",
     "frozen_response",
+    "labels_of",
     "load_entry",
     "make_entry",
     "served_from_cache",
 ]
 
 ENTRY_FORMAT_VERSION = 1
+
+
+@attrs.frozen
+class EntryLabels:
+    """What an entry was stored for: the call's provider, model, namespace and tags.
+
+    ``model`` is the model the call asked for (a response may name a dated
+    variant of it). Empty strings and ``()`` mean "not known": an entry
+    stored before labels existed, or by ``@cached`` (no provider or model).
+    """
+
+    provider: str = ""
+    model: str = ""
+    namespace: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+NO_LABELS = EntryLabels()
+
+
+@functools.lru_cache(maxsize=1024)
+def entry_labels(
+    provider: str, model: str, namespace: str | None, tags: tuple[str, ...]
+) -> EntryLabels:
+    """The labels for these values, one shared object for each combination in use."""
+    return EntryLabels(provider, model, namespace, tags)
 
 
 @attrs.frozen
@@ -45,16 +81,24 @@ class CacheEntry:
     stored_at: float
     #: When the entry expires (epoch seconds), ``None`` for never.
     expires_at: float | None = None
+    labels: EntryLabels = NO_LABELS
 
 
-def make_entry(response: LLMResponse, key: str, now: float, ttl: float | None) -> CacheEntry:
+def make_entry(
+    response: LLMResponse,
+    key: str,
+    now: float,
+    ttl: float | None,
+    labels: EntryLabels = NO_LABELS,
+) -> CacheEntry:
     """The entry that stores ``response`` under ``key`` at time ``now`` for ``ttl`` seconds."""
     served = served_from_cache(response, key, now)
     return CacheEntry(
         response=served,
-        size=len(dump_entry_fields(served, now, ttl)),
+        size=len(dump_entry_fields(served, now, ttl, labels)),
         stored_at=now,
         expires_at=None if ttl is None else now + ttl,
+        labels=labels,
     )
 
 
@@ -108,17 +152,36 @@ def frozen_response(response: LLMResponse) -> LLMResponse:
 def dump_entry(entry: CacheEntry) -> bytes:
     """The compact JSON form of ``entry`` (what goes to Redis)."""
     ttl = None if entry.expires_at is None else entry.expires_at - entry.stored_at
-    return dump_entry_fields(entry.response, entry.stored_at, ttl)
+    return dump_entry_fields(entry.response, entry.stored_at, ttl, entry.labels)
 
 
-def dump_entry_fields(response: LLMResponse, stored_at: float, ttl: float | None) -> bytes:
+def dump_entry_fields(
+    response: LLMResponse,
+    stored_at: float,
+    ttl: float | None,
+    labels: EntryLabels = NO_LABELS,
+) -> bytes:
     document: dict[str, Any] = {
         "v": ENTRY_FORMAT_VERSION,
         "stored_at": stored_at,
         "ttl": ttl,
         "response": attrs.asdict(response, recurse=True),
     }
+    if labels is not NO_LABELS:
+        # Optional, so entries written before labels existed still load (unlabelled).
+        document["labels"] = [labels.provider, labels.model, labels.namespace, labels.tags]
     return orjson.dumps(document, default=dict)  # dict(): read-only metadata mappings
+
+
+def labels_of(document: dict[str, Any]) -> EntryLabels:
+    """The labels of a decoded entry document (:data:`NO_LABELS` if it has none)."""
+    labels = document.get("labels")
+    if labels is None:
+        return NO_LABELS
+    if type(labels) is not list or len(labels) != 4:
+        raise TypeError(f"labels must be [provider, model, namespace, tags], got {labels!r}")
+    provider, model, namespace, tags = labels
+    return entry_labels(str(provider), str(model), namespace, tuple(tags))
 
 
 def _read_only(metadata: dict[str, Any]) -> FrozenDict:
@@ -149,6 +212,7 @@ def load_entry(payload: bytes) -> CacheEntry:
         response = LLMResponse(**fields)
         stored_at = float(document["stored_at"])
         ttl = document["ttl"]
+        labels = labels_of(document)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a cache entry: {exc}") from exc
     return CacheEntry(
@@ -156,4 +220,5 @@ def load_entry(payload: bytes) -> CacheEntry:
         size=len(payload),
         stored_at=stored_at,
         expires_at=None if ttl is None else stored_at + float(ttl),
+        labels=labels,
     )

@@ -24,9 +24,18 @@ Streams go through the same store, flights and telemetry:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -34,8 +43,16 @@ import httpx
 
 from exllm_py import telemetry
 from exllm_py.cache.arguments import check_has, check_store
-from exllm_py.cache.entry import CacheEntry, frozen_response, make_entry, served_from_cache
+from exllm_py.cache.entry import (
+    CacheEntry,
+    entry_labels,
+    frozen_response,
+    make_entry,
+    served_from_cache,
+)
 from exllm_py.cache.freeze import FrozenDict, deep_freeze
+from exllm_py.cache.health import DEFAULT_WINDOW, astrategy_health, strategy_health
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
@@ -44,12 +61,14 @@ from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.tiered import TIER_KEY
 from exllm_py.cache.strategy import CacheLookup
 from exllm_py.cache.stream_flow import astream_through, peek_stream, stream_through
+from exllm_py.cache.warming import ProgressCallback, WarmCall, WarmReport, awarm, warm
 from exllm_py.forksafe import renew_after_fork
 from exllm_py.request import UseDefault
 from exllm_py.types import LLMResponse, StreamChunk
 
 if TYPE_CHECKING:
     from exllm_py.cache.distributed_lock import FlightLock
+    from exllm_py.client import Client
 
 __all__ = ["ProductionStrategy"]
 
@@ -92,7 +111,7 @@ class ProductionStrategy:
             if entry is not None:
                 if not telemetry.wanted(telemetry.CACHE_HIT):
                     return entry.response  # the common hit, without one more call
-                return self._hit(lookup, entry, started)
+                return self._report_hit(lookup, entry, started)
         flow = self._flow(lookup, started)
         effect: object = next(flow)
         while True:
@@ -218,8 +237,9 @@ class ProductionStrategy:
         stored: list[CacheEntry] = []
 
         def produce() -> LLMResponse:
+            begun = _perf_ns()
             response = compute()
-            stored.extend(self._store(lookup, response))
+            stored.extend(self._store(lookup, response, _perf_ns() - begun))
             return response
 
         if self.lock is None or lookup.control.mode is not True:
@@ -232,8 +252,9 @@ class ProductionStrategy:
         stored: list[CacheEntry] = []
 
         async def produce() -> LLMResponse:
+            begun = _perf_ns()
             response = await compute()
-            stored.extend(await self._astore(lookup, response))
+            stored.extend(await self._astore(lookup, response, _perf_ns() - begun))
             return response
 
         if self.lock is None or lookup.control.mode is not True:
@@ -247,13 +268,18 @@ class ProductionStrategy:
     # answer), or a write that fails, removes the old entry (stores themselves drop
     # it when they decline an entry, as too large).
 
-    def _store(self, lookup: CacheLookup, response: LLMResponse) -> tuple[CacheEntry, ...]:
-        """The entry stored, if one was (as a tuple: none or one)."""
+    def _store(
+        self, lookup: CacheLookup, response: LLMResponse, compute_ns: int | None = None
+    ) -> tuple[CacheEntry, ...]:
+        """The entry stored, if one was (as a tuple: none or one).
+
+        ``compute_ns``: how long the answer took to produce, for the put event.
+        """
         try:
             entry = self._entry_for(lookup, response)
             if entry is not None:
                 self.store.set(lookup.key, entry)
-                _report_put(lookup, entry)
+                _report_put(lookup, entry, compute_ns)
                 return (entry,)
             if lookup.control.mode == "refresh":
                 self.store.delete(lookup.key)
@@ -263,12 +289,14 @@ class ProductionStrategy:
                 self.store.delete(lookup.key)
         return ()
 
-    async def _astore(self, lookup: CacheLookup, response: LLMResponse) -> tuple[CacheEntry, ...]:
+    async def _astore(
+        self, lookup: CacheLookup, response: LLMResponse, compute_ns: int | None = None
+    ) -> tuple[CacheEntry, ...]:
         try:
             entry = self._entry_for(lookup, response)
             if entry is not None:
                 await self.store.aset(lookup.key, entry)
-                _report_put(lookup, entry)
+                _report_put(lookup, entry, compute_ns)
                 return (entry,)
             if lookup.control.mode == "refresh":
                 await self.store.adelete(lookup.key)
@@ -284,13 +312,103 @@ class ProductionStrategy:
     def _entry_for(self, lookup: CacheLookup, response: LLMResponse) -> CacheEntry | None:
         if not response.content and not response.tool_calls:
             return None  # an empty answer is more likely a glitch than worth repeating
-        ttl = lookup.control.ttl
+        control = lookup.control
+        ttl = control.ttl
         return make_entry(
             response,
             lookup.key,
             self.store.clock(),
             self.store.default_ttl if isinstance(ttl, UseDefault) else ttl,
+            entry_labels(lookup.provider, lookup.model, control.namespace, control.tags),
         )
+
+    # Invalidation: the filters are checked (Invalidation) before the store is touched.
+
+    def invalidate(
+        self,
+        *,
+        key: str | None = None,
+        tag: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        namespace: str | None = None,
+        older_than: float | datetime.timedelta | None = None,
+        dry_run: bool = False,
+    ) -> int:
+        """Remove the stored answers that every given filter matches; returns how many went.
+
+        ``tag`` is one of the calls' ``cache_tags``; ``provider`` and
+        ``model`` are as the call named them (``@cached`` functions: provider
+        ``"function"``, model the function's qualified name); ``older_than``
+        is seconds or a ``timedelta``; ``key`` a ``metadata["cache_key"]``.
+        At least one filter is required (``store.clear()`` removes all). Each
+        entry removed is an ``explicit`` eviction. Store errors propagate.
+        ``dry_run=True`` removes nothing and returns how many would go.
+        """
+        selector = Invalidation(
+            tag=tag,
+            provider=provider,
+            model=model,
+            namespace=namespace,
+            older_than=older_than,
+            key=key,
+        )
+        return self.store.invalidate(selector, dry_run=dry_run)
+
+    async def ainvalidate(
+        self,
+        *,
+        key: str | None = None,
+        tag: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        namespace: str | None = None,
+        older_than: float | datetime.timedelta | None = None,
+        dry_run: bool = False,
+    ) -> int:
+        """Async twin of :meth:`invalidate`."""
+        selector = Invalidation(
+            tag=tag,
+            provider=provider,
+            model=model,
+            namespace=namespace,
+            older_than=older_than,
+            key=key,
+        )
+        return await self.store.ainvalidate(selector, dry_run=dry_run)
+
+    # Warming: the calls are checked, run and counted in exllm_py.cache.warming.
+
+    def warm(
+        self,
+        calls: Iterable[WarmCall],
+        concurrency: int = 4,
+        *,
+        client: Client | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> WarmReport:
+        """Run ``calls``, each ``(provider, messages, options)``, so that they are cached.
+
+        At most ``concurrency`` at a time, through ``client`` (which must use
+        this strategy) or a client made for the run. Every call is checked
+        before any is sent (a bad one raises ``ValidationError`` naming its
+        index); a call that fails is reported, not raised. Calls already
+        cached cost nothing and count as skipped. ``progress`` gets a
+        ``WarmProgress`` after each call, in this thread.
+        See :mod:`exllm_py.cache.warming`.
+        """
+        return warm(self, calls, concurrency, client=client, progress=progress)
+
+    async def awarm(
+        self,
+        calls: Iterable[WarmCall],
+        concurrency: int = 4,
+        *,
+        client: Client | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> WarmReport:
+        """Async twin of :meth:`warm`, on at most ``concurrency`` tasks."""
+        return await awarm(self, calls, concurrency, client=client, progress=progress)
 
     def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
         return transport
@@ -300,16 +418,21 @@ class ProductionStrategy:
 
     def _hit(self, lookup: CacheLookup, entry: CacheEntry, started: int) -> LLMResponse:
         if telemetry.wanted(telemetry.CACHE_HIT):
-            saved = entry.response.metadata.get("saved_cost")
-            labels = _labels(lookup)
-            tier = entry.response.metadata.get(TIER_KEY)
-            if tier is not None:
-                labels[TIER_KEY] = tier  # which tier of a TieredStore answered
-            telemetry.emit(
-                telemetry.CACHE_HIT,
-                {"duration_ns": _perf_ns() - started, "saved_cost_usd": saved},
-                labels,
-            )
+            return self._report_hit(lookup, entry, started)
+        return entry.response
+
+    def _report_hit(self, lookup: CacheLookup, entry: CacheEntry, started: int) -> LLMResponse:
+        """Emit the hit event (someone wants it) and return the entry's response."""
+        metadata = entry.response.metadata
+        labels = _labels(lookup)
+        tier = metadata.get(TIER_KEY)
+        if tier is not None:
+            labels[TIER_KEY] = tier  # which tier of a TieredStore answered
+        telemetry.emit(
+            telemetry.CACHE_HIT,
+            {"duration_ns": _perf_ns() - started, "saved_cost_usd": metadata.get("saved_cost")},
+            labels,
+        )
         return entry.response
 
     def _followed(self, response: LLMResponse, lookup: CacheLookup, started: int) -> LLMResponse:
@@ -337,6 +460,20 @@ class ProductionStrategy:
             followers, misses = self._followers, self._misses
         stats = self.store.stats()
         return attrs.evolve(stats, hits=stats.hits + followers, misses=misses)
+
+    def health(self, *, window: float = DEFAULT_WINDOW) -> Mapping[str, Mapping[str, Any]]:
+        """Per store (``"memory"``; a tiered store's ``"l1:memory"``, ``"l2:redis"``): its health.
+
+        Each a Mapping: ``ok`` (it answers now), ``breaker`` (its state, or
+        None), ``hit_rate`` over the last ``window`` seconds (None: no
+        lookup), ``lookups``, ``window_s`` and ``last_error`` (or None). See
+        :mod:`exllm_py.cache.health`. Never raises for a store fault.
+        """
+        return strategy_health(self, window)
+
+    async def ahealth(self, *, window: float = DEFAULT_WINDOW) -> Mapping[str, Mapping[str, Any]]:
+        """Async twin of :meth:`health`: the probes run in a worker thread."""
+        return await astrategy_health(self, window)
 
     def in_flight(self) -> int:
         """How many distinct calls are being computed right now."""
@@ -400,12 +537,21 @@ def _throw(flow: Generator[object, Any, LLMResponse], exc: BaseException) -> obj
         return _Done(stop.value)
 
 
-def _report_put(lookup: CacheLookup, entry: CacheEntry) -> None:
+def _report_put(lookup: CacheLookup, entry: CacheEntry, compute_ns: int | None) -> None:
     if telemetry.wanted(telemetry.CACHE_PUT):
         ttl = None if entry.expires_at is None else entry.expires_at - entry.stored_at
-        telemetry.emit(
-            telemetry.CACHE_PUT, {"size_bytes": entry.size, "ttl_s": ttl}, _labels(lookup)
-        )
+        usage = entry.response.usage  # the provider call's tokens (0: it reported none)
+        measurements: dict[str, Any] = {
+            "size_bytes": entry.size,
+            "ttl_s": ttl,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+        }
+        if compute_ns is not None:
+            # The provider's latency on a miss: what a later hit saves in time.
+            # (A stream's is not measured: it lasts as long as its caller reads.)
+            measurements["compute_ns"] = compute_ns
+        telemetry.emit(telemetry.CACHE_PUT, measurements, _labels(lookup))
 
 
 def _labels(lookup: CacheLookup) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""``exllm-cache``: the housekeeping command line for the test cache and the Redis cache.
+"""``exllm-cache``: the housekeeping command line for the test cache and the production cache.
 
 Commands: ``stats``, ``list``, ``show``, ``clean``, ``clear``, ``verify``,
-``import-vcr`` (``exllm-cache --help``, ``exllm-cache COMMAND --help``).
+``import-vcr`` for the cassettes; ``invalidate``, ``warm`` and ``report``
+for a production store on disk or in Redis (``exllm-cache --help``,
+``exllm-cache COMMAND --help``).
 What lives here:
 
 - :mod:`~exllm_py.cli.app` and :mod:`~exllm_py.cli.args`: the entry point,
@@ -19,10 +21,13 @@ What lives here:
 - :mod:`~exllm_py.cli.checks`: what ``verify`` checks;
 - :mod:`~exllm_py.cli.removal`: asking first, and removing files safely;
 - :mod:`~exllm_py.cli.redis_admin`: the ``--redis`` calls into the store;
+  :mod:`~exllm_py.cli.production_store`: the ``--store disk|redis`` a
+  management command opens;
 - :mod:`~exllm_py.cli.render`, :mod:`~exllm_py.cli.progress`: output.
 
-The work is all in :mod:`exllm_py.testing` and the Redis store; nothing here
-changes how cassettes are written.
+The work is all in :mod:`exllm_py.testing`, the cache's stores and
+strategy, and :mod:`exllm_py.report`; nothing here changes how cassettes
+are written.
 """
 
 from __future__ import annotations

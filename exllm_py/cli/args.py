@@ -27,7 +27,7 @@ _MAX_DIGITS = 15
 
 _DESCRIPTION = """\
 Inspect, prune and verify the test cache (the cassettes that live_api tests
-replay) and the production cache in Redis."""
+replay), and manage the production cache on disk or in Redis."""
 
 _EPILOG = """\
 AGE is a number and a unit: 90s, 15m, 12h or 30d.
@@ -38,7 +38,8 @@ examples:
   exllm-cache stats
   exllm-cache list --unused 30d
   exllm-cache clean --orphans --dry-run
-  exllm-cache verify"""
+  exllm-cache verify
+  exllm-cache invalidate --store disk --tag docs-v3"""
 
 
 @attrs.frozen
@@ -112,8 +113,10 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "stats",
         "counts and sizes, per provider and per test module",
         "Cassettes, interactions and bytes, per provider and per test module; the oldest\n"
-        "and newest recordings; cassettes the last test run did not play. With --redis,\n"
-        "also the entries and bytes of a Redis namespace.",
+        "and newest recordings; cassettes the last test run did not play. With a\n"
+        "production store (--store disk --path DIR, or --redis URL --namespace NS), also\n"
+        "its entries and bytes, and the hits, misses, hit rate and money saved that it\n"
+        "counted, every process's.",
     )
     stats.add_argument(
         "--older-than",
@@ -122,7 +125,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         metavar="AGE",
         help="count the cassettes recorded longer ago than AGE (default: 90d)",
     )
-    _redis_options(stats, namespace_required=False)
+    _store_options(stats)
     _json_option(stats)
 
     listing = command(
@@ -207,6 +210,82 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     )
     _json_option(verify)
 
+    invalidate = command(
+        "invalidate",
+        "remove production cache entries by tag, provider, model, namespace or age",
+        "Remove the entries of a production store (a DiskStore directory or a RedisStore\n"
+        "namespace) that match ALL the given filters (at least one is needed). Each\n"
+        "removal is an explicit eviction; prints how many went.",
+    )
+    _store_options(invalidate)
+    invalidate.add_argument("--tag", type=_text, metavar="TAG", help="stored with cache_tags TAG")
+    invalidate.add_argument(
+        "--provider", type=_text, metavar="P", help="stored by a call to provider P"
+    )
+    invalidate.add_argument(
+        "--model", type=_text, metavar="M", help="stored by a call that asked for model M"
+    )
+    invalidate.add_argument(
+        "--cache-namespace",
+        type=_text,
+        metavar="NS",
+        help="stored by a call with cache_namespace NS",
+    )
+    invalidate.add_argument(
+        "--older-than", type=parse_age, metavar="AGE", help="stored longer ago than AGE"
+    )
+    invalidate.add_argument(
+        "--key", type=_text, metavar="KEY", help="the entry under this cache key"
+    )
+    invalidate.add_argument(
+        "--dry-run", action="store_true", help="say how many would be removed, remove nothing"
+    )
+    _json_option(invalidate)
+
+    warm = command(
+        "warm",
+        "fill a production store from a file of calls, or from the cassettes",
+        "Fill a production store (a DiskStore directory or a RedisStore namespace) so that\n"
+        'later calls are hits. With FILE.jsonl (one call per line: {"provider": ...,\n'
+        '"messages": [...], "options": {...}}), make the calls not cached yet, paying\n'
+        "for those only. With --from-cassettes DIR, store the answers the test suite\n"
+        "recorded (successful, not streamed) under the keys live calls derive; nothing\n"
+        "is called. Prints what was stored, and why anything was skipped.",
+    )
+    warm.add_argument("file", nargs="?", metavar="FILE.jsonl", help="the calls to make")
+    warm.add_argument(
+        "--from-cassettes",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="store the recorded answers of the cassettes under DIR (default: the cassette dir)",
+    )
+    _store_options(warm)
+    warm.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="FILE: at most N calls at once (default: 4)",
+    )
+    warm.add_argument(
+        "--cache-namespace",
+        type=_text,
+        metavar="NS",
+        help="--from-cassettes: store the entries in cache namespace NS",
+    )
+    warm.add_argument(
+        "--tag",
+        type=_text,
+        action="append",
+        metavar="TAG",
+        help="--from-cassettes: label the entries with TAG, for invalidate --tag (repeatable)",
+    )
+    warm.add_argument(
+        "--dry-run", action="store_true", help="say what would be stored or sent, do nothing"
+    )
+    _json_option(warm)
+
     vcr = command(
         "import-vcr",
         "convert a vcrpy cassette into an exllm_py cassette",
@@ -224,6 +303,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "(only when PATH is one file)",
     )
     vcr.add_argument("--force", action="store_true", help="replace existing cassettes")
+
     return parser, by_name
 
 
@@ -234,7 +314,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if options.version:
         return options
     if options.command is None:
-        parser.error("a command is required (stats, list, show, clean, clear, verify, import-vcr)")
+        parser.error(
+            "a command is required "
+            "(stats, list, show, clean, clear, verify, invalidate, warm, report, import-vcr)"
+        )
     _check_combinations(commands[options.command], options)
     return options
 
@@ -252,10 +335,27 @@ def _check_combinations(parser: argparse.ArgumentParser, options: argparse.Names
             "--stale-interactions edits cassettes and the filters remove whole ones: "
             "run them as two commands"
         )
+    if command == "invalidate" and not any(
+        getattr(options, name) is not None
+        for name in ("tag", "provider", "model", "cache_namespace", "older_than", "key")
+    ):
+        parser.error(
+            "invalidate needs at least one filter: --tag, --provider, --model, "
+            "--cache-namespace, --older-than AGE or --key"
+        )
+    if command == "warm":
+        if (options.file is None) == (options.from_cassettes is None):
+            parser.error("warm takes FILE.jsonl or --from-cassettes DIR (one of them)")
+        if options.file is not None and (options.cache_namespace or options.tag):
+            parser.error(
+                "--cache-namespace and --tag go with --from-cassettes; a FILE's calls "
+                "set cache_namespace and cache_tags in their options"
+            )
     if command == "list" and options.stale and (filtered or options.provider is not None):
         parser.error("--stale lists interactions; it does not go with the cassette filters")
-    if command == "stats" and options.namespace is not None and options.redis is None:
-        parser.error("--namespace goes with --redis URL")
+    stats_namespace = command == "stats" and options.namespace is not None
+    if stats_namespace and options.redis is None and options.store != "redis":
+        parser.error("--namespace goes with --redis URL or --store redis")
     if command == "clear":
         if options.namespace is not None and options.redis is None:
             parser.error("--namespace goes with --redis URL")
@@ -310,6 +410,24 @@ def _redis_options(parser: argparse.ArgumentParser, *, namespace_required: bool)
         help="the RedisStore namespace"
         + (" (required with --redis)" if namespace_required else " (default: exllm)"),
     )
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    from exllm_py.cli.production_store import add_store_options
+
+    add_store_options(parser, _namespace)
+
+
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def _json_option(parser: argparse.ArgumentParser) -> None:

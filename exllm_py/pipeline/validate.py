@@ -211,6 +211,7 @@ def _cache_control(options: Mapping[str, Any]) -> CacheControl:
         ttl=ttl,
         key=options.get("cache_key"),
         namespace=options.get("cache_namespace"),
+        tags=tuple(dict.fromkeys(options.get("cache_tags") or ())),
     )
 
 
@@ -275,6 +276,16 @@ def _check_cache_ttl(name: str, value: Any) -> None:
     check_ttl(name, value)
 
 
+def _check_cache_tags(name: str, value: Any) -> None:
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(tag, str) and tag for tag in value
+    ):
+        raise ValidationError(
+            f"cache_tags must be a list of non-empty strings such as ['docs-v3', 'tenant-a'], "
+            f"got {shown(value)}"
+        )
+
+
 def _check_timeout(name: str, value: Any) -> None:
     # Capped: sockets and locks refuse timeouts much beyond ~1e9 seconds
     # (OverflowError); waiting without end is what Client(timeout=None) is for.
@@ -303,4 +314,5 @@ _CONTROL_CHECKS: dict[str, Callable[[str, Any], object]] = {
     "cache_ttl": _check_cache_ttl,
     "cache_key": check_text,
     "cache_namespace": check_text,
+    "cache_tags": _check_cache_tags,
 }

@@ -29,6 +29,9 @@ offline, with no secrets on disk. What lives here, from the bottom up:
   and the usage file the housekeeping CLI reads;
 - :mod:`~exllm_py.testing.vcr_import` and :mod:`~exllm_py.testing.vcr_interop`:
   importing vcrpy cassettes, and keeping vcrpy off the calls recorded here;
+- :mod:`~exllm_py.testing.cassette_harvest` and :mod:`~exllm_py.testing.cassette_warming`:
+  recorded answers turned into production cache entries, under the keys
+  live calls derive, and stored (``exllm-cache warm --from-cassettes``);
 - :mod:`~exllm_py.testing.plugin`: the pytest hooks and fixtures.
 
 May import: ``exllm_py.types``, ``errors``, ``extensions``, ``telemetry``,
@@ -36,9 +39,11 @@ May import: ``exllm_py.types``, ``errors``, ``extensions``, ``telemetry``,
 ``cache.strategy``, ``cache.stats`` and the production strategy, and
 ``client`` lazily (the plugin's isolation reaches the default client), and
 ``pipeline.credentials`` lazily (interception routes its guard through the
-recorder). httpx2 is imported only when installed and asked for. The
-pipeline never imports this package: it reaches it only through the
-``CacheStrategy`` protocol.
+recorder); for warming only, ``pipeline.rehearsal``, ``providers.reading``,
+``providers.registry`` and the cache's entries, stores and argument checks
+(nothing the plugin imports reaches them). httpx2 is imported only when
+installed and asked for. The pipeline never imports this package: it
+reaches it only through the ``CacheStrategy`` protocol.
 """
 
 from __future__ import annotations

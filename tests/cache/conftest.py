@@ -10,7 +10,7 @@ import pytest
 from exllm_py import telemetry
 from tests.redis_server import private_redis, redis_server, redis_url
 
-__all__ = ["evictions", "private_redis", "redis_server", "redis_url"]
+__all__ = ["evictions", "invalidation_case_id", "private_redis", "redis_server", "redis_url"]
 
 
 @pytest.fixture
@@ -24,3 +24,14 @@ def evictions() -> Iterator[list[tuple[dict[str, Any], dict[str, Any]]]]:
     )
     yield seen
     telemetry.detach("test-evictions")
+
+
+def invalidation_case_id(value: object) -> str:
+    """A parametrize id for (selector, keys gone) cases that is the same in every process.
+
+    A set's repr changes with the hash seed, and xdist workers compare their ids.
+    """
+    describe = getattr(value, "describe", None)
+    if describe is not None:
+        return str(describe())
+    return ",".join(sorted(value)) if isinstance(value, (set, frozenset)) else repr(value)

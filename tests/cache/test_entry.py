@@ -9,7 +9,10 @@ import pytest
 
 from exllm_py.cache.entry import (
     ENTRY_FORMAT_VERSION,
+    NO_LABELS,
+    EntryLabels,
     dump_entry,
+    entry_labels,
     load_entry,
     make_entry,
     served_from_cache,
@@ -77,6 +80,36 @@ class TestWireForm:
     def test_bytes_that_are_no_json_are_no_entry(self) -> None:
         with pytest.raises(ValueError, match=r"^not a cache entry: "):
             load_entry(b"\x00 not json")
+
+
+class TestLabels:
+    """An entry's labels (what invalidation selects by) go over the wire and come back."""
+
+    def test_labels_round_trip_and_count_in_the_size(self) -> None:
+        labels = entry_labels("openai", "gpt-4o", "tenant-a", ("docs-v3",))
+        entry = make_entry(_response(), "k", NOW, 30.0, labels)
+        loaded = load_entry(dump_entry(entry))
+        assert loaded.labels == EntryLabels("openai", "gpt-4o", "tenant-a", ("docs-v3",))
+        assert entry.size == len(dump_entry(entry))
+        assert entry.size > make_entry(_response(), "k", NOW, 30.0).size
+
+    def test_an_entry_written_without_labels_loads_unlabelled(self) -> None:
+        """Entries stored before labels existed still load, and match no label filter."""
+        document = orjson.loads(dump_entry(make_entry(_response(), "k", NOW, 30.0)))
+        assert "labels" not in document
+        assert load_entry(orjson.dumps(document)).labels is NO_LABELS
+
+    @pytest.mark.parametrize("labels", [{"provider": "x"}, ["p", "m", None], "p"])
+    def test_labels_of_another_shape_are_no_entry(self, labels: object) -> None:
+        document = orjson.loads(dump_entry(make_entry(_response(), "k", NOW, 30.0)))
+        document["labels"] = labels
+        with pytest.raises(ValueError, match=r"^not a cache entry: labels must be"):
+            load_entry(orjson.dumps(document))
+
+    def test_alike_calls_share_one_labels_object(self) -> None:
+        """Labels cost an entry one reference: the same labels are one object."""
+        first = entry_labels("openai", "gpt-4o", None, ("t",))
+        assert entry_labels("openai", "gpt-4o", None, ("t",)) is first
 
 
 def _wire_response() -> object:

@@ -653,7 +653,15 @@ class TestModules:
 
     def test_importing_the_store_modules_needs_no_redis_package(self) -> None:
         """Only building a client imports redis, so the CLI works without the extra."""
-        modules = ["redis", "redis_admin", "redis_codec", "redis_connect", "redis_faults"]
+        modules = [
+            "redis",
+            "redis_admin",
+            "redis_codec",
+            "redis_connect",
+            "redis_faults",
+            "redis_invalidation",
+            "redis_tags",
+        ]
         imports = "; ".join(f"import exllm_py.cache.stores.{name}" for name in modules)
         script = f"import sys; sys.modules['redis'] = None; {imports}"
         subprocess.run([sys.executable, "-c", script], check=True)

@@ -12,17 +12,23 @@ from typing import Any
 import orjson
 import pytest
 
-from exllm_py.cache.entry import CacheEntry, make_entry
+from exllm_py.cache.entry import CacheEntry, EntryLabels, entry_labels, make_entry
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.types import LLMResponse, ToolCall, Usage
+from tests.cache.conftest import invalidation_case_id
 from tests.clocks import FakeClock
 
 
 def entry(
-    clock: FakeClock, content: str = "answer", ttl: float | None = 900.0, key: str = "k"
+    clock: FakeClock,
+    content: str = "answer",
+    ttl: float | None = 900.0,
+    key: str = "k",
+    labels: EntryLabels | None = None,
 ) -> CacheEntry:
     response = LLMResponse(
         content=content,
@@ -35,7 +41,21 @@ def entry(
         cost=0.25,
         raw={"choices": [{"message": {"content": content}}]},
     )
-    return make_entry(response, key, clock(), ttl)
+    if labels is None:
+        return make_entry(response, key, clock(), ttl)
+    return make_entry(response, key, clock(), ttl, labels)
+
+
+def labelled(
+    clock: FakeClock,
+    provider: str = "openai",
+    model: str = "gpt-4o",
+    namespace: str | None = None,
+    tags: tuple[str, ...] = (),
+    ttl: float | None = 900.0,
+) -> CacheEntry:
+    """An entry stored by a call with these labels."""
+    return entry(clock, ttl=ttl, labels=entry_labels(provider, model, namespace, tags))
 
 
 async def close_async(store: CacheStore) -> None:
@@ -298,6 +318,99 @@ class StoreContract:
         await astore.aset("k", entry(clock, ttl=5))
         clock.tick(5)
         assert await astore.aget("k") is None
+
+    # Invalidation: by the labels each entry was stored with, every filter given (AND).
+
+    def fill(self, store: CacheStore, clock: FakeClock) -> None:
+        """Five entries, told apart by their labels."""
+        store.set("docs-a", labelled(clock, tags=("docs-v3", "tenant-a")))
+        store.set("docs-b", labelled(clock, tags=("docs-v3", "tenant-b"), namespace="b"))
+        store.set("claude", labelled(clock, provider="anthropic", model="claude-x"))
+        store.set("mini", labelled(clock, model="gpt-4o-mini", namespace="b"))
+        store.set("plain", entry(clock))
+
+    def remaining(self, store: CacheStore) -> set[str]:
+        keys = ("docs-a", "docs-b", "claude", "mini", "plain")
+        return {key for key in keys if store.get(key) is not None}
+
+    def test_labels_come_back_with_the_entry(self, store: CacheStore, clock: FakeClock) -> None:
+        """What a call labelled its entry with is read back with it."""
+        store.set("k", labelled(clock, "anthropic", "claude-x", "ns", ("t1", "t2")))
+        got = store.get("k")
+        assert got is not None
+        assert got.labels == EntryLabels("anthropic", "claude-x", "ns", ("t1", "t2"))
+
+    @pytest.mark.parametrize(
+        ("selector", "gone"),
+        [
+            (Invalidation(tag="docs-v3"), {"docs-a", "docs-b"}),
+            (Invalidation(tag="tenant-b"), {"docs-b"}),
+            (Invalidation(provider="anthropic"), {"claude"}),
+            (Invalidation(provider="openai", model="gpt-4o"), {"docs-a", "docs-b"}),
+            (Invalidation(namespace="b"), {"docs-b", "mini"}),
+            (Invalidation(namespace="b", tag="docs-v3"), {"docs-b"}),
+            (Invalidation(key="plain"), {"plain"}),
+            (Invalidation(key="plain", provider="openai"), set()),
+            (Invalidation(tag="no-such-tag"), set()),
+        ],
+        ids=invalidation_case_id,
+    )
+    def test_invalidate_removes_exactly_the_matching_entries(
+        self, store: CacheStore, clock: FakeClock, selector: Invalidation, gone: set[str]
+    ) -> None:
+        """Every filter given must match; the count is how many went."""
+        self.fill(store, clock)
+        assert store.invalidate(selector) == len(gone)
+        assert self.remaining(store) == {"docs-a", "docs-b", "claude", "mini", "plain"} - gone
+
+    async def test_a_dry_run_counts_what_would_go_and_removes_nothing(
+        self, astore: CacheStore, clock: FakeClock, evictions: list[tuple[dict[str, Any], Any]]
+    ) -> None:
+        """Sync and async: the same count as the real run, no entry removed, no event."""
+        self.fill(astore, clock)
+        assert astore.invalidate(Invalidation(tag="docs-v3"), dry_run=True) == 2
+        assert await astore.ainvalidate(Invalidation(namespace="b"), dry_run=True) == 2
+        assert self.remaining(astore) == {"docs-a", "docs-b", "claude", "mini", "plain"}
+        assert not [meta for _, meta in evictions if meta["reason"] == "explicit"]
+
+    def test_invalidate_older_than_goes_by_when_entries_were_stored(
+        self, store: CacheStore, clock: FakeClock
+    ) -> None:
+        """Entries stored more than ``older_than`` seconds ago go; newer ones stay."""
+        store.set("old", labelled(clock))
+        clock.tick(60)
+        store.set("new", labelled(clock))
+        clock.tick(1)
+        assert store.invalidate(Invalidation(older_than=30)) == 1
+        assert store.get("old") is None
+        assert store.get("new") is not None
+
+    def test_expired_entries_are_not_counted(self, store: CacheStore, clock: FakeClock) -> None:
+        """An entry past its TTL was gone already: invalidating its tag counts only live ones."""
+        store.set("short", labelled(clock, tags=("t",), ttl=5))
+        store.set("long", labelled(clock, tags=("t",), ttl=500))
+        clock.tick(10)
+        assert store.invalidate(Invalidation(tag="t")) == 1
+        assert store.get("long") is None
+
+    def test_each_invalidated_entry_is_an_explicit_eviction(
+        self, store: CacheStore, clock: FakeClock, evictions: list[tuple[dict[str, Any], Any]]
+    ) -> None:
+        """One evict event per entry removed, with reason explicit, and the store counts them."""
+        self.fill(store, clock)
+        before = store.stats().evictions
+        assert store.invalidate(Invalidation(tag="docs-v3")) == 2
+        explicit = {meta["key"] for _, meta in evictions if meta["reason"] == "explicit"}
+        assert {"docs-a", "docs-b"} <= explicit
+        assert store.stats().evictions - before >= 2
+
+    async def test_ainvalidate_is_the_same_for_async_callers(
+        self, astore: CacheStore, clock: FakeClock
+    ) -> None:
+        """The async twin removes the same entries and returns the same count."""
+        self.fill(astore, clock)
+        assert await astore.ainvalidate(Invalidation(namespace="b")) == 2
+        assert self.remaining(astore) == {"docs-a", "claude", "plain"}
 
 
 class TestMemoryStore(StoreContract):

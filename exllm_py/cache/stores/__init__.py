@@ -6,17 +6,21 @@ holds ``LRU`` and ``FIFO``, ``lfu`` holds ``LFU``),
 ``redis`` (``RedisStore``: shared across processes; needs the ``redis``
 extra, imported only when a store is created) with its parts
 ``redis_codec`` (value encoding), ``redis_faults`` (every Redis fault turns
-into a miss), ``redis_connect`` (clients per process and event loop) and
+into a miss), ``redis_connect`` (clients per process and event loop),
 ``redis_admin`` (namespace statistics and clearing, for housekeeping),
+``redis_tags`` (the tag index), ``redis_invalidation`` (``invalidate``'s
+walk) and ``redis_usage`` (hits, misses and saved cost kept in Redis),
 ``tiered`` (``TieredStore``: memory in front of Redis), ``disk``
 (``DiskStore``: SQLite, kept across restarts; imported on first use, so that
-``import exllm_py`` never loads ``sqlite3``) with ``disk_schema`` and
-``disk_faults``, ``env`` (the store the environment names), ``breaker`` (the
-circuit breaker that keeps a failing Redis from slowing calls) and
-``sweeper`` (expiry sweeps).
+``import exllm_py`` never loads ``sqlite3``) with ``disk_schema``, ``disk_faults`` and
+``disk_labels``, ``usage`` (the hit/miss/saved-cost counts disk and Redis
+stores keep), ``env`` (the store the environment names), ``breaker`` (the
+circuit breaker that keeps a failing store from slowing calls, and its
+last error) and ``sweeper`` (expiry sweeps).
 
 May import: ``exllm_py.cache.entry``, ``cache.stats``, ``cache.arguments``
-(constructor checks), ``telemetry``, ``errors``, ``forksafe``; never the pipeline,
+(constructor checks), ``cache.invalidation`` (the selector), ``telemetry``,
+``errors``, ``forksafe``, ``secret_patterns``; never the pipeline,
 providers or testing.
 """
 

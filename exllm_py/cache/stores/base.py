@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from exllm_py.cache.entry import CacheEntry
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stats import CacheStats
 
 __all__ = ["CacheStore"]
@@ -32,8 +33,15 @@ class CacheStore(Protocol):
       can never edit what a later hit serves.
     - ``delete(key)`` removes the entry (an ``explicit`` eviction); returns
       whether there was one. ``clear()`` removes everything in the store.
-    - ``aget`` / ``aset`` / ``adelete`` are the same for async callers;
-      in-memory stores may simply call the sync methods.
+    - ``invalidate(selector)`` removes every live entry the
+      :class:`~exllm_py.cache.invalidation.Invalidation` matches, by the
+      labels each entry was stored with (``entry.labels``), each an
+      ``explicit`` eviction; returns how many went. Unlike ``get``, it
+      raises when the store cannot be reached: an invalidation that did
+      not happen must not pass for one that did. With ``dry_run=True`` it
+      removes nothing and returns how many would go.
+    - ``aget`` / ``aset`` / ``adelete`` / ``ainvalidate`` are the same for
+      async callers; in-memory stores may simply call the sync methods.
     - ``stats()`` reports counters and current size.
 
     - ``default_ttl`` is the lifetime, in seconds, of entries whose call did
@@ -54,10 +62,14 @@ class CacheStore(Protocol):
 
     def clear(self) -> None: ...
 
+    def invalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int: ...
+
     async def aget(self, key: str) -> CacheEntry | None: ...
 
     async def aset(self, key: str, entry: CacheEntry) -> None: ...
 
     async def adelete(self, key: str) -> bool: ...
+
+    async def ainvalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int: ...
 
     def stats(self) -> CacheStats: ...

@@ -11,6 +11,15 @@ While open, :meth:`CircuitBreaker.allow` answers ``False`` at once, so a
 store that is down costs its callers nothing until the cooldown ends. Each
 failure, and each opening, is reported as ``("exllm", "cache", "error")``
 with a ``reason``. Time comes from an injected monotonic ``clock``.
+
+A breaker also remembers the last error reported for its store
+(:attr:`CircuitBreaker.last_error`, a :class:`StoreError`): every failure
+with an exception, and the errors its store reports through
+:meth:`CircuitBreaker.report` that do not count as failures (an error reply
+from a Redis that answered, a value that does not decode). This is what
+``strategy.health()`` shows as a store's ``last_error``. Error texts go
+through :func:`~exllm_py.secret_patterns.redact_secrets`, here and in the
+telemetry, so that a password in a URL a driver quotes never travels on.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Final, Literal
+
+import attrs
 
 from exllm_py import telemetry
 from exllm_py.cache.arguments import (
@@ -29,14 +40,36 @@ from exllm_py.cache.arguments import (
     check_text,
 )
 from exllm_py.forksafe import renew_after_fork
+from exllm_py.secret_patterns import redact_secrets
 
-__all__ = ["BreakerState", "CircuitBreaker", "report_cache_error"]
+__all__ = ["BreakerState", "CircuitBreaker", "StoreError", "describe_error", "report_cache_error"]
 
 BreakerState = Literal["closed", "open", "half_open"]
 
 _CLOSED: Final = "closed"
 _OPEN: Final = "open"
 _HALF_OPEN: Final = "half_open"
+
+
+@attrs.frozen
+class StoreError:
+    """An error reported for a store: why (``reason``), what (``type``, ``message``), and when.
+
+    ``message`` is redacted (:func:`describe_error`). ``at`` is wall-clock
+    epoch seconds; ``clock_at`` is the breaker's own clock reading then,
+    against which its age is measured.
+    """
+
+    reason: str
+    type: str
+    message: str
+    at: float
+    clock_at: float = attrs.field(repr=False)
+
+    @classmethod
+    def of(cls, reason: str, error: BaseException, clock_at: float) -> StoreError:
+        """``error`` reported for ``reason`` now, ``clock_at`` being the breaker's clock reading."""
+        return cls(reason, type(error).__name__, redact_secrets(str(error)), time.time(), clock_at)
 
 
 class CircuitBreaker:
@@ -68,6 +101,7 @@ class CircuitBreaker:
         self._failures = 0
         # When the breaker opened, or when the half-open probe was let through.
         self._since = 0.0
+        self._last_error: StoreError | None = None
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name} {self._state} failures={self._failures}>"
@@ -80,6 +114,11 @@ class CircuitBreaker:
     @property
     def consecutive_failures(self) -> int:
         return self._failures
+
+    @property
+    def last_error(self) -> StoreError | None:
+        """The last error reported with an exception (a failure, or :meth:`report`), else None."""
+        return self._last_error
 
     def allow(self) -> bool:
         """Whether the caller may use the resource now (if so, it must report the outcome)."""
@@ -113,9 +152,12 @@ class CircuitBreaker:
 
     def failure(self, reason: str, error: BaseException | None = None) -> None:
         """Report a failed use (``reason``: ``timeout``, ``connection``, …); may open it."""
+        noted = None if error is None else self._noted(reason, error)
         with self._lock:
             self._failures += 1
             failures = self._failures
+            if noted is not None:
+                self._last_error = noted
             opens = self._state == _HALF_OPEN or (
                 self._state == _CLOSED and failures >= self.failure_threshold
             )
@@ -132,6 +174,29 @@ class CircuitBreaker:
                 consecutive_failures=failures,
                 cooldown_s=self.cooldown,
             )
+
+    def report(
+        self, reason: str, error: BaseException | None = None, *, key: str | None = None
+    ) -> None:
+        """Report an error that is no failure of the store (it answered): remembered, not counted.
+
+        For an error reply from a Redis that answered, a stored value that does
+        not decode, a health probe that failed: the breaker's state does not
+        change, :attr:`last_error` does (when there is an ``error``).
+        """
+        if error is not None:
+            noted = self._noted(reason, error)
+            with self._lock:
+                self._last_error = noted
+        report_cache_error(self.name, reason, error, state=self._state, key=key)
+
+    def _noted(self, reason: str, error: BaseException) -> StoreError:
+        return StoreError.of(reason, error, self.clock())
+
+
+def describe_error(error: BaseException) -> str:
+    """``"Type: message"``, with any credential in the message redacted."""
+    return f"{type(error).__name__}: {redact_secrets(str(error))}"
 
 
 def report_cache_error(
@@ -152,5 +217,5 @@ def report_cache_error(
     if key is not None:
         metadata["key"] = key
     if error is not None:
-        metadata["error"] = f"{type(error).__name__}: {error}"
+        metadata["error"] = describe_error(error)
     telemetry.emit(telemetry.CACHE_ERROR, dict(measurements), metadata)

@@ -20,12 +20,24 @@ noted) records the use of every noted key, in order, inside its own
 transaction. LRU order is therefore exact for a process's own reads and
 writes, and lags by up to a second for what other processes read.
 
+Use. Hits, misses and the money hits saved are counted in the database,
+every process's, for ``exllm-cache stats`` (:meth:`DiskStore.usage`): each
+process adds its counts when it records uses (see Recency).
+
+Invalidation. Each row carries its entry's labels and ``stored_at`` in
+indexed columns, and its tags in a side table
+(:mod:`~exllm_py.cache.stores.disk_labels` turns a selector into one
+``DELETE`` over them), so ``invalidate`` finds what it removes through
+indexes, in one transaction, whichever process stored it.
+
 Faults. Every piece of SQLite work runs through a
 :class:`~exllm_py.cache.stores.disk_faults.SqliteGuard`: a locked, full,
 unreadable or corrupt database makes a read a miss and a write a no-op,
 reported as ``("exllm", "cache", "error")``, and a circuit breaker stops
 trying a failing file for a while. A value that does not decode is reported
-(``reason="corrupt_value"``), deleted and missed.
+(``reason="corrupt_value"``), deleted and missed. ``invalidate`` alone
+raises instead (:class:`~exllm_py.cache.stores.disk_faults.DiskStoreUnavailable`):
+an invalidation that did not happen must not pass for one that did.
 """
 
 from __future__ import annotations
@@ -52,15 +64,23 @@ from exllm_py.cache.arguments import (
     check_ttl,
 )
 from exllm_py.cache.entry import CacheEntry, dump_entry, frozen_response, load_entry
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stats import CacheStats
-from exllm_py.cache.stores.breaker import CircuitBreaker, report_cache_error
+from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.disk_faults import FAULT, SqliteGuard
+from exllm_py.cache.stores.disk_labels import (
+    RELABEL,
+    count_statement,
+    invalidation_statement,
+    label_columns,
+)
 from exllm_py.cache.stores.disk_schema import (
     DATABASE_NAME,
-    MIN_SQLITE_VERSION,
     default_directory,
+    missing_support,
     open_database,
 )
+from exllm_py.cache.stores.usage import StoreUsage, UsageBatch, saved_cost_of
 from exllm_py.errors import ConfigurationError
 from exllm_py.forksafe import renew_after_fork
 
@@ -78,16 +98,22 @@ _DECODED_MAX_VALUE: Final = 64 * 1024
 _TOUCH_DELAY: Final = 1.0
 
 _SELECT: Final = "SELECT value, expires_at FROM entries WHERE key = ?"
+# A replaced entry's labels are left to RELABEL, which writes them only if they changed.
 _UPSERT: Final = """
-    INSERT INTO entries (key, value, size, expires_at, last_used) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO entries (key, value, size, expires_at, last_used, stored_at,
+        provider, model, namespace, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size,
-        expires_at = excluded.expires_at, last_used = excluded.last_used
+        expires_at = excluded.expires_at, last_used = excluded.last_used,
+        stored_at = excluded.stored_at
 """
 _REMOVE: Final = "DELETE FROM entries WHERE key = ? RETURNING size, expires_at"
 _REMOVE_IF_DEAD: Final = "DELETE FROM entries WHERE key = ? AND expires_at <= ? RETURNING size"
 _EXPIRE: Final = "DELETE FROM entries WHERE expires_at <= ? RETURNING key, size"
 _LAST_USE: Final = "SELECT coalesce(max(last_used), 0) FROM entries"
 _TOUCH: Final = "UPDATE entries SET last_used = ? WHERE key = ?"
+_ADD_USAGE: Final = """UPDATE usage SET hits = hits + ?, misses = misses + ?,
+    saved_cost_usd = saved_cost_usd + ? WHERE id = 0"""
+_USAGE: Final = "SELECT hits, misses, saved_cost_usd FROM usage WHERE id = 0"
 
 # A connection inherited across a fork belongs to the parent: closing it in the child
 # could checkpoint or unlock the parent's database. It is kept here, never used again.
@@ -159,7 +185,7 @@ class DiskStore:
         _create(self.directory)
         self.database = self.directory / DATABASE_NAME
         self.breaker = breaker or CircuitBreaker(name=f"disk:{self.directory}")
-        self.guard = SqliteGuard(self.breaker)
+        self.guard = SqliteGuard(self.breaker, str(self.database))
         self._local = _Local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -172,6 +198,7 @@ class DiskStore:
         # Shared by every hit, so frozen, as MemoryStore's answers are.
         self._decoded: dict[str, tuple[bytes, CacheEntry]] = {}
         self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
+        self._usage = UsageBatch()
 
     def __repr__(self) -> str:
         return f"<DiskStore {str(self.database)!r} {self.breaker.state}>"
@@ -182,10 +209,12 @@ class DiskStore:
         row = self.guard.run(self._select, key)
         if row is None or row is FAULT:
             self._count("_misses")
+            self._usage.miss(key)
             return None
         value, expires_at = row
         if expires_at is not None and expires_at <= self.clock():
             self._count("_misses", "_expirations")
+            self._usage.miss(key)
             self._removed(self.guard.run(self._drop_if_dead, key, expires_at), counted=True)
             return None
         decoded = self._decoded.get(key)
@@ -196,10 +225,12 @@ class DiskStore:
                 entry = self._remember(key, value, load_entry(value))
             except ValueError as exc:
                 self._count("_misses")
-                report_cache_error(self.breaker.name, "corrupt_value", exc, key=key)
+                self._usage.miss(key)
+                self.breaker.report("corrupt_value", exc, key=key)
                 self.guard.run(self._remove, key)
                 return None
         self._count("_hits")
+        self._usage.hit(saved_cost_of(entry.response.metadata))
         self._touch(key)
         return entry
 
@@ -211,7 +242,7 @@ class DiskStore:
             # one must not go on being served.
             self.delete(key)
             return
-        removed = self.guard.run(self._write, key, value, expires_at)
+        removed = self.guard.run(self._write, key, value, entry)
         if removed is not FAULT:
             self._count("_puts")
             self._removed(removed)
@@ -234,6 +265,33 @@ class DiskStore:
             self._decoded.clear()
         self.guard.run(self._execute, "DELETE FROM entries")
 
+    def invalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        """Remove the live entries ``selector`` matches, every process's; returns how many went.
+
+        One transaction, through indexes only (``key`` by the primary key).
+        Each entry removed is an ``explicit`` eviction. Expired entries it
+        matches are removed too, counted and reported as expirations (as
+        ``delete`` does), not in the returned count. Entries stored before
+        labels existed (schema version 1) match only ``key`` and ``older_than``.
+        ``dry_run``: remove nothing, return how many live entries would go.
+
+        Raises :class:`~exllm_py.cache.stores.disk_faults.DiskStoreUnavailable`
+        (a ``sqlite3.Error`` naming the database file, the reason and what
+        to do) when the database cannot be used: locked for longer than
+        ``timeout``, full, corrupt, unreadable, or its breaker open. Nothing
+        was removed then.
+        """
+        now = self.clock()
+        if dry_run:
+            statement, parameters = count_statement(selector, now)
+            count: int = self.guard.call(self._execute, statement, *parameters)[0][0]
+            return count
+        statement, parameters = invalidation_statement(selector, now)
+        removed = self.guard.call(self._invalidate, statement, parameters, now)
+        self._forget([key for key, _, _ in removed])
+        self._removed(removed)
+        return sum(why == "explicit" for _, _, why in removed)
+
     async def aget(self, key: str) -> CacheEntry | None:
         return await asyncio.to_thread(self.get, key)
 
@@ -242,6 +300,9 @@ class DiskStore:
 
     async def adelete(self, key: str) -> bool:
         return await asyncio.to_thread(self.delete, key)
+
+    async def ainvalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        return await asyncio.to_thread(self.invalidate, selector, dry_run=dry_run)
 
     def stats(self) -> CacheStats:
         """This object's counters, and the entries and bytes the database holds now."""
@@ -271,6 +332,24 @@ class DiskStore:
     def flush(self) -> None:
         """Record the uses of the keys hit since the last write (writes do this by themselves)."""
         self.guard.run(self._record_uses_alone)
+
+    def ping(self) -> None:
+        """A trivial read of the database, outside the breaker; ``sqlite3.Error`` if it fails.
+
+        For ``strategy.health()``: whether the file answers now, whatever the
+        breaker says, without counting for it.
+        """
+        self._execute("SELECT entries FROM totals")
+
+    def usage(self) -> StoreUsage:
+        """Hits, misses and saved cost counted in the database by every process, this one's too.
+
+        This process's counts not yet added are added first. Raises
+        :class:`~exllm_py.cache.stores.disk_faults.DiskStoreUnavailable` when
+        the database cannot be used.
+        """
+        hits, misses, saved = self.guard.call(self._recorded_usage)
+        return StoreUsage(hits, misses, saved)
 
     def close(self) -> None:
         """Record pending uses, then close every connection this object opened."""
@@ -334,11 +413,24 @@ class DiskStore:
         entries, stored = self._execute("SELECT entries, bytes FROM totals")[0]
         return entries, stored
 
-    def _write(self, key: str, value: bytes, expires_at: float | None) -> list[_Removed]:
+    def _write(self, key: str, value: bytes, entry: CacheEntry) -> list[_Removed]:
+        labels = label_columns(entry.labels)
         with self._transaction() as connection:
             last_use = self._record_uses(connection)
-            connection.execute(_UPSERT, (key, value, len(value), expires_at, last_use + 1))
+            row = (key, value, len(value), entry.expires_at, last_use + 1, entry.stored_at)
+            connection.execute(_UPSERT, (*row, *labels))
+            connection.execute(RELABEL, (*labels, key))
             return self._evict(connection)
+
+    def _invalidate(
+        self, statement: str, parameters: tuple[object, ...], now: float
+    ) -> list[_Removed]:
+        with self._transaction() as connection:
+            rows = connection.execute(statement, parameters).fetchall()
+        return [
+            (key, size, "explicit" if expires_at is None or expires_at > now else "ttl")
+            for key, size, expires_at in rows
+        ]
 
     def _evict(self, connection: sqlite3.Connection) -> list[_Removed]:
         """Bring the database back within its bounds (inside the write's transaction)."""
@@ -362,19 +454,31 @@ class DiskStore:
         return removed + victims
 
     def _record_uses(self, connection: sqlite3.Connection) -> int:
-        """Record the noted uses, in order, after every recorded one; returns the last use."""
+        """Record the noted uses, in order, after every recorded one; returns the last use.
+
+        The counts of this process's hits and misses go with them.
+        """
         with self._lock:
             keys, self._touched = list(self._touched), {}
             self._touched_at = time.monotonic()
         (last_use,) = connection.execute(_LAST_USE).fetchone()
         if keys:
             connection.executemany(_TOUCH, [(last_use + n, k) for n, k in enumerate(keys, 1)])
+        batch = self._usage.take()
+        if batch:
+            connection.execute(_ADD_USAGE, (batch.hits, batch.misses, batch.saved_cost_usd))
         return int(last_use) + len(keys)
 
     def _record_uses_alone(self) -> None:
-        if self._touched:
+        if self._touched or self._usage:
             with self._transaction() as connection:
                 self._record_uses(connection)
+
+    def _recorded_usage(self) -> tuple[int, int, float]:
+        with self._transaction() as connection:
+            self._record_uses(connection)
+            hits, misses, saved = connection.execute(_USAGE).fetchone()
+        return hits, misses, saved
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -389,6 +493,14 @@ class DiskStore:
             if len(decoded) > _DECODED_KEPT:
                 del decoded[next(iter(decoded))]
         return entry
+
+    def _forget(self, keys: list[str]) -> None:
+        """Drop what this object noted about entries that are gone (their decodes, their uses)."""
+        if keys:
+            with self._lock:
+                for key in keys:
+                    self._decoded.pop(key, None)
+                    self._touched.pop(key, None)
 
     def _touch(self, key: str) -> None:
         with self._lock:
@@ -432,11 +544,9 @@ class DiskStore:
 
 
 def _directory(path: object) -> Path:
-    if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
-        raise ConfigurationError(
-            f"DiskStore needs SQLite {'.'.join(map(str, MIN_SQLITE_VERSION))} or newer; "
-            f"this Python has {sqlite3.sqlite_version}: use a newer Python build"
-        )
+    missing = missing_support()
+    if missing is not None:
+        raise ConfigurationError(f"DiskStore needs {missing}: use a Python with a newer SQLite")
     if path is None:
         return default_directory()
     check_instance("DiskStore path", path, (str, os.PathLike), "a directory path or None")

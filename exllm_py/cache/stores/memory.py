@@ -18,6 +18,7 @@ from exllm_py.cache.arguments import (
     check_ttl,
 )
 from exllm_py.cache.entry import CacheEntry
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.policies import LRU
 from exllm_py.cache.stores.policy import POLICY_ATTRIBUTES, EvictionPolicy
@@ -154,6 +155,36 @@ class MemoryStore:
             self._entries.clear()
             self._deadlines.clear()
             self._bytes = 0
+
+    def invalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        """Remove the live entries ``selector`` matches (``explicit`` evictions); how many went.
+
+        ``dry_run``: remove nothing, only count.
+        """
+        with self._lock:
+            now = self.clock()
+            if selector.key is not None:  # one key: no scan
+                entry = self._entries.get(selector.key)
+                candidates = [] if entry is None else [(selector.key, entry)]
+            else:
+                candidates = list(self._entries.items())
+            removed = [
+                (key, entry)
+                for key, entry in candidates
+                if (entry.expires_at is None or entry.expires_at > now)
+                and selector.matches(key, entry.labels, entry.stored_at, now)
+            ]
+            if dry_run:
+                return len(removed)
+            for key, entry in removed:
+                self._drop(key, entry)
+            self._evictions += len(removed)
+        for key, entry in removed:
+            _report_evicted(key, entry, "explicit")
+        return len(removed)
+
+    async def ainvalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        return self.invalidate(selector, dry_run=dry_run)
 
     async def aget(self, key: str) -> CacheEntry | None:
         return self.get(key)

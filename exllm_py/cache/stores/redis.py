@@ -3,7 +3,10 @@
 Layout. An entry lives at ``<namespace>:<cache key>`` as one string value
 that Redis expires by itself (``SET … PX``); cross-process single-flight
 locks (:mod:`exllm_py.cache.distributed_lock`) live at
-``<namespace>@lock:<cache key>``. Values are encoded by
+``<namespace>@lock:<cache key>``; the tag index, one sorted set per tag of
+the calls' ``cache_tags``, at ``<namespace>@tag:<tag>``
+(:mod:`~exllm_py.cache.stores.redis_tags`: a tagged entry is written with
+its index entries in one ``MULTI``). Values are encoded by
 :mod:`~exllm_py.cache.stores.redis_codec` (JSON, zlib above a threshold);
 values larger than ``max_value_bytes`` once encoded are not stored, so one
 huge answer cannot fill Redis.
@@ -13,11 +16,17 @@ Faults. Every command runs through a
 makes the operation a miss or a no-op, one operation adds at most
 ``timeout``, and a circuit breaker stops trying a failing server. A value
 that does not decode is reported (``reason="corrupt_value"``), deleted and
-missed.
+missed. :meth:`RedisStore.invalidate` is the exception: it raises.
+
+Use. The store counts its hits, misses and the money its hits saved in
+Redis itself, every process's, for ``exllm-cache stats``
+(:meth:`RedisStore.usage`; :mod:`~exllm_py.cache.stores.redis_usage`):
+each process adds its counts at most once a second, from a ``get``.
 
 The companions: :mod:`~exllm_py.cache.stores.redis_connect` (the optional
-``redis`` package, clients, namespaces) and
-:mod:`~exllm_py.cache.stores.redis_admin` (namespace-wide ``SCAN`` work).
+``redis`` package, clients, namespaces),
+:mod:`~exllm_py.cache.stores.redis_admin` (namespace-wide ``SCAN`` work) and
+:mod:`~exllm_py.cache.stores.redis_invalidation` (``invalidate``'s walk).
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+import attrs
+
 from exllm_py import telemetry
 from exllm_py.cache.arguments import (
     MAX_STORE_TIMEOUT,
@@ -39,9 +50,10 @@ from exllm_py.cache.arguments import (
     check_ttl,
 )
 from exllm_py.cache.entry import CacheEntry, dump_entry
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stats import CacheStats
-from exllm_py.cache.stores.breaker import CircuitBreaker, report_cache_error
-from exllm_py.cache.stores.redis_admin import scan_totals, unlink_matching
+from exllm_py.cache.stores.breaker import CircuitBreaker
+from exllm_py.cache.stores.redis_admin import scan_totals, unlink_namespace
 from exllm_py.cache.stores.redis_codec import DEFAULT_COMPRESS_THRESHOLD, decode_entry, encode_value
 from exllm_py.cache.stores.redis_connect import (
     LoopClients,
@@ -50,6 +62,16 @@ from exllm_py.cache.stores.redis_connect import (
     redact_url_password,
 )
 from exllm_py.cache.stores.redis_faults import FAULT, FaultGuard
+from exllm_py.cache.stores.redis_invalidation import Removed, Scope, arun, plan, run
+from exllm_py.cache.stores.redis_tags import Command, tagged_write
+from exllm_py.cache.stores.redis_usage import (
+    aadd_usage,
+    add_usage,
+    aread_usage,
+    read_usage,
+    usage_key,
+)
+from exllm_py.cache.stores.usage import StoreUsage, UsageBatch, saved_cost_of
 from exllm_py.errors import ValidationError
 from exllm_py.forksafe import renew_after_fork
 
@@ -65,6 +87,16 @@ class _Corrupt(enum.Enum):
 
 
 _CORRUPT: Final = _Corrupt.CORRUPT
+
+
+@attrs.frozen
+class _Write:
+    """A ``SET`` to send, with the tag index commands that go in its ``MULTI`` (if tagged)."""
+
+    name: str
+    value: bytes
+    px: int | None
+    index: tuple[Command, ...] = ()
 
 
 class RedisStore:
@@ -123,6 +155,7 @@ class RedisStore:
         self._lock = threading.Lock()
         renew_after_fork(self, "_lock")
         self._hits = self._misses = self._puts = self._evictions = self._expirations = 0
+        self._usage = UsageBatch()
 
     def __repr__(self) -> str:
         url = redact_url_password(self.url)
@@ -131,6 +164,8 @@ class RedisStore:
     # -- the CacheStore protocol, sync --------------------------------------------------
 
     def get(self, key: str) -> CacheEntry | None:
+        if self._usage.due():
+            self._add_usage()
         name = self.prefix + key
         entry = self._received(key, self.guard.run(key, self._client.get, name))
         if entry is _CORRUPT:
@@ -139,12 +174,10 @@ class RedisStore:
         return entry
 
     def set(self, key: str, entry: CacheEntry) -> None:
-        command = self._set_command(key, entry)
-        if command is not None:
-            name, value, px = command
-            if self.guard.run(key, self._client.set, name, value, px=px) is not FAULT:
-                self._count_put()
-                return
+        write = self._write(key, entry)
+        if write is not None and self.guard.run(key, _stored, self._client, write) is not FAULT:
+            self._count_put()
+            return
         # Not stored (too large, born expired, or Redis refused it): neither is the
         # previous answer kept, or a refresh would leave the stale one served.
         self._deleted(key, self.guard.run(key, _measured_delete, self._client, self.prefix + key))
@@ -154,12 +187,37 @@ class RedisStore:
         return self._deleted(key, self.guard.run(None, _measured_delete, self._client, name))
 
     def clear(self) -> None:
-        """Remove this namespace's entries (``SCAN`` + ``UNLINK``; other namespaces stay)."""
-        self.guard.run(None, unlink_matching, self._client, self.prefix + "*")
+        """Remove this namespace's entries and tag index (``SCAN`` + ``UNLINK``; others stay)."""
+        self.guard.run(None, unlink_namespace, self._client, self.namespace)
+
+    def invalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        """Remove the live entries ``selector`` matches (``explicit`` evictions); how many went.
+
+        ``tag=`` reads that tag's index, ``key=`` that key; other filters walk
+        the namespace (``SCAN`` + pipelined reads + ``UNLINK``, never ``KEYS``
+        or ``FLUSHDB``). Each candidate is confirmed against the labels it
+        holds when read; an entry re-set by another process between that read
+        and its removal is removed all the same (over-invalidation, never
+        under: see :mod:`~exllm_py.cache.stores.redis_invalidation`).
+        ``dry_run``: remove nothing, count what would go.
+
+        Raises ``ConfigurationError`` (its ``__cause__`` the redis-py error)
+        naming the URL, without its password, and the namespace when Redis
+        cannot be reached or refuses: entries removed before the failure stay
+        removed, and running it again is safe. Tried even while the breaker is
+        open, and its failures are not counted by it. Each round trip is
+        bounded by ``timeout``: a store with a hit path's 50 ms may be too
+        short for a large namespace over a slow link.
+        """
+        with self.guard.raising(self._failed_invalidation(selector)):
+            removed = run(self._client, plan(self._scope(selector, dry_run)))
+        return self._invalidated(removed, dry_run)
 
     # -- the CacheStore protocol, async -------------------------------------------------
 
     async def aget(self, key: str) -> CacheEntry | None:
+        if self._usage.due():
+            await self._aadd_usage()
         client, name = self._aclients.current(), self.prefix + key
         entry = self._received(key, await self.guard.arun(key, client.get, name))
         if entry is _CORRUPT:
@@ -169,18 +227,23 @@ class RedisStore:
 
     async def aset(self, key: str, entry: CacheEntry) -> None:
         client = self._aclients.current()
-        command = self._set_command(key, entry)
-        if command is not None:
-            name, value, px = command
-            if await self.guard.arun(key, client.set, name, value, px=px) is not FAULT:
-                self._count_put()
-                return
+        write = self._write(key, entry)
+        if write is not None and await self.guard.arun(key, _astored, client, write) is not FAULT:
+            self._count_put()
+            return
         outcome = await self.guard.arun(key, _ameasured_delete, client, self.prefix + key)
         self._deleted(key, outcome)
 
     async def adelete(self, key: str) -> bool:
         client, name = self._aclients.current(), self.prefix + key
         return self._deleted(key, await self.guard.arun(None, _ameasured_delete, client, name))
+
+    async def ainvalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        """Async twin of :meth:`invalidate`, on the running loop's client."""
+        client = self._aclients.current()
+        with self.guard.raising(self._failed_invalidation(selector)):
+            removed = await arun(client, plan(self._scope(selector, dry_run)))
+        return self._invalidated(removed, dry_run)
 
     # -- raw commands, for the cross-process lock ---------------------------------------
 
@@ -226,47 +289,109 @@ class RedisStore:
                 bytes=stored,
             )
 
+    def ping(self) -> None:
+        """``PING`` Redis within ``timeout``, outside the breaker; raises redis-py's error if not.
+
+        For ``strategy.health()``: whether the server answers now, whatever
+        the breaker says, without counting for it.
+        """
+        self._client.ping()
+
+    def usage(self) -> StoreUsage:
+        """Hits, misses and saved cost counted in Redis by every process, this one's included.
+
+        This process's counts not yet added are added first. Raises
+        ``ConfigurationError`` (naming the URL, without its password, and the
+        namespace) when Redis cannot be reached.
+        """
+        where = f"RedisStore could not read its counts in namespace {self.namespace!r} at "
+        with self.guard.raising(where + redact_url_password(self.url)):
+            batch = self._usage.take()
+            if batch:
+                add_usage(self._client, usage_key(self.namespace), batch)
+            return read_usage(self._client, usage_key(self.namespace))
+
+    async def ausage(self) -> StoreUsage:
+        """Async twin of :meth:`usage`."""
+        client = self._aclients.current()
+        where = f"RedisStore could not read its counts in namespace {self.namespace!r} at "
+        with self.guard.raising(where + redact_url_password(self.url)):
+            batch = self._usage.take()
+            if batch:
+                await aadd_usage(client, usage_key(self.namespace), batch)
+            return await aread_usage(client, usage_key(self.namespace))
+
     def close(self) -> None:
-        """Close the sync connections (async ones: :meth:`aclose`, in their loop)."""
+        """Add this process's pending counts, close the sync connections (async: :meth:`aclose`)."""
+        self._add_usage()
         self._client.close()
 
     async def aclose(self) -> None:
-        """Close the running loop's async connections."""
+        """Add this process's pending counts, close the running loop's async connections."""
+        await self._aadd_usage()
         await self._aclients.aclose()
 
     # -- the shared logic: commands in, entries and counters out ------------------------
 
-    def _set_command(self, key: str, entry: CacheEntry) -> tuple[str, bytes, int | None] | None:
+    def _write(self, key: str, entry: CacheEntry) -> _Write | None:
         if self.guard.refusing(key):
             return None  # it would not be sent: spare the encoding too
+        now = self.clock()
         px = None
         if entry.expires_at is not None:
-            px = math.ceil((entry.expires_at - self.clock()) * 1000)
+            px = math.ceil((entry.expires_at - now) * 1000)
             if px <= 0:
                 return None
         value = encode_value(dump_entry(entry), self.compress_threshold)
         if len(value) > self.max_value_bytes:
             return None
-        return self.prefix + key, value, px
+        tags = entry.labels.tags
+        if not tags:
+            return _Write(self.prefix + key, value, px)
+        index = tagged_write(self.namespace, key, tags, entry.expires_at, px, now)
+        return _Write(self.prefix + key, value, px, tuple(index))
+
+    def _scope(self, selector: Invalidation, dry_run: bool) -> Scope:
+        return Scope(selector, self.namespace, self.clock(), self.max_value_bytes, dry_run)
+
+    def _failed_invalidation(self, selector: Invalidation) -> str:
+        where = f"namespace {self.namespace!r} at {redact_url_password(self.url)}"
+        return f"RedisStore could not invalidate ({selector.describe()}) in {where}"
+
+    def _invalidated(self, removed: list[Removed], dry_run: bool) -> int:
+        if dry_run or not removed:
+            return len(removed)
+        with self._lock:
+            self._evictions += len(removed)
+        if telemetry.wanted(telemetry.CACHE_EVICT):
+            for gone in removed:
+                telemetry.emit(
+                    telemetry.CACHE_EVICT,
+                    {"size_bytes": gone.size},
+                    {"key": gone.key, "reason": "explicit", "store": "redis"},
+                )
+        return len(removed)
 
     def _received(self, key: str, value: object) -> CacheEntry | Literal[_Corrupt.CORRUPT] | None:
         if value is None or value is FAULT:
-            self._count_miss()
+            self._count_miss(key)
             return None
         try:
             entry = decode_entry(value, self.max_value_bytes)
         except ValueError as exc:
-            self._count_miss()
-            report_cache_error(self.breaker.name, "corrupt_value", exc, key=key)
+            self._count_miss(key)
+            self.breaker.report("corrupt_value", exc, key=key)
             return _CORRUPT
         expires_at = entry.expires_at
         if expires_at is not None and expires_at <= self.clock():
             with self._lock:
                 self._misses += 1
                 self._expirations += 1
+            self._usage.miss(key)
             return None
         with self._lock:
             self._hits += 1
+        self._usage.hit(saved_cost_of(entry.response.metadata))
         return entry
 
     def _deleted(self, key: str, outcome: object) -> bool:
@@ -293,13 +418,28 @@ class RedisStore:
                 self._client, self.namespace, memory=False, max_scans=self.stats_max_scans
             )
         except self.guard.faults as exc:
-            report_cache_error(self.breaker.name, "stats_failed", exc)
+            self.breaker.report("stats_failed", exc)
             return 0, 0
         return totals.entries, totals.bytes
 
-    def _count_miss(self) -> None:
+    def _count_miss(self, key: str) -> None:
         with self._lock:
             self._misses += 1
+        self._usage.miss(key)
+
+    # A batch that cannot be added (Redis down, the breaker open) is dropped: the
+    # counts are a hint (see exllm_py.cache.stores.usage).
+
+    def _add_usage(self) -> None:
+        batch = self._usage.take()
+        if batch:
+            self.guard.run(None, add_usage, self._client, usage_key(self.namespace), batch)
+
+    async def _aadd_usage(self) -> None:
+        batch = self._usage.take()
+        if batch:
+            client = self._aclients.current()
+            await self.guard.arun(None, aadd_usage, client, usage_key(self.namespace), batch)
 
     def _count_put(self) -> None:
         with self._lock:
@@ -324,6 +464,30 @@ def _check_arguments(
     check_callable("RedisStore clock", clock, "a function returning epoch seconds")
     if compress_threshold is not None:
         check_count("RedisStore compress_threshold", compress_threshold, minimum=0)
+
+
+# A tagged entry and its index entries go in one MULTI: no reader ever sees the entry
+# outside its tags' index (see redis_tags). An untagged entry is one plain SET.
+
+
+def _stored(client: redis.Redis, write: _Write) -> object:
+    if not write.index:
+        return client.set(write.name, write.value, px=write.px)
+    pipe = client.pipeline(transaction=True)
+    pipe.set(write.name, write.value, px=write.px)
+    for command in write.index:
+        pipe.execute_command(*command)  # type: ignore[no-untyped-call]  # unannotated in redis-py
+    return pipe.execute()
+
+
+async def _astored(client: redis.asyncio.Redis, write: _Write) -> object:
+    if not write.index:
+        return await client.set(write.name, write.value, px=write.px)
+    pipe = client.pipeline(transaction=True)
+    pipe.set(write.name, write.value, px=write.px)
+    for command in write.index:
+        pipe.execute_command(*command)
+    return await pipe.execute()
 
 
 # A delete reports the bytes it freed: STRLEN then DEL, pipelined (one round trip).

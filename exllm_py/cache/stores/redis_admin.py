@@ -6,10 +6,14 @@ with a generous timeout, walks the namespace with ``SCAN`` (never ``KEYS``,
 which blocks the server) and turns a Redis that cannot be used into a
 ``ConfigurationError`` that names the URL (without its password).
 
-The walks themselves, :func:`scan_totals` and :func:`unlink_matching`, take
-a client and raise redis-py's errors; ``RedisStore.clear()`` and
-``RedisStore.stats()`` use them under their own fault handling (``stats()``
-with a bound on the number of ``SCAN`` calls).
+The walks themselves, :func:`scan_totals`, :func:`unlink_namespace` and
+:func:`unlink_matching`, take a client and raise redis-py's errors;
+``RedisStore.clear()`` and ``RedisStore.stats()`` use them under their own
+fault handling (``stats()`` with a bound on the number of ``SCAN`` calls).
+
+A namespace is its entries (``<namespace>:…``), which the statistics
+count, and the tag index (``<namespace>@tag:…``, see
+:mod:`~exllm_py.cache.stores.redis_tags`), which clearing removes too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from exllm_py.cache.stores.redis_connect import (
     import_redis,
     redact_url_password,
 )
+from exllm_py.cache.stores.redis_tags import tag_sets_pattern
 from exllm_py.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -37,6 +42,7 @@ __all__ = [
     "namespace_stats",
     "scan_totals",
     "unlink_matching",
+    "unlink_namespace",
 ]
 
 T = TypeVar("T")
@@ -75,12 +81,13 @@ def namespace_stats(url: str, namespace: str = "exllm", *, timeout: float = 5.0)
 def clear_namespace(url: str, namespace: str = "exllm", *, timeout: float = 5.0) -> int:
     """Remove every entry of ``namespace`` (``SCAN`` + ``UNLINK``, never ``FLUSHDB``); how many.
 
-    Other namespaces and the cross-process locks (``<namespace>@lock:…``)
-    stay. ``ConfigurationError`` when Redis cannot be reached or used.
+    Its tag index goes too. Other namespaces and the cross-process locks
+    (``<namespace>@lock:…``) stay. ``ConfigurationError`` when Redis cannot
+    be reached or used.
     """
     check_namespace(namespace)
     with connect(url, timeout) as client:
-        return _admin(url, lambda: unlink_matching(client, namespace + ":*"))
+        return _admin(url, lambda: unlink_namespace(client, namespace))
 
 
 def scan_totals(
@@ -105,6 +112,19 @@ def scan_totals(
         if memory and used is not None and live:
             used = _memory_usage(client, live, used)
     return NamespaceStats(namespace, entries, stored, used if memory else None)
+
+
+def unlink_namespace(client: redis.Redis, namespace: str) -> int:
+    """``UNLINK`` the tag index, then the entries of ``namespace``; how many entries went.
+
+    The index goes first: an entry written while the index is being
+    removed is then still there for the walk over the entries, and one
+    written after that walk began keeps its place in the index. The other
+    order could leave a tagged entry outside its index, where no
+    ``invalidate(tag=)`` would find it.
+    """
+    unlink_matching(client, tag_sets_pattern(namespace))
+    return unlink_matching(client, namespace + ":*")
 
 
 def unlink_matching(client: redis.Redis, pattern: str) -> int:

@@ -14,9 +14,15 @@ writes, which follow a provider call, pay 20-150 µs; level 6 saves a few
 percent more for twice the compression time. ``bench/redis_bench.py``
 prints the figures.
 
+Invalidation needs only an entry's labels and timestamps:
+:func:`decode_summary` reads them from the decoded JSON document without
+rebuilding the response (the labels sit at the end of the document, so the
+whole value is still inflated and parsed, but no ``LLMResponse``, usage or
+tool calls are built).
+
 Everything here is pure (no I/O, no ``redis`` import). Whatever is not a
-value, :func:`decode_value` and :func:`decode_entry` refuse with
-``ValueError`` and nothing else, so a caller that treats ``ValueError`` as
+value, :func:`decode_value`, :func:`decode_entry` and :func:`decode_summary`
+refuse with ``ValueError`` and nothing else, so a caller that treats ``ValueError`` as
 "corrupt" lets any other exception (a bug) propagate.
 """
 
@@ -25,14 +31,25 @@ from __future__ import annotations
 import zlib
 from typing import Final
 
-from exllm_py.cache.entry import CacheEntry, load_entry
+import attrs
+import orjson
+
+from exllm_py.cache.entry import (
+    ENTRY_FORMAT_VERSION,
+    CacheEntry,
+    EntryLabels,
+    labels_of,
+    load_entry,
+)
 
 __all__ = [
     "COMPRESSED",
     "DEFAULT_COMPRESS_THRESHOLD",
     "MAX_EXPANSION",
     "PLAIN",
+    "EntrySummary",
     "decode_entry",
+    "decode_summary",
     "decode_value",
     "encode_value",
 ]
@@ -90,3 +107,40 @@ def decode_entry(value: object, max_value_bytes: int) -> CacheEntry:
     if not isinstance(value, bytes):
         raise ValueError(f"Redis returned {type(value).__name__}, not bytes")
     return load_entry(decode_value(value, MAX_EXPANSION * max_value_bytes))
+
+
+@attrs.frozen
+class EntrySummary:
+    """What invalidation asks of a stored entry: when it was stored and expires, its labels."""
+
+    stored_at: float
+    expires_at: float | None
+    labels: EntryLabels
+
+    def live(self, now: float) -> bool:
+        """Whether the entry has not expired at ``now`` (the store's clock)."""
+        return self.expires_at is None or self.expires_at > now
+
+
+def decode_summary(value: object, max_value_bytes: int) -> EntrySummary:
+    """The timestamps and labels of the entry a Redis reply holds; ``ValueError`` if it holds none.
+
+    Checks what :func:`decode_entry` checks of the document's top level
+    (the format version, ``stored_at``, ``ttl``, ``labels``), not the response.
+    """
+    if not isinstance(value, bytes):
+        raise ValueError(f"Redis returned {type(value).__name__}, not bytes")
+    payload = decode_value(value, MAX_EXPANSION * max_value_bytes)
+    try:
+        document = orjson.loads(payload)
+        if document.get("v") != ENTRY_FORMAT_VERSION:
+            raise ValueError(
+                f"cache entry format {document.get('v')!r} is not {ENTRY_FORMAT_VERSION}"
+            )
+        stored_at = float(document["stored_at"])
+        ttl = document["ttl"]
+        expires_at = None if ttl is None else stored_at + float(ttl)
+        labels = labels_of(document)
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a cache entry: {exc}") from exc
+    return EntrySummary(stored_at, expires_at, labels)

@@ -26,18 +26,28 @@ would (a key that is the only traffic would otherwise never find out that
 Redis is back). :class:`~exllm_py.cache.distributed_lock.RedisFlightLock`
 runs its commands through the same guard (via ``RedisStore.execute``), so
 its lock and the store's entries share that memory and the breaker.
+
+Some operations must not pass for done when they were not:
+``RedisStore.invalidate`` runs inside :meth:`FaultGuard.raising`, where the
+same faults become a ``ConfigurationError`` (its ``__cause__`` the
+redis-py error) instead of :data:`FAULT`. Those operations are tried even
+while the breaker is open, and their faults are not counted by it: a long
+administrative walk that times out says nothing about the hit path, and
+must not cut live traffic off Redis.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Final, Literal, ParamSpec, TypeVar
 
-from exllm_py.cache.stores.breaker import CircuitBreaker, report_cache_error
+from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.redis_connect import import_redis
+from exllm_py.errors import ConfigurationError
 from exllm_py.forksafe import renew_after_fork
 
 __all__ = ["FAULT", "Fault", "FaultGuard"]
@@ -123,6 +133,24 @@ class FaultGuard:
         self._succeeded()
         return result
 
+    @contextlib.contextmanager
+    def raising(self, what: str) -> Iterator[None]:
+        """Run a block whose Redis faults raise ``ConfigurationError``: "``what``: the fault".
+
+        ``what`` names the operation and the server (without its password).
+        Bugs (``DataError``, anything not a Redis fault) propagate as they are.
+        Works around ``await`` too: the block may be async code.
+        """
+        try:
+            yield
+        except self._bugs:
+            raise
+        except self.faults as exc:
+            raise ConfigurationError(
+                f"{what}: {type(exc).__name__}: {exc}; check that the server is running and "
+                "reachable"
+            ) from exc
+
     def refusing(self, key: str | None) -> bool:
         """Whether :meth:`run` would skip Redis now; unlike it, this never starts a probe."""
         return self.spared(key) or self.breaker.refusing()
@@ -148,7 +176,7 @@ class FaultGuard:
         if isinstance(exc, self._error_reply):
             # Redis answered, quickly: an error reply is no reason to stop trying.
             self._succeeded()
-            report_cache_error(self.breaker.name, "redis_error", exc)
+            self.breaker.report("redis_error", exc)  # remembered, not counted
             return
         if key is not None:
             with self._lock:

@@ -29,6 +29,7 @@ import attrs
 from exllm_py.cache.arguments import MAX_TTL, check_seconds, check_store
 from exllm_py.cache.entry import CacheEntry, frozen_response
 from exllm_py.cache.freeze import FrozenDict
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.forksafe import renew_after_fork
@@ -91,6 +92,15 @@ class TieredStore:
     def clear(self) -> None:
         self.l1.clear()
         self.l2.clear()
+
+    def invalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        """Invalidate both tiers; the count is the larger tier's (L1 holds copies of L2's)."""
+        in_l1 = self.l1.invalidate(selector, dry_run=dry_run)
+        return max(self.l2.invalidate(selector, dry_run=dry_run), in_l1)
+
+    async def ainvalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
+        in_l1 = await self.l1.ainvalidate(selector, dry_run=dry_run)
+        return max(await self.l2.ainvalidate(selector, dry_run=dry_run), in_l1)
 
     async def aget(self, key: str) -> CacheEntry | None:
         entry = await self.l1.aget(key)

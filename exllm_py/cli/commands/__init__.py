@@ -14,7 +14,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 
-from exllm_py.cli.commands import clean, clear, import_vcr, listing, show, stats, verify
+from exllm_py.cli.commands import (
+    clean,
+    clear,
+    import_vcr,
+    invalidate,
+    listing,
+    show,
+    stats,
+    verify,
+    warm,
+)
 from exllm_py.cli.context import Console
 from exllm_py.cli.locate import Location
 
@@ -26,8 +36,10 @@ COMMANDS: Mapping[str, Command] = {
     "clean": clean.run,
     "clear": clear.run,
     "import-vcr": import_vcr.run,
+    "invalidate": invalidate.run,
     "list": listing.run,
     "show": show.run,
     "stats": stats.run,
     "verify": verify.run,
+    "warm": warm.run,
 }

@@ -1,0 +1,1 @@
+"""Tests of exllm_py.providers.reading: requests read back into the calls that send them."""
