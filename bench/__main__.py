@@ -14,6 +14,7 @@ MODULES = [
     "bench.sdk_replay",
     "bench.redis_bench",
     "bench.disk_bench",
+    "bench.metrics_bench",
 ]
 
 
