@@ -304,6 +304,26 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     )
     vcr.add_argument("--force", action="store_true", help="replace existing cassettes")
 
+    report = command(
+        "report",
+        "an HTML page of the production cache's hit rate, savings and evictions",
+        "Draw the production cache's counters as one self-contained HTML page (charts\n"
+        "as inline SVG, no script, no network): hit rate and saved cost over time, the\n"
+        "models that saved the most, evictions by reason. INPUT is a snapshot file that\n"
+        "exllm_py.metrics.snapshots.SnapshotRecorder writes, or a stats document (JSON\n"
+        "with hits and misses, such as strategy.stats()), which gives totals only.",
+    )
+    report.add_argument("input", metavar="INPUT", help="a snapshot file or a stats JSON file")
+    report.add_argument(
+        "--html", required=True, metavar="OUT", help="where to write the page (replaced if there)"
+    )
+    report.add_argument(
+        "--top",
+        type=_positive,
+        default=10,
+        metavar="N",
+        help="how many models the top-models chart shows (default: 10)",
+    )
     return parser, by_name
 
 
