@@ -41,6 +41,7 @@ __all__ = [
     "load_entry",
     "make_entry",
     "served_from_cache",
+    "worth_storing",
 ]
 
 ENTRY_FORMAT_VERSION = 1
@@ -82,6 +83,16 @@ class CacheEntry:
     #: When the entry expires (epoch seconds), ``None`` for never.
     expires_at: float | None = None
     labels: EntryLabels = NO_LABELS
+
+
+def worth_storing(response: LLMResponse) -> bool:
+    """Whether an answer may be stored: one with neither text nor tool calls is not.
+
+    An empty answer is more likely a glitch than worth repeating to every
+    later caller; the production strategy, warming and the cassette harvest
+    all go by this one rule.
+    """
+    return bool(response.content or response.tool_calls)
 
 
 def make_entry(

@@ -9,7 +9,7 @@ Stores select by the labels each entry carries
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -17,7 +17,10 @@ from exllm_py.cache.arguments import shown
 from exllm_py.cache.entry import EntryLabels
 from exllm_py.errors import ValidationError
 
-__all__ = ["Invalidation"]
+if TYPE_CHECKING:
+    from exllm_py.cache.stores.base import CacheStore
+
+__all__ = ["Invalidation", "holds_key"]
 
 _TEXT_FILTERS = ("tag", "provider", "model", "namespace", "key")
 
@@ -25,6 +28,12 @@ _TEXT_FILTERS = ("tag", "provider", "model", "namespace", "key")
 def _seconds(value: Any) -> Any:
     # A timedelta is what a reader of ``older_than=`` most likely reaches for.
     return value.total_seconds() if isinstance(value, datetime.timedelta) else value
+
+
+def _text(value: Any) -> Any:
+    # A str subclass (a StrEnum tag, as calls may pass in cache_tags) as the plain
+    # str entries are labelled with; anything else is left for the check to name.
+    return str(value) if isinstance(value, str) else value
 
 
 @attrs.frozen
@@ -36,12 +45,12 @@ class Invalidation:
     seconds (or a ``timedelta``) before now, by the store's clock.
     """
 
-    tag: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    namespace: str | None = None
+    tag: str | None = attrs.field(default=None, converter=_text)
+    provider: str | None = attrs.field(default=None, converter=_text)
+    model: str | None = attrs.field(default=None, converter=_text)
+    namespace: str | None = attrs.field(default=None, converter=_text)
     older_than: float | None = attrs.field(default=None, converter=_seconds)
-    key: str | None = None
+    key: str | None = attrs.field(default=None, converter=_text)
 
     def __attrs_post_init__(self) -> None:
         for name in _TEXT_FILTERS:
@@ -85,3 +94,14 @@ class Invalidation:
         """The filters given, as a reader would write them: ``tag='docs-v3', model='gpt-4o'``."""
         given = ((name, getattr(self, name)) for name in (*_TEXT_FILTERS, "older_than"))
         return ", ".join(f"{name}={value!r}" for name, value in given if value is not None)
+
+
+def holds_key(store: CacheStore, key: str) -> bool:
+    """Whether ``store`` holds a live entry under ``key``, asked without reading it.
+
+    A dry-run invalidation of that one key: unlike ``get``, it counts no hit
+    or miss in the store's statistics (and in the counts disk and Redis
+    stores keep for every process), which a check made for housekeeping must
+    not move.
+    """
+    return store.invalidate(Invalidation(key=key), dry_run=True) > 0

@@ -49,6 +49,7 @@ from exllm_py.cache.entry import (
     frozen_response,
     make_entry,
     served_from_cache,
+    worth_storing,
 )
 from exllm_py.cache.freeze import FrozenDict, deep_freeze
 from exllm_py.cache.health import DEFAULT_WINDOW, astrategy_health, strategy_health
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from exllm_py.cache.distributed_lock import FlightLock
     from exllm_py.client import Client
 
-__all__ = ["ProductionStrategy"]
+__all__ = ["ProductionStrategy", "report_put"]
 
 _perf_ns = time.perf_counter_ns
 
@@ -279,7 +280,7 @@ class ProductionStrategy:
             entry = self._entry_for(lookup, response)
             if entry is not None:
                 self.store.set(lookup.key, entry)
-                _report_put(lookup, entry, compute_ns)
+                report_put(lookup.key, entry, compute_ns)
                 return (entry,)
             if lookup.control.mode == "refresh":
                 self.store.delete(lookup.key)
@@ -296,7 +297,7 @@ class ProductionStrategy:
             entry = self._entry_for(lookup, response)
             if entry is not None:
                 await self.store.aset(lookup.key, entry)
-                _report_put(lookup, entry, compute_ns)
+                report_put(lookup.key, entry, compute_ns)
                 return (entry,)
             if lookup.control.mode == "refresh":
                 await self.store.adelete(lookup.key)
@@ -310,8 +311,8 @@ class ProductionStrategy:
         report_cache_error(type(self.store).__name__, "put_failed", exc, key=lookup.key)
 
     def _entry_for(self, lookup: CacheLookup, response: LLMResponse) -> CacheEntry | None:
-        if not response.content and not response.tool_calls:
-            return None  # an empty answer is more likely a glitch than worth repeating
+        if not worth_storing(response):
+            return None
         control = lookup.control
         ttl = control.ttl
         return make_entry(
@@ -386,6 +387,7 @@ class ProductionStrategy:
         *,
         client: Client | None = None,
         progress: ProgressCallback | None = None,
+        dry_run: bool = False,
     ) -> WarmReport:
         """Run ``calls``, each ``(provider, messages, options)``, so that they are cached.
 
@@ -394,10 +396,11 @@ class ProductionStrategy:
         before any is sent (a bad one raises ``ValidationError`` naming its
         index); a call that fails is reported, not raised. Calls already
         cached cost nothing and count as skipped. ``progress`` gets a
-        ``WarmProgress`` after each call, in this thread.
+        ``WarmProgress`` after each call, in this thread. ``dry_run`` checks
+        the calls and counts those cached (``skipped``), sending nothing.
         See :mod:`exllm_py.cache.warming`.
         """
-        return warm(self, calls, concurrency, client=client, progress=progress)
+        return warm(self, calls, concurrency, client=client, progress=progress, dry_run=dry_run)
 
     async def awarm(
         self,
@@ -537,7 +540,12 @@ def _throw(flow: Generator[object, Any, LLMResponse], exc: BaseException) -> obj
         return _Done(stop.value)
 
 
-def _report_put(lookup: CacheLookup, entry: CacheEntry, compute_ns: int | None) -> None:
+def report_put(key: str, entry: CacheEntry, compute_ns: int | None = None) -> None:
+    """The ``put`` event of ``entry`` stored under ``key``, labelled by the entry's labels.
+
+    Shared with whatever else fills a store (warming from cassettes), so
+    that every put reads the same to the metrics bridges.
+    """
     if telemetry.wanted(telemetry.CACHE_PUT):
         ttl = None if entry.expires_at is None else entry.expires_at - entry.stored_at
         usage = entry.response.usage  # the provider call's tokens (0: it reported none)
@@ -551,7 +559,14 @@ def _report_put(lookup: CacheLookup, entry: CacheEntry, compute_ns: int | None) 
             # The provider's latency on a miss: what a later hit saves in time.
             # (A stream's is not measured: it lasts as long as its caller reads.)
             measurements["compute_ns"] = compute_ns
-        telemetry.emit(telemetry.CACHE_PUT, measurements, _labels(lookup))
+        labels = entry.labels
+        metadata = {
+            "key": key,
+            "provider": labels.provider,
+            "model": labels.model,
+            "namespace": labels.namespace,
+        }
+        telemetry.emit(telemetry.CACHE_PUT, measurements, metadata)
 
 
 def _labels(lookup: CacheLookup) -> dict[str, Any]:

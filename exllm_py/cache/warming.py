@@ -53,6 +53,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import attrs
 
 from exllm_py.cache.arguments import check_callable, check_count, check_instance
+from exllm_py.cache.entry import worth_storing
+from exllm_py.cache.invalidation import holds_key
+from exllm_py.cache.keys import cache_key
 from exllm_py.cache.stores.breaker import report_cache_error
 from exllm_py.errors import MIN_REDACTED_LENGTH, ExLLMError, ProviderError, ValidationError
 from exllm_py.secret_patterns import REDACTED, redact_secrets
@@ -140,6 +143,8 @@ class WarmReport:
     failures: tuple[WarmFailure, ...]
     elapsed: float
     progress_error: str | None = None
+    #: A dry run: nothing was sent; ``skipped`` are the calls already cached.
+    dry_run: bool = False
 
     @property
     def failed(self) -> int:
@@ -147,6 +152,11 @@ class WarmReport:
         return len(self.failures)
 
     def __str__(self) -> str:
+        if self.dry_run:
+            return (
+                f"would send {self.total - self.skipped} of {self.total} calls "
+                f"({self.skipped} already cached)"
+            )
         return (
             f"warmed {self.warmed} of {self.total} calls ({self.skipped} already cached, "
             f"{self.empty} empty, {self.failed} failed) in {self.elapsed:.2f} s"
@@ -261,7 +271,7 @@ def _judged(
         return "failed", _failure(call, result)
     if result.metadata.get("from_cache"):
         return "skipped", None
-    if not result.content and not result.tool_calls:
+    if not worth_storing(result):
         return "empty", None  # the strategy stores no empty answer
     return "warmed", None
 
@@ -370,9 +380,16 @@ def warm(
     *,
     client: Client | None = None,
     progress: ProgressCallback | None = None,
+    dry_run: bool = False,
 ) -> WarmReport:
-    """Run ``calls`` through ``strategy`` on at most ``concurrency`` threads; see the module."""
+    """Run ``calls`` through ``strategy`` on at most ``concurrency`` threads; see the module.
+
+    ``dry_run``: check the calls and count those already cached (``skipped``;
+    a ``cache="refresh"`` call would be sent all the same); send nothing.
+    """
     plan, tally = _prepared(strategy, calls, concurrency, client, progress)
+    if dry_run:
+        return _dry_run_report(strategy, plan)
     if plan:
         with _client_for(strategy, client) as using:
 
@@ -407,6 +424,17 @@ async def awarm(
 
             await _run_tasks(plan, concurrency, attempt, tally.record)
     return tally.report()
+
+
+def _dry_run_report(strategy: ProductionStrategy, plan: tuple[_Planned, ...]) -> WarmReport:
+    # The key as the public cache_key derives it for a call; presence asked without
+    # counting a hit or a miss (a dry run must not move the store's statistics).
+    skipped = sum(
+        call.options.get("cache") != "refresh"
+        and holds_key(strategy.store, cache_key(call.provider, call.messages, call.options))
+        for call in plan
+    )
+    return WarmReport(len(plan), 0, skipped, 0, (), 0.0, dry_run=True)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,8 @@ from datetime import timedelta
 
 import attrs
 
+from exllm_py.request import DEFAULT_TTL
+
 __all__ = ["Age", "parse_age", "parse_args"]
 
 # ASCII digits only: \d would also take other scripts' digits.
@@ -282,6 +284,14 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         help="--from-cassettes: label the entries with TAG, for invalidate --tag (repeatable)",
     )
     warm.add_argument(
+        "--ttl",
+        type=_ttl,
+        default=DEFAULT_TTL,
+        metavar="SECONDS",
+        help="how long what is stored lives: seconds, or 'none' for no expiry (default: the "
+        "store's, 900 s; FILE: for calls that set no cache_ttl)",
+    )
+    warm.add_argument(
         "--dry-run", action="store_true", help="say what would be stored or sent, do nothing"
     )
     _json_option(warm)
@@ -436,6 +446,22 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     from exllm_py.cli.production_store import add_store_options
 
     add_store_options(parser, _namespace)
+
+
+def _ttl(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    from exllm_py.cache.arguments import check_ttl
+    from exllm_py.errors import ValidationError
+
+    try:
+        seconds = float(text)
+        check_ttl("--ttl", seconds)
+    except (ValueError, ValidationError) as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a TTL: give seconds above 0 (at most ten years) or 'none'"
+        ) from exc
+    return seconds
 
 
 def _positive(text: str) -> int:

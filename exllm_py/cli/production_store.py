@@ -7,6 +7,13 @@ user cache dir) or a ``RedisStore`` namespace (``--redis URL``, else
 ``--store``, ``$EXLLM_CACHE_BACKEND`` decides, as it does for
 ``EXLLM_CACHE_STRATEGY=production``. A memory store dies with the command,
 so it is refused with a message that says so.
+
+The disk store is opened without bounds of its own (``$EXLLM_CACHE_MAX_BYTES``
+aside): a command's bounds would evict the application's entries to fit
+them. The application's own bounds apply again on its next write. A
+command that only reads or removes (``create=False``) refuses a directory
+that does not exist, so that a mistyped ``--path`` says so instead of
+creating an empty store and reporting nothing found.
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from exllm_py.cache.stores.base import CacheStore
-from exllm_py.cache.stores.env import BACKEND_ENV, DIR_ENV, REDIS_URL_ENV
+from exllm_py.cache.stores.env import BACKEND_ENV, DIR_ENV, MAX_BYTES_ENV, REDIS_URL_ENV
 from exllm_py.cli.context import CommandFailed
 
 __all__ = ["STORES", "add_store_options", "opened_store", "store_label"]
@@ -25,6 +33,8 @@ __all__ = ["STORES", "add_store_options", "opened_store", "store_label"]
 #: The stores these commands can open, as ``--store`` names them.
 STORES = ("disk", "redis")
 _DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+# No bound a command could reach: it must never evict the application's entries.
+_UNBOUNDED = 2**62
 
 
 def add_store_options(parser: argparse.ArgumentParser, namespace_type: Any) -> None:
@@ -82,29 +92,79 @@ def store_label(options: argparse.Namespace, env: Mapping[str, str]) -> str:
 
 
 @contextmanager
-def opened_store(options: argparse.Namespace, env: Mapping[str, str]) -> Iterator[CacheStore]:
-    """The store the options name, open for the command's duration; ``CommandFailed`` if not."""
+def opened_store(
+    options: argparse.Namespace, env: Mapping[str, str], *, create: bool = True
+) -> Iterator[CacheStore]:
+    """The store the options name, open for the command's duration; ``CommandFailed`` if not.
+
+    ``create=False``: a disk store must exist already.
+    """
     kind = chosen_store(options, env)
+    with _logging_to_stderr():
+        try:
+            store = _open(kind, options, env, create)
+        except ImportError as exc:  # the redis extra is not installed
+            raise CommandFailed(str(exc)) from exc
+        try:
+            yield store
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+
+
+@contextmanager
+def _logging_to_stderr() -> Iterator[None]:
+    """Store warnings (``exllm.cache.error`` lines) go to stderr while the store is open.
+
+    structlog's defaults print to stdout, which is the command's output (and
+    would break ``--json``). Unless something configured structlog already,
+    it is configured for the command's duration (warnings and errors only,
+    as the library logs until an application says otherwise), then reset.
+    """
+    import logging
+    import sys
+
+    import structlog
+
+    from exllm_py import telemetry
+
+    if structlog.is_configured():
+        yield
+        return
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    telemetry.refresh_logging()
     try:
-        store = _open(kind, options, env)
-    except ImportError as exc:  # the redis extra is not installed
-        raise CommandFailed(str(exc)) from exc
-    try:
-        yield store
+        yield
     finally:
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
+        structlog.reset_defaults()
+        telemetry.refresh_logging()
 
 
-def _open(kind: str, options: argparse.Namespace, env: Mapping[str, str]) -> CacheStore:
+def _open(
+    kind: str, options: argparse.Namespace, env: Mapping[str, str], create: bool
+) -> CacheStore:
     # Imported here: neither sqlite3 nor redis is loaded by commands that do not need them.
     if kind == "disk":
         if options.redis is not None or options.namespace is not None:
             raise CommandFailed("--redis and --namespace go with --store redis, not disk")
         from exllm_py.cache.stores.disk import DiskStore
+        from exllm_py.cache.stores.disk_schema import default_directory
+        from exllm_py.cache.stores.env import byte_count
 
-        return DiskStore(_disk_path(options, env))
+        path = _disk_path(options, env)
+        directory = Path(path) if path is not None else default_directory(env)
+        if not create and not directory.is_dir():
+            raise CommandFailed(
+                f"no disk store at {directory} (no such directory): check --path or ${DIR_ENV}"
+            )
+        bound = env.get(MAX_BYTES_ENV, "").strip()
+        max_bytes = byte_count(bound) if bound else _UNBOUNDED
+        return DiskStore(directory, max_bytes=max_bytes, max_entries=_UNBOUNDED)
     if options.path is not None:
         raise CommandFailed("--path goes with --store disk, not redis")
     from exllm_py.cache.stores.redis import RedisStore

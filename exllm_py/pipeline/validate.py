@@ -211,7 +211,8 @@ def _cache_control(options: Mapping[str, Any]) -> CacheControl:
         ttl=ttl,
         key=options.get("cache_key"),
         namespace=options.get("cache_namespace"),
-        tags=tuple(dict.fromkeys(options.get("cache_tags") or ())),
+        # Plain str (a StrEnum tag is its value), each once, in the order given.
+        tags=tuple(dict.fromkeys(str(tag) for tag in options.get("cache_tags") or ())),
     )
 
 

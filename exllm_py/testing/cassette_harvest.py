@@ -56,7 +56,7 @@ import httpx
 import orjson
 
 from exllm_py.cache.arguments import check_text, check_ttl
-from exllm_py.cache.entry import CacheEntry, entry_labels, make_entry
+from exllm_py.cache.entry import CacheEntry, entry_labels, make_entry, worth_storing
 from exllm_py.errors import ExLLMError, RecordingCorrupt, ValidationError
 from exllm_py.pipeline.rehearsal import Rehearsal, rehearse
 from exllm_py.providers.config import ProviderSpec
@@ -388,6 +388,6 @@ def _answer(rehearsal: Rehearsal, interaction: Interaction) -> LLMResponse:
         answer = rehearsal.answer(response)
     except ExLLMError as exc:
         raise _Skipped(SkipReason.UNREADABLE_ANSWER, str(exc)) from exc
-    if not answer.content and not answer.tool_calls:
+    if not worth_storing(answer):
         raise _Skipped(SkipReason.EMPTY_ANSWER, "no content and no tool calls")
     return answer

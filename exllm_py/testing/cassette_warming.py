@@ -21,8 +21,9 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from exllm_py import telemetry
 from exllm_py.cache.arguments import check_store
+from exllm_py.cache.invalidation import holds_key
+from exllm_py.cache.production import report_put
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.request import DEFAULT_TTL, UseDefault
 from exllm_py.testing.cassette_harvest import (
@@ -142,30 +143,14 @@ def warm_from_cassettes(
 
 
 def _warm_one(store: CacheStore, harvested: HarvestedEntry, *, dry_run: bool) -> WarmedOutcome:
-    if store.get(harvested.key) is not None:
+    # Presence is asked without reading (holds_key): warming must not count hits
+    # and misses in the store's statistics.
+    if holds_key(store, harvested.key):
         return "already_cached"
     if dry_run:
         return "stored"
     store.set(harvested.key, harvested.entry)
-    if store.get(harvested.key) is None:
+    if not holds_key(store, harvested.key):
         return "declined"
-    _report_put(harvested)
+    report_put(harvested.key, harvested.entry)
     return "stored"
-
-
-def _report_put(harvested: HarvestedEntry) -> None:
-    if not telemetry.wanted(telemetry.CACHE_PUT):
-        return
-    entry = harvested.entry
-    labels = entry.labels
-    ttl = None if entry.expires_at is None else entry.expires_at - entry.stored_at
-    telemetry.emit(
-        telemetry.CACHE_PUT,
-        {"size_bytes": entry.size, "ttl_s": ttl},
-        {
-            "key": harvested.key,
-            "provider": labels.provider,
-            "model": labels.model,
-            "namespace": labels.namespace,
-        },
-    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ValidationError
 from tests.clocks import FakeClock
+from tests.fakes import ProviderServer, json_reply, openai_completion
 
 
 def ask(text: str) -> list[dict[str, str]]:
@@ -100,6 +102,19 @@ class TestStrategyInvalidate:
         assert strategy.invalidate(provider="openai") == 0
         assert strategy.invalidate(provider="mock") == 1
 
+    def test_model_is_the_one_asked_for_not_the_one_that_answered(
+        self, strategy: ProductionStrategy
+    ) -> None:
+        """OpenAI answers "gpt-4o" with a dated model; the entry goes by what the call named."""
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(json_reply(openai_completion("Hi.", model="gpt-4o-2024-08-06")))
+            answer = client.chat(
+                "openai", ask("q"), model="gpt-4o", api_key="sk-test", base_url=server.url
+            )
+            assert answer.model == "gpt-4o-2024-08-06"
+            assert strategy.invalidate(model="gpt-4o-2024-08-06") == 0
+            assert strategy.invalidate(provider="openai", model="gpt-4o") == 1
+
     def test_older_than_takes_seconds_or_a_timedelta(
         self, client: Client, strategy: ProductionStrategy, clock: FakeClock
     ) -> None:
@@ -149,6 +164,16 @@ class TestStrategyInvalidate:
         await client.achat("mock", ask("q"), cache_tags=["t"])
         assert await strategy.ainvalidate(tag="t") == 1
         assert await strategy.ainvalidate(tag="t") == 0
+
+    def test_enum_tags_work_both_ways(self, client: Client, strategy: ProductionStrategy) -> None:
+        """A StrEnum tag labels the entry with its value, and invalidates it by either."""
+
+        class Tag(enum.StrEnum):
+            DOCS = "docs-v3"
+
+        client.chat("mock", ask("a"), cache_tags=[Tag.DOCS])
+        client.chat("mock", ask("b"), cache_tags=["docs-v3"])
+        assert strategy.invalidate(tag=Tag.DOCS) == 2
 
     def test_cached_functions_are_invalidated_by_their_name(
         self, strategy: ProductionStrategy

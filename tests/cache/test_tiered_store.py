@@ -11,6 +11,7 @@ import pytest
 import exllm_py
 from exllm_py import telemetry
 from exllm_py.cache.entry import CacheEntry, make_entry
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.redis import RedisStore
@@ -386,3 +387,81 @@ class TestTelemetry:
         assert from_l2.metadata[TIER_KEY] == "l2"
         assert from_l1.metadata[TIER_KEY] == "l1"
         l2.close()
+
+
+class SlowL2(MemoryStore):
+    """An L2 whose reads let something else happen between the read and its return.
+
+    ``meanwhile`` runs once, right after the next read found its entry: as
+    another thread's change would land while the read's answer travels back.
+    """
+
+    meanwhile: Any = None
+
+    def get(self, key: str) -> CacheEntry | None:
+        found = super().get(key)
+        change, self.meanwhile = self.meanwhile, None
+        if change is not None:
+            change()
+        return found
+
+    async def aget(self, key: str) -> CacheEntry | None:
+        return self.get(key)
+
+
+class TestChangesDuringAnL2Read:
+    """A read that found an entry in L2 never copies it into L1 after a change reached L1."""
+
+    @pytest.fixture
+    def slow(self, clock: FakeClock) -> SlowL2:
+        return SlowL2(clock=clock, cleanup_interval=None)
+
+    @pytest.fixture
+    def store(self, l1: MemoryStore, slow: SlowL2) -> TieredStore:
+        return TieredStore(l1, slow)
+
+    def old_entry_in_l2_only(self, store: TieredStore, slow: SlowL2, clock: FakeClock) -> None:
+        store.set("k", entry(clock, "old"))
+        store.l1.delete("k")  # as if L1 had evicted it: the next read goes to L2
+
+    def test_an_invalidation_during_the_read_is_not_undone(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        self.old_entry_in_l2_only(store, slow, clock)
+        slow.meanwhile = lambda: store.invalidate(Invalidation(key="k"))
+        store.get("k")  # this read's answer predates the invalidation
+        assert store.get("k") is None
+
+    def test_a_newer_write_during_the_read_is_what_l1_keeps(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        self.old_entry_in_l2_only(store, slow, clock)
+        slow.meanwhile = lambda: store.set("k", entry(clock, "new"))
+        store.get("k")
+        served = store.get("k")
+        assert served is not None
+        assert served.response.content == "new"
+
+    def test_a_delete_during_the_read_is_not_undone(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        self.old_entry_in_l2_only(store, slow, clock)
+        slow.meanwhile = lambda: store.delete("k")
+        store.get("k")
+        assert store.get("k") is None
+
+    async def test_async_reads_follow_the_same_rule(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        self.old_entry_in_l2_only(store, slow, clock)
+        slow.meanwhile = lambda: store.invalidate(Invalidation(key="k"))
+        await store.aget("k")
+        assert await store.aget("k") is None
+
+    def test_a_quiet_read_is_still_promoted(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        """With no change meanwhile, an L2 hit lands in L1 as before."""
+        self.old_entry_in_l2_only(store, slow, clock)
+        store.get("k")
+        assert "k" in store.l1  # type: ignore[operator]

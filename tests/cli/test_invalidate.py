@@ -144,3 +144,16 @@ class TestMistakes:
         result = cli("invalidate", "--store", "redis", "--path", str(disk), "--tag", "t")
         assert result.code == 1
         assert "--path goes with --store disk, not redis" in result.err
+
+
+class TestNoStoreThere:
+    """A directory holding no store is named, and nothing is created there."""
+
+    def test_a_mistyped_path_is_an_error_not_an_empty_store(
+        self, cli: Callable[..., Result], tmp_path: Path
+    ) -> None:
+        typo = tmp_path / "stroe"
+        result = cli("invalidate", "--store", "disk", "--path", str(typo), "--tag", "t")
+        assert result.code == 1
+        assert f"no disk store at {typo} (no such directory): check --path" in result.err
+        assert not typo.exists()

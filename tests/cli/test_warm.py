@@ -7,6 +7,7 @@ reaching the server.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,7 @@ class TestFromCassettes:
         ):
             recorder.chat("openai", ask("error"), base_url=f"{provider_server.url}/v1")
         args = ("--from-cassettes", str(cassettes), "--store", "disk", "--path", str(disk))
+        DiskStore(disk).close()  # a dry run reads an existing store
         report: Any = cli("warm", *args, "--dry-run", "--json").json()
         assert (report["stored"], report["dry_run"]) == (1, True)
         assert report["skipped"] == {"error response": 1}
@@ -261,3 +263,169 @@ class TestUsage:
         result = cli("warm", "calls.jsonl", "--concurrency", "0", "--store", "disk")
         assert result.code == 2
         assert "'0' is not a whole number of 1 or more" in result.err
+
+
+class TestTheStoreComesFirst:
+    """Warming never costs the application's entries, its statistics or a paid answer."""
+
+    def test_a_store_that_does_not_answer_stops_it_before_any_call(
+        self, cli: Callable[..., Result], tmp_path: Path, provider_server: ProviderServer
+    ) -> None:
+        """Redis down: exit 1 naming the store, and no provider call paid for nothing."""
+        path = calls_file(tmp_path, provider_server, ["one"])
+        closed = "redis://127.0.0.1:1/0"
+        result = cli("warm", str(path), "--store", "redis", "--redis", closed)
+        assert result.code == 1
+        assert "does not answer" in result.err
+        assert "nothing was sent" in result.err
+        assert provider_server.requests == []
+
+    def test_the_byte_bound_of_the_environment_is_kept(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """``$EXLLM_CACHE_MAX_BYTES`` bounds what warming stores, as it bounds the application."""
+        monkeypatch.setenv("EXLLM_CACHE_MAX_BYTES", "3K")
+        path = calls_file(tmp_path, provider_server, [f"question {n}" for n in range(8)])
+        assert cli("warm", str(path), "--store", "disk", "--path", str(disk)).code == 0
+        assert 0 < DiskStore(disk).stats().bytes <= 3 * 1024
+
+    def test_warming_from_cassettes_counts_no_hit_or_miss(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        """The store's own counts (``exllm-cache stats``) see no traffic from housekeeping."""
+        cassettes = tmp_path / "recorded"
+        TestFromCassettes().record(provider_server, cassettes, ["rome", "oslo"])
+        args = ("--from-cassettes", str(cassettes), "--store", "disk", "--path", str(disk))
+        assert cli("warm", *args).code == 0
+        assert cli("warm", *args).code == 0  # the second run finds both cached
+        usage = DiskStore(disk).usage()
+        assert (usage.hits, usage.misses) == (0, 0)
+
+    def test_json_stays_json_when_the_store_warns(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        """A store warning (a value that does not decode) goes to stderr, not into the JSON."""
+        path = calls_file(tmp_path, provider_server, ["one"])
+        store = ("--store", "disk", "--path", str(disk))
+        assert cli("warm", str(path), *store).code == 0
+        with sqlite3.connect(disk / "responses.sqlite3") as database:
+            database.execute("UPDATE entries SET value = x'00'")
+        result = cli("warm", str(path), *store, "--json")
+        assert result.code == 0, result.err
+        assert result.json()["warmed"] == 1  # type: ignore[index]
+        assert "corrupt" in result.err
+
+
+class TestTtl:
+    """``--ttl`` says how long what warming stores lives (the store's 900 s otherwise)."""
+
+    def lifetimes(self, disk: Path) -> set[float | None]:
+        with sqlite3.connect(disk / "responses.sqlite3") as database:
+            rows = database.execute("SELECT expires_at - stored_at FROM entries").fetchall()
+        return {None if life is None else round(life) for (life,) in rows}
+
+    def test_calls_without_a_ttl_of_their_own_get_it(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        path = calls_file(tmp_path, provider_server, ["one", "two"])
+        result = cli("warm", str(path), "--store", "disk", "--path", str(disk), "--ttl", "86400")
+        assert result.code == 0, result.err
+        assert self.lifetimes(disk) == {86400}
+
+    def test_cassette_entries_can_live_for_ever(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        cassettes = tmp_path / "recorded"
+        TestFromCassettes().record(provider_server, cassettes, ["rome"])
+        args = ("--from-cassettes", str(cassettes), "--store", "disk", "--path", str(disk))
+        assert cli("warm", *args, "--ttl", "none").code == 0
+        assert self.lifetimes(disk) == {None}
+
+    def test_the_default_is_the_stores(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        path = calls_file(tmp_path, provider_server, ["one"])
+        assert cli("warm", str(path), "--store", "disk", "--path", str(disk)).code == 0
+        assert self.lifetimes(disk) == {900}
+
+    @pytest.mark.parametrize("ttl", ["0", "-5", "soon", "nan"])
+    def test_a_bad_ttl_is_a_usage_error(self, cli: Callable[..., Result], ttl: str) -> None:
+        result = cli("warm", "calls.jsonl", "--store", "disk", "--ttl", ttl)
+        assert result.code == 2
+        assert "is not a TTL" in result.err
+
+
+class TestDryRunAgreesWithTheRun:
+    """A dry run checks the calls as the run does, and counts a refresh as a call."""
+
+    def test_a_refresh_would_be_sent_even_when_cached(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        path = calls_file(tmp_path, provider_server, ["one"])
+        store = ("--store", "disk", "--path", str(disk))
+        assert cli("warm", str(path), *store).code == 0
+        refresh = [
+            "openai",
+            ask("one"),
+            {"base_url": f"{provider_server.url}/v1", "cache": "refresh"},
+        ]
+        path.write_bytes(path.read_bytes() + orjson.dumps(refresh) + b"\n")
+        result = cli("warm", str(path), *store, "--dry-run")
+        assert result.out.startswith("would send 1 of 2 calls (1 already cached")
+
+    def test_a_bad_call_fails_the_dry_run_too(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        path = tmp_path / "calls.jsonl"
+        path.write_bytes(orjson.dumps(["nosuch", ask("q"), {}]) + b"\n")
+        DiskStore(disk).close()
+        result = cli("warm", str(path), "--store", "disk", "--path", str(disk), "--dry-run")
+        assert result.code == 1
+        assert "calls[0]" in result.err
+        assert "nosuch" in result.err
+
+    def test_a_dry_run_needs_an_existing_store(
+        self,
+        cli: Callable[..., Result],
+        tmp_path: Path,
+        disk: Path,
+        provider_server: ProviderServer,
+    ) -> None:
+        path = calls_file(tmp_path, provider_server, ["one"])
+        result = cli("warm", str(path), "--store", "disk", "--path", str(disk), "--dry-run")
+        assert result.code == 1
+        assert f"no disk store at {disk}" in result.err
+        assert not disk.exists()

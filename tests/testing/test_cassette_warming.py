@@ -23,7 +23,7 @@ import exllm_py
 from exllm_py import telemetry
 from exllm_py.cache import DiskStore, MemoryStore, ProductionStrategy, RedisStore
 from exllm_py.cache.stores.base import CacheStore
-from exllm_py.errors import ProviderError, ValidationError
+from exllm_py.errors import ConfigurationError, ProviderError, ValidationError
 from exllm_py.testing import http_client
 from exllm_py.testing.cassette_warming import (
     CassetteWarmProgress,
@@ -812,13 +812,14 @@ class TestRedis:
         finally:
             reader.close()
 
-    def test_an_unreachable_redis_counts_every_entry_declined(self, cassettes: Path) -> None:
+    def test_an_unreachable_redis_is_an_error_naming_it(self, cassettes: Path) -> None:
+        """Presence is asked as an invalidation asks it: a store that cannot answer raises."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]  # closed again before anything connects
         store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.2)
         try:
-            report = warm_from_cassettes(store, cassettes)
+            with pytest.raises(ConfigurationError, match=rf"127\.0\.0\.1:{port}"):
+                warm_from_cassettes(store, cassettes)
         finally:
             store.close()
-        assert (report.stored, report.declined) == (0, ALL_SPELLINGS)

@@ -25,7 +25,14 @@ from exllm_py.cache.stores.base import CacheStore
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ConfigurationError, ValidationError
 
-__all__ = ["BACKEND_ENV", "DIR_ENV", "MAX_BYTES_ENV", "REDIS_URL_ENV", "store_from_env"]
+__all__ = [
+    "BACKEND_ENV",
+    "DIR_ENV",
+    "MAX_BYTES_ENV",
+    "REDIS_URL_ENV",
+    "byte_count",
+    "store_from_env",
+]
 
 BACKEND_ENV: Final = "EXLLM_CACHE_BACKEND"
 DIR_ENV: Final = "EXLLM_CACHE_DIR"
@@ -40,7 +47,7 @@ def store_from_env(env: Mapping[str, str]) -> CacheStore:
     backend = env.get(BACKEND_ENV, "").strip().lower() or "memory"
     options: dict[str, Any] = {}
     if env.get(MAX_BYTES_ENV, "").strip() and backend != "redis":
-        options["max_bytes"] = _byte_count(env[MAX_BYTES_ENV])
+        options["max_bytes"] = byte_count(env[MAX_BYTES_ENV])
     try:
         if backend == "memory":
             return MemoryStore(**options)
@@ -59,7 +66,8 @@ def store_from_env(env: Mapping[str, str]) -> CacheStore:
     )
 
 
-def _byte_count(text: str) -> int:
+def byte_count(text: str) -> int:
+    """``EXLLM_CACHE_MAX_BYTES``'s value in bytes; ``ConfigurationError`` naming it if not one."""
     number, unit = text.strip(), 1
     if number[-1:].upper() in _UNITS:
         number, unit = number[:-1].strip(), _UNITS[number[-1].upper()]

@@ -3,8 +3,16 @@
 Reads try L1, then L2; an L2 hit is promoted into L1 with the time it has
 left (entries carry their absolute ``expires_at``, so L1 expires it when L2
 would), optionally capped by ``l1_ttl`` so that a process does not keep
-serving an entry that other processes have since replaced. Writes and
-deletes go to both tiers.
+serving an entry that other processes have since replaced. Writes,
+deletes and invalidations go to L2, then to L1; a read that found an entry
+in L2 before such a change does not copy it into L1 after it (see
+``_promote``).
+
+Other processes. A change made elsewhere (another worker's write, an
+``exllm-cache invalidate`` on the shared store) reaches L2 only: this
+process's L1 serves its copy until the copy expires. ``l1_ttl`` bounds how
+long that can be; give it a few seconds where entries are invalidated from
+outside.
 
 Which tier answered is told by the entry itself: a hit's
 ``response.metadata[TIER_KEY]`` (``"tier"``) is ``"l1"`` or ``"l2"``.
@@ -65,6 +73,8 @@ class TieredStore:
         self._lock = threading.Lock()
         renew_after_fork(self, "_lock")
         self._l2_hits = self._misses = self._puts = 0
+        # Bumped by every change that reaches L1 (see _promote).
+        self._generation = 0
 
     def __repr__(self) -> str:
         return f"<TieredStore l1={self.l1!r} l2={self.l2!r}>"
@@ -73,54 +83,89 @@ class TieredStore:
         entry = self.l1.get(key)
         if entry is not None:
             return entry  # L1 counts its own hits: nothing to add on the fastest path
+        generation = self._generation
         entry = self.l2.get(key)
         if entry is None:
             self._count_miss()
             return None
-        self.l1.set(key, self._for_l1(entry))
+        self._promote(key, entry, generation)
         return self._l2_hit(entry)
 
     def set(self, key: str, entry: CacheEntry) -> None:
-        self.l1.set(key, self._for_l1(entry))
         self.l2.set(key, entry)
+        with self._lock:
+            self.l1.set(key, self._for_l1(entry))
+            self._generation += 1
         self._count_put()
 
     def delete(self, key: str) -> bool:
-        in_l1 = self.l1.delete(key)
-        return self.l2.delete(key) or in_l1
+        in_l2 = self.l2.delete(key)
+        with self._lock:
+            in_l1 = self.l1.delete(key)
+            self._generation += 1
+        return in_l2 or in_l1
 
     def clear(self) -> None:
-        self.l1.clear()
         self.l2.clear()
+        with self._lock:
+            self.l1.clear()
+            self._generation += 1
 
     def invalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
-        """Invalidate both tiers; the count is the larger tier's (L1 holds copies of L2's)."""
-        in_l1 = self.l1.invalidate(selector, dry_run=dry_run)
-        return max(self.l2.invalidate(selector, dry_run=dry_run), in_l1)
+        """Invalidate L2, then L1; the count is the larger tier's (L1 holds copies of L2's)."""
+        in_l2 = self.l2.invalidate(selector, dry_run=dry_run)
+        return max(in_l2, self._invalidate_l1(selector, dry_run))
 
     async def ainvalidate(self, selector: Invalidation, *, dry_run: bool = False) -> int:
-        in_l1 = await self.l1.ainvalidate(selector, dry_run=dry_run)
-        return max(await self.l2.ainvalidate(selector, dry_run=dry_run), in_l1)
+        in_l2 = await self.l2.ainvalidate(selector, dry_run=dry_run)
+        return max(in_l2, self._invalidate_l1(selector, dry_run))
 
     async def aget(self, key: str) -> CacheEntry | None:
         entry = await self.l1.aget(key)
         if entry is not None:
             return entry
+        generation = self._generation
         entry = await self.l2.aget(key)
         if entry is None:
             self._count_miss()
             return None
-        await self.l1.aset(key, self._for_l1(entry))
+        self._promote(key, entry, generation)
         return self._l2_hit(entry)
 
     async def aset(self, key: str, entry: CacheEntry) -> None:
-        await self.l1.aset(key, self._for_l1(entry))
         await self.l2.aset(key, entry)
+        with self._lock:
+            self.l1.set(key, self._for_l1(entry))
+            self._generation += 1
         self._count_put()
 
     async def adelete(self, key: str) -> bool:
-        in_l1 = await self.l1.adelete(key)
-        return await self.l2.adelete(key) or in_l1
+        in_l2 = await self.l2.adelete(key)
+        with self._lock:
+            in_l1 = self.l1.delete(key)
+            self._generation += 1
+        return in_l2 or in_l1
+
+    # Promotion and removal race: a get that read an entry from L2 just before a
+    # write, delete or invalidation reached L2 must not copy that old entry into
+    # L1 after the change reached L1, where it would be served until it expires.
+    # Every change goes to L2 first, then to L1 under the lock with a new
+    # generation; a promotion happens under the lock too, and only if no change
+    # came since its L2 read began. (L1 is a local store: its sync methods are
+    # called under the lock, from async callers too.)
+
+    def _promote(self, key: str, entry: CacheEntry, generation: int) -> None:
+        with self._lock:
+            if self._generation == generation:
+                self.l1.set(key, self._for_l1(entry))
+
+    def _invalidate_l1(self, selector: Invalidation, dry_run: bool) -> int:
+        if dry_run:
+            return self.l1.invalidate(selector, dry_run=True)
+        with self._lock:
+            removed = self.l1.invalidate(selector)
+            self._generation += 1
+        return removed
 
     def stats(self) -> CacheStats:
         l1, l2 = self.l1.stats(), self.l2.stats()

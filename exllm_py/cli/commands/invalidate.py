@@ -18,7 +18,7 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     selector = selector_of(options)
     dry_run: bool = options.dry_run
     label = store_label(options, console.env)
-    with opened_store(options, console.env) as store:
+    with opened_store(options, console.env, create=False) as store:
         try:
             count = store.invalidate(selector, dry_run=dry_run)
         except Exception as exc:  # the store could not be reached or written

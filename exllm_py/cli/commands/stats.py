@@ -173,7 +173,7 @@ def store_stats(options: argparse.Namespace, env: Mapping[str, str]) -> StoreSta
         kind = "redis" if options.redis is not None else "disk"
         options = argparse.Namespace(**{**vars(options), "store": kind})
     label = store_label(options, env)
-    with opened_store(options, env) as store:
+    with opened_store(options, env, create=False) as store:
         try:
             return _measured(store, label)
         except ExLLMError:

@@ -18,7 +18,6 @@ from typing import Any
 import attrs
 import orjson
 
-from exllm_py.cache.keys import cache_key
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.cli.context import CommandFailed, Console
@@ -26,6 +25,7 @@ from exllm_py.cli.locate import Location
 from exllm_py.cli.production_store import opened_store, store_label
 from exllm_py.cli.progress import Progress
 from exllm_py.cli.render import json_text
+from exllm_py.request import UseDefault
 
 __all__ = ["read_calls", "run"]
 
@@ -37,16 +37,16 @@ def run(options: argparse.Namespace, console: Console, where: Location) -> int:
     if options.from_cassettes is not None:
         directory = Path(options.from_cassettes or where.cassette_dir)
         return _from_cassettes(options, console, directory)
-    calls = read_calls(Path(options.file))
+    calls = _with_ttl(read_calls(Path(options.file)), options.ttl)
     label = store_label(options, console.env)
-    with opened_store(options, console.env) as store:
+    with opened_store(options, console.env, create=not options.dry_run) as store:
+        strategy = ProductionStrategy(store)
         if options.dry_run:
-            return _dry_run(options, console, store, calls, label)
+            return _dry_run(options, console, strategy, calls, label)
+        _check_answers(store, label)
         bar = Progress(console.err, "warming", len(calls))
         try:
-            report = ProductionStrategy(store).warm(
-                calls, options.concurrency, progress=lambda _: bar.advance()
-            )
+            report = strategy.warm(calls, options.concurrency, progress=lambda _: bar.advance())
         finally:
             bar.close()
     if options.json:
@@ -97,13 +97,14 @@ def _call(path: Path, number: int, line: bytes) -> Call:
 
 
 def _dry_run(
-    options: argparse.Namespace, console: Console, store: CacheStore, calls: list[Call], label: str
+    options: argparse.Namespace,
+    console: Console,
+    strategy: ProductionStrategy,
+    calls: list[Call],
+    label: str,
 ) -> int:
-    """How many calls warming would send: those whose key the store does not hold."""
-    cached = sum(
-        store.get(cache_key(provider, messages, call_options)) is not None
-        for provider, messages, call_options in calls
-    )
+    """How many calls warming would send, checked as warming checks them; nothing sent."""
+    cached = strategy.warm(calls, dry_run=True).skipped
     if options.json:
         document = {"store": label, "dry_run": True, "total": len(calls), "cached": cached}
         console.say(json_text(document))
@@ -123,7 +124,9 @@ def _from_cassettes(options: argparse.Namespace, console: Console, directory: Pa
     if not directory.is_dir():
         raise CommandFailed(f"{directory} is not a directory of cassettes")
     label = store_label(options, console.env)
-    with opened_store(options, console.env) as store:
+    with opened_store(options, console.env, create=not options.dry_run) as store:
+        if not options.dry_run:
+            _check_answers(store, label)
         bar: list[Progress] = []
 
         def advance(progress: Any) -> None:
@@ -137,6 +140,7 @@ def _from_cassettes(options: argparse.Namespace, console: Console, directory: Pa
                 directory,
                 namespace=options.cache_namespace,
                 tags=options.tag or (),
+                ttl=options.ttl,
                 dry_run=options.dry_run,
                 progress=advance,
             )
@@ -156,4 +160,27 @@ def _from_cassettes(options: argparse.Namespace, console: Console, directory: Pa
         console.note(f"skipped {count}: {reason}")
     for path, why in report.unreadable.items():
         console.note(f"unreadable: {console.shown(path)}: {why}")
-    return 0
+    return 1 if report.declined else 0
+
+
+def _check_answers(store: CacheStore, label: str) -> None:
+    """Refuse to start when the store does not answer: warming it would store nothing."""
+    ping = getattr(store, "ping", None)
+    if ping is None:
+        return
+    try:
+        ping()
+    except Exception as exc:
+        raise CommandFailed(
+            f"the {label} does not answer ({type(exc).__name__}: {exc}); nothing was sent"
+        ) from exc
+
+
+def _with_ttl(calls: list[Call], ttl: float | UseDefault | None) -> list[Call]:
+    """The calls, with ``--ttl`` as their ``cache_ttl`` where they set none."""
+    if isinstance(ttl, UseDefault):
+        return calls
+    return [
+        (provider, messages, {"cache_ttl": ttl, **call_options})
+        for provider, messages, call_options in calls
+    ]
