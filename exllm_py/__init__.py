@@ -22,6 +22,7 @@ if typing.TYPE_CHECKING:
     from exllm_py.assembly import StreamAssembler, assemble
     from exllm_py.cache.decorator import cached
     from exllm_py.client import Client, achat, astream, chat, configure, stream
+    from exllm_py.embedding import aembed, embed
     from exllm_py.providers.mock import MockProvider
     from exllm_py.types import (
         LLMResponse,
@@ -43,11 +44,13 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
     "achat",
+    "aembed",
     "assemble",
     "astream",
     "cached",
     "chat",
     "configure",
+    "embed",
     "errors",
     "stream",
     "telemetry",
@@ -66,11 +69,13 @@ _ORIGINS: dict[str, str | None] = {
     "ToolCallDelta": "exllm_py.types",
     "Usage": "exllm_py.types",
     "achat": "exllm_py.client",
+    "aembed": "exllm_py.embedding",
     "assemble": "exllm_py.assembly",
     "astream": "exllm_py.client",
     "cached": "exllm_py.cache.decorator",
     "chat": "exllm_py.client",
     "configure": "exllm_py.client",
+    "embed": "exllm_py.embedding",
     "errors": None,
     "stream": "exllm_py.client",
     "telemetry": None,

@@ -92,6 +92,8 @@ class Client:
         self._async_transport = async_transport
         self._mock = mock
         self._endpoint_env: dict[str, str | None] = {}
+        # The strategy before the current one, with its httpx clients (see the setter).
+        self._spare: tuple[CacheStrategy, HttpClients] | None = None
         self._http = self._build_http()
 
     @property
@@ -101,11 +103,21 @@ class Client:
     @cache_strategy.setter
     def cache_strategy(self, strategy: CacheStrategy) -> None:
         check_strategy("Client cache_strategy", strategy)
-        # The strategy may wrap the transports, so the httpx clients are rebuilt.
+        if not hasattr(self, "_http"):
+            self._strategy = strategy
+            return
+        # The strategy may wrap the transports, so each strategy has httpx
+        # clients of its own. Those of the strategy replaced are kept, not
+        # closed: a live_api test swaps the user's strategy for a recording
+        # one and back, and would otherwise build a client stack twice a test.
+        spare, self._spare = self._spare, (self._strategy, self._http)
         self._strategy = strategy
-        if hasattr(self, "_http"):
-            self._http.close()
-            self._http = self._build_http()
+        if spare is not None and spare[0] is strategy:
+            self._http = spare[1]
+            return
+        if spare is not None:
+            spare[1].close()
+        self._http = self._build_http()
 
     @property
     def mock(self) -> MockProvider:
@@ -162,12 +174,33 @@ class Client:
         served = self.pipeline.prepare_stream(call)  # validates, unless served from memory
         return _astream(self, call) if served is None else served
 
+    def embed(self, provider: str, texts: Sequence[str], **options: Any) -> list[list[float]]:
+        """One vector per text, in order, through the cache (:mod:`exllm_py.embedding`)."""
+        from exllm_py.pipeline.embed import EMBED_PIPELINE  # only embedding users load it
+
+        call = self._call(provider, texts, options, False)
+        return EMBED_PIPELINE.run(call, self._http.sync)
+
+    async def aembed(
+        self, provider: str, texts: Sequence[str], **options: Any
+    ) -> list[list[float]]:
+        """Async twin of :meth:`embed`."""
+        from exllm_py.pipeline.embed import EMBED_PIPELINE
+
+        call = self._call(provider, texts, options, False)
+        return await EMBED_PIPELINE.arun(call, await self._http.async_client())
+
     def close(self) -> None:
-        self._http.close()
+        for http in self._all_http():
+            http.close()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-        self._http.close()
+        for http in self._all_http():
+            await http.aclose()
+            http.close()
+
+    def _all_http(self) -> list[HttpClients]:
+        return [self._http] if self._spare is None else [self._http, self._spare[1]]
 
     def __enter__(self) -> Client:
         return self

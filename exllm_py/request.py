@@ -67,6 +67,8 @@ DEFAULT_TTL = UseDefault.DEFAULT_TTL
 class CacheControl:
     """A call's cache options: ``cache``, ``cache_ttl``, ``cache_key``, ``cache_namespace``, tags.
 
+    ``cache="semantic"`` is ``mode=True`` with ``semantic=True``.
+
     ``tags`` label the entry the call stores, for ``invalidate(tag=...)``;
     they do not enter the key: calls that differ only in tags share an
     entry, labelled by the call that stored it.
@@ -77,6 +79,9 @@ class CacheControl:
     key: str | None = None
     namespace: str | None = None
     tags: tuple[str, ...] = ()
+    #: ``cache="semantic"``: on an exact miss, a strategy with a ``SemanticCache``
+    #: may answer from an entry whose question means the same (``mode`` stays True).
+    semantic: bool = False
 
     @property
     def reads(self) -> bool:

@@ -30,7 +30,9 @@ This module imports nothing else of exllm_py, so that every layer can use it.
 
 from __future__ import annotations
 
+import functools
 import re
+import typing
 from urllib.parse import parse_qsl, unquote, unquote_plus
 
 import attrs
@@ -102,30 +104,44 @@ def _key(kind: str, prefix: str, body: str) -> SecretPattern:
     return SecretPattern(kind, re.compile(rf"{_EDGE}(?P<secret>{re.escape(prefix)}{body})"))
 
 
-#: Every credential shape; where two overlap (``sk-ant-…`` is also an ``sk-``
-#: key), the earlier one names the match.
-PATTERNS: tuple[SecretPattern, ...] = (
-    _key("an Anthropic API key", "sk-ant-", _KEY + _LONG),
-    _key("an OpenAI project API key", "sk-proj-", _KEY + _LONG),
-    # OpenAI's older and service-account keys, OpenRouter's sk-or-v1-, DeepSeek's.
-    _key("an OpenAI-style API key", "sk-", _KEY + _LONG),
-    _key("a Google API key", "AIza", _KEY + "{35,}"),
-    _key("a Groq API key", "gsk_", _ALNUM + _LONG),
-    _key("an xAI API key", "xai-", _ALNUM + _LONG),
-    SecretPattern(
-        "a bearer token", re.compile(rf"{_EDGE}(?i:bearer)\s+(?P<secret>{_TOKEN}{_LONG}(?<!\.)=*)")
-    ),
-    # Only userinfo with a password: "ssh://git@host" names a user, no secret. A
-    # password of stars ("user:***@") is one already masked.
-    SecretPattern(
-        "a password in a URL",
-        re.compile(r"(?<=://)(?P<secret>[^\s/?#@:\"'<>\\]*:(?!\*+@)[^\s/?#\"'<>\\]+)@"),
-    ),
-    SecretPattern(
-        "a password in a URL query",
-        re.compile(r"(?<=[?&])(?i:password)=(?!\*+(?![^&#\s]))(?P<secret>[^&#\s\"'<>\\]+)"),
-    ),
-)
+if typing.TYPE_CHECKING:
+    #: Every credential shape; where two overlap (``sk-ant-…`` is also an ``sk-``
+    #: key), the earlier one names the match. Compiled on first use
+    #: (:func:`_patterns`): every layer imports this module, few redact.
+    PATTERNS: tuple[SecretPattern, ...]
+
+
+@functools.cache
+def _patterns() -> tuple[SecretPattern, ...]:
+    return (
+        _key("an Anthropic API key", "sk-ant-", _KEY + _LONG),
+        _key("an OpenAI project API key", "sk-proj-", _KEY + _LONG),
+        # OpenAI's older and service-account keys, OpenRouter's sk-or-v1-, DeepSeek's.
+        _key("an OpenAI-style API key", "sk-", _KEY + _LONG),
+        _key("a Google API key", "AIza", _KEY + "{35,}"),
+        _key("a Groq API key", "gsk_", _ALNUM + _LONG),
+        _key("an xAI API key", "xai-", _ALNUM + _LONG),
+        SecretPattern(
+            "a bearer token",
+            re.compile(rf"{_EDGE}(?i:bearer)\s+(?P<secret>{_TOKEN}{_LONG}(?<!\.)=*)"),
+        ),
+        # Only userinfo with a password: "ssh://git@host" names a user, no secret. A
+        # password of stars ("user:***@") is one already masked.
+        SecretPattern(
+            "a password in a URL",
+            re.compile(r"(?<=://)(?P<secret>[^\s/?#@:\"'<>\\]*:(?!\*+@)[^\s/?#\"'<>\\]+)@"),
+        ),
+        SecretPattern(
+            "a password in a URL query",
+            re.compile(r"(?<=[?&])(?i:password)=(?!\*+(?![^&#\s]))(?P<secret>[^&#\s\"'<>\\]+)"),
+        ),
+    )
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name == "PATTERNS":
+        return _patterns()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def find_secrets(text: str) -> list[tuple[str, re.Match[str]]]:
@@ -135,7 +151,7 @@ def find_secrets(text: str) -> list[tuple[str, re.Match[str]]]:
     is where the credential itself is.
     """
     found: list[tuple[str, re.Match[str]]] = []
-    for pattern in PATTERNS:
+    for pattern in _patterns():
         for match in pattern.regex.finditer(text):
             start, end = match.span()
             if not any(start < other.end() and other.start() < end for _, other in found):

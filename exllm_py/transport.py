@@ -23,17 +23,20 @@ calls), and its ``finally`` closes the client.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable
+from typing import TYPE_CHECKING
 
 import httpx
 
 from exllm_py.pipeline.credentials import CredentialGuard
 from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["AsyncNetworkTransport", "HttpClients", "NetworkTransport", "shared_ssl_context"]
 
@@ -82,6 +85,8 @@ class HttpClients:
 
     async def async_client(self) -> httpx.AsyncClient:
         """The running loop's client, created (and set to close with the loop) on first use."""
+        import asyncio  # loaded already, under a running loop; a sync-only process never is
+
         loop = asyncio.get_running_loop()
         known = self._async.get(loop)
         if known is not None:
@@ -104,6 +109,8 @@ class HttpClients:
                 self._sync = None
 
     async def aclose(self) -> None:
+        import asyncio
+
         known = self._async.pop(asyncio.get_running_loop(), None)
         if known is not None:
             await known[1].aclose()

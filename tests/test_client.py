@@ -17,6 +17,7 @@ from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.client import default_client, strategy_from_env
 from exllm_py.errors import ConfigurationError, ValidationError
 from exllm_py.pipeline import DEFAULT_PIPELINE
+from tests.fakes.payloads import openai_completion
 from tests.fakes.provider_server import ProviderServer
 
 USER = [{"role": "user", "content": "Hi"}]
@@ -62,6 +63,68 @@ class TestConfigure:
         client.chat("mock", USER)
         client.chat("mock", USER)
         assert client.mock.calls == 2
+
+
+class _Closes(httpx.BaseTransport):
+    """Wraps a transport, counting how often the client stack above it is closed."""
+
+    def __init__(self, inner: httpx.BaseTransport, closed: list[str], name: str) -> None:
+        self._inner, self._closed, self._name = inner, closed, name
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._closed.append(self._name)
+
+
+class _Wrapping(NoCache):
+    """No caching; wraps the transport so that each stack built over it is seen."""
+
+    def __init__(self, name: str, closed: list[str]) -> None:
+        self.name, self.closed, self.wrapped = name, closed, 0
+
+    def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+        self.wrapped += 1
+        return _Closes(transport, self.closed, self.name)
+
+
+class TestStrategySwap:
+    """Swapping back to the strategy just replaced reuses its httpx clients; older ones close."""
+
+    @staticmethod
+    def _answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=openai_completion("Hello"))
+
+    def _client(self, strategy: _Wrapping) -> Client:
+        return Client(cache_strategy=strategy, transport=httpx.MockTransport(self._answer))
+
+    def _ask(self, client: Client) -> None:
+        client.chat("openai", USER, api_key="k", base_url="https://api.example.test/v1")
+
+    def test_swapping_back_and_forth_builds_each_stack_once(self) -> None:
+        closed: list[str] = []
+        first, second = _Wrapping("first", closed), _Wrapping("second", closed)
+        client = self._client(first)
+        for strategy in (first, second, first, second, first):
+            client.cache_strategy = strategy
+            self._ask(client)
+        assert (first.wrapped, second.wrapped) == (1, 1)
+        assert closed == []
+        client.close()
+        assert sorted(closed) == ["first", "second"]
+
+    def test_a_third_strategy_closes_the_oldest_stack(self) -> None:
+        closed: list[str] = []
+        strategies = [_Wrapping(name, closed) for name in ("first", "second", "third")]
+        client = self._client(strategies[0])
+        for strategy in strategies:
+            client.cache_strategy = strategy
+            self._ask(client)
+        assert closed == ["first"]
+        client.cache_strategy = strategies[1]
+        self._ask(client)
+        assert strategies[1].wrapped == 1
 
 
 class TestBaseUrlFromEnvironment:

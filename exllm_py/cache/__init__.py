@@ -16,26 +16,33 @@ May import: ``exllm_py.types``, ``request``, ``errors``, ``telemetry``,
 ``forksafe``, ``assembly`` (a stream's chunks to its answer and back);
 never the pipeline, the client or testing at import time (``TestStrategy``
 is looked up lazily; warming imports the pipeline and the client when it
-runs). The
+runs). Every public name here is imported on first use, so that
+importing the client loads only the small modules a call needs. The
 providers' registry is read, lazily, only by ``cache_key`` for a provider's
 defaults.
 """
 
-from typing import Any
+import importlib
+import typing
 
-from exllm_py.cache.keys import cache_key
-from exllm_py.cache.nocache import NoCache
-from exllm_py.cache.production import ProductionStrategy
-from exllm_py.cache.stats import CacheStats
-from exllm_py.cache.stores.base import CacheStore
-from exllm_py.cache.stores.lfu import LFU
-from exllm_py.cache.stores.memory import MemoryStore
-from exllm_py.cache.stores.policies import FIFO, LRU
-from exllm_py.cache.stores.policy import EvictionPolicy
-from exllm_py.cache.stores.redis import RedisStore
-from exllm_py.cache.stores.tiered import TieredStore
-from exllm_py.cache.strategy import CacheLookup, CacheStrategy
-from exllm_py.cache.warming import WarmFailure, WarmProgress, WarmReport
+if typing.TYPE_CHECKING:
+    from exllm_py.cache.keys import cache_key
+    from exllm_py.cache.nocache import NoCache
+    from exllm_py.cache.production import ProductionStrategy
+    from exllm_py.cache.semantic.cache import SemanticCache
+    from exllm_py.cache.stats import CacheStats
+    from exllm_py.cache.stores.base import CacheStore
+    from exllm_py.cache.stores.disk import DiskStore
+    from exllm_py.cache.stores.disk_faults import DiskStoreUnavailable
+    from exllm_py.cache.stores.lfu import LFU
+    from exllm_py.cache.stores.memory import MemoryStore
+    from exllm_py.cache.stores.policies import FIFO, LRU
+    from exllm_py.cache.stores.policy import EvictionPolicy
+    from exllm_py.cache.stores.redis import RedisStore
+    from exllm_py.cache.stores.tiered import TieredStore
+    from exllm_py.cache.strategy import CacheLookup, CacheStrategy
+    from exllm_py.cache.warming import WarmFailure, WarmProgress, WarmReport
+    from exllm_py.testing.strategy import TestStrategy
 
 __all__ = [
     "FIFO",
@@ -52,6 +59,7 @@ __all__ = [
     "NoCache",
     "ProductionStrategy",
     "RedisStore",
+    "SemanticCache",
     "TestStrategy",
     "TieredStore",
     "WarmFailure",
@@ -60,18 +68,43 @@ __all__ = [
     "cache_key",
 ]
 
+# Public name -> the module that defines it, imported on first use (PEP 562).
+# The client imports this package's small modules (arguments, strategy) on
+# every ``import exllm_py``-and-call; it must not pay for the stores, the
+# production strategy, warming or health that a call may never use.
+_ORIGINS: dict[str, str] = {
+    "FIFO": "exllm_py.cache.stores.policies",
+    "LFU": "exllm_py.cache.stores.lfu",
+    "LRU": "exllm_py.cache.stores.policies",
+    "CacheLookup": "exllm_py.cache.strategy",
+    "CacheStats": "exllm_py.cache.stats",
+    "CacheStore": "exllm_py.cache.stores.base",
+    "CacheStrategy": "exllm_py.cache.strategy",
+    "DiskStore": "exllm_py.cache.stores.disk",
+    "DiskStoreUnavailable": "exllm_py.cache.stores.disk_faults",
+    "EvictionPolicy": "exllm_py.cache.stores.policy",
+    "MemoryStore": "exllm_py.cache.stores.memory",
+    "NoCache": "exllm_py.cache.nocache",
+    "ProductionStrategy": "exllm_py.cache.production",
+    "RedisStore": "exllm_py.cache.stores.redis",
+    "SemanticCache": "exllm_py.cache.semantic.cache",  # numpy loads when one is built
+    "TestStrategy": "exllm_py.testing.strategy",
+    "TieredStore": "exllm_py.cache.stores.tiered",
+    "WarmFailure": "exllm_py.cache.warming",
+    "WarmProgress": "exllm_py.cache.warming",
+    "WarmReport": "exllm_py.cache.warming",
+    "cache_key": "exllm_py.cache.keys",
+}
 
-def __getattr__(name: str) -> Any:
-    if name == "TestStrategy":
-        from exllm_py.testing.strategy import TestStrategy
 
-        return TestStrategy
-    if name == "DiskStore":  # imported on first use: it loads sqlite3
-        from exllm_py.cache.stores.disk import DiskStore
+def __getattr__(name: str) -> typing.Any:
+    origin = _ORIGINS.get(name)
+    if origin is None:
+        raise AttributeError(f"module 'exllm_py.cache' has no attribute {name!r}")
+    value = getattr(importlib.import_module(origin), name)
+    globals()[name] = value  # the next access is a plain attribute read
+    return value
 
-        return DiskStore
-    if name == "DiskStoreUnavailable":
-        from exllm_py.cache.stores.disk_faults import DiskStoreUnavailable
 
-        return DiskStoreUnavailable
-    raise AttributeError(f"module 'exllm_py.cache' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -101,9 +101,13 @@ def make_entry(
     now: float,
     ttl: float | None,
     labels: EntryLabels = NO_LABELS,
+    match: str | None = None,
 ) -> CacheEntry:
-    """The entry that stores ``response`` under ``key`` at time ``now`` for ``ttl`` seconds."""
-    served = served_from_cache(response, key, now)
+    """The entry that stores ``response`` under ``key`` at time ``now`` for ``ttl`` seconds.
+
+    ``match``: the ``cache_match`` its hits report (see :func:`served_from_cache`).
+    """
+    served = served_from_cache(response, key, now, match)
     return CacheEntry(
         response=served,
         size=len(dump_entry_fields(served, now, ttl, labels)),
@@ -113,24 +117,31 @@ def make_entry(
     )
 
 
-def served_from_cache(response: LLMResponse, key: str, cached_at: float) -> LLMResponse:
+def served_from_cache(
+    response: LLMResponse, key: str, cached_at: float, match: str | None = None
+) -> LLMResponse:
     """``response`` as a hit returns it: frozen, marked, and costing nothing (the saved cost noted).
 
     The provider's metadata (``native_finish_reason``) is kept: a hit says
     why the answer stopped as the live answer did. ``response`` itself is
-    left as it was: its caller may go on editing it.
+    left as it was: its caller may go on editing it. ``match`` (``"exact"``
+    where a strategy also matches by meaning) is stored as ``cache_match``.
     """
     # Read-only: every hit returns this same object, so a caller writing to its
     # metadata would change what later hits see.
-    metadata = deep_freeze(
-        {
-            **response.metadata,
-            "from_cache": True,
-            "cache_key": key,
-            "cached_at": cached_at,
-            "saved_cost": response.cost,
-        }
-    )
+    fields = {
+        **response.metadata,
+        "from_cache": True,
+        "cache_key": key,
+        "cached_at": cached_at,
+        "saved_cost": response.cost,
+    }
+    if match is not None:
+        # Stored with the entry, so an exact hit pays nothing to say how it matched;
+        # only where it tells something: a sixth key doubles a small dict's table,
+        # which every entry of an exact-only cache would pay for.
+        fields["cache_match"] = match
+    metadata = deep_freeze(fields)
     return attrs.evolve(
         frozen_response(response),
         cost=0.0 if response.cost is not None else None,

@@ -54,6 +54,8 @@ from exllm_py.cache.entry import (
 from exllm_py.cache.freeze import FrozenDict, deep_freeze
 from exllm_py.cache.health import DEFAULT_WINDOW, astrategy_health, strategy_health
 from exllm_py.cache.invalidation import Invalidation
+from exllm_py.cache.semantic import lookup as semantic_flow
+from exllm_py.cache.semantic.effects import SemanticEffect
 from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.base import CacheStore
@@ -69,6 +71,7 @@ from exllm_py.types import LLMResponse, StreamChunk
 
 if TYPE_CHECKING:
     from exllm_py.cache.distributed_lock import FlightLock
+    from exllm_py.cache.semantic import SemanticCache
     from exllm_py.client import Client
 
 __all__ = ["ProductionStrategy", "report_put"]
@@ -81,9 +84,17 @@ class ProductionStrategy:
 
     ``lock`` (opt-in, e.g. :class:`~exllm_py.cache.distributed_lock.RedisFlightLock`)
     extends single-flight across processes: a flight's leader computes under it.
+    ``semantic`` (opt-in, a :class:`~exllm_py.cache.semantic.SemanticCache`)
+    answers exact misses of semantic calls from entries that mean the same.
     """
 
-    def __init__(self, store: CacheStore | None = None, *, lock: FlightLock | None = None) -> None:
+    def __init__(
+        self,
+        store: CacheStore | None = None,
+        *,
+        lock: FlightLock | None = None,
+        semantic: SemanticCache | None = None,
+    ) -> None:
         if store is not None:
             check_store("ProductionStrategy store", store)
         if lock is not None:
@@ -95,6 +106,12 @@ class ProductionStrategy:
             )
         self.store: CacheStore = MemoryStore() if store is None else store
         self.lock = lock
+        if semantic is not None:
+            check_has(
+                "ProductionStrategy semantic", semantic, ("applies", "index"), "a SemanticCache"
+            )
+            semantic.bind(self.store)
+        self.semantic = semantic
         self._flights: Flights[LLMResponse] = Flights()
         # Hits are counted by the store (it counts every read, and counting here
         # too would cost the hit path a lock); followers are hits it saw as
@@ -123,6 +140,8 @@ class ProductionStrategy:
                     result = compute()
                 elif isinstance(effect, Flight):
                     result = effect.wait(time_left(lookup.timeout, started), lookup)
+                elif isinstance(effect, SemanticEffect):
+                    result = effect.run()
                 else:
                     result = self.store.get(lookup.key)
             except BaseException as exc:  # handed to the flow, which decides
@@ -150,6 +169,8 @@ class ProductionStrategy:
                     result = await compute()
                 elif isinstance(effect, Flight):
                     result = await effect.await_(time_left(lookup.timeout, started), lookup)
+                elif isinstance(effect, SemanticEffect):
+                    result = await effect.arun()
                 else:
                     result = await self.store.aget(lookup.key)
             except BaseException as exc:  # handed to the flow, which decides
@@ -193,7 +214,12 @@ class ProductionStrategy:
         response: LLMResponse
         if control.mode is not True:
             result = yield _PRODUCE if control.writes else _COMPUTE
-            return result.response if isinstance(result, _Produced) else result
+            if not isinstance(result, _Produced):
+                response = result  # what _COMPUTE sends back
+                return response
+            if self.semantic is not None and result.shared is not None:
+                yield from semantic_flow.index(self.semantic, lookup, None)
+            return result.response
         while True:
             flight, leader = self._flights.join(lookup.key, lookup)
             if leader:
@@ -216,12 +242,21 @@ class ProductionStrategy:
             # An identical call may have landed between our read and our join.
             entry: CacheEntry | None = yield _READ
             shared: LLMResponse | None = None
+            probe = None
+            if entry is None and self.semantic is not None:
+                # Semantic calls only, and never a stream: those take stream_flow.
+                probe = yield from semantic_flow.look_up(self.semantic, lookup, self.store)
             if entry is not None:
                 response = self._hit(lookup, entry, started)
+            elif probe is not None and probe.match is not None:
+                assert self.semantic is not None
+                response = semantic_flow.served(self.semantic, lookup, probe.match, started)
             else:
                 self._miss(lookup, started)
                 produced: _Produced = yield _PRODUCE
                 response, shared = produced.response, produced.shared
+                if self.semantic is not None and shared is not None:
+                    yield from semantic_flow.index(self.semantic, lookup, probe)
         except Exception as exc:
             self._flights.fail(flight, exc)
             raise
@@ -321,6 +356,7 @@ class ProductionStrategy:
             self.store.clock(),
             self.store.default_ttl if isinstance(ttl, UseDefault) else ttl,
             entry_labels(lookup.provider, lookup.model, control.namespace, control.tags),
+            None if self.semantic is None else "exact",
         )
 
     # Invalidation: the filters are checked (Invalidation) before the store is touched.
@@ -428,6 +464,8 @@ class ProductionStrategy:
         """Emit the hit event (someone wants it) and return the entry's response."""
         metadata = entry.response.metadata
         labels = _labels(lookup)
+        # "semantic" for a follower sharing its leader's semantic hit.
+        labels["match"] = metadata.get("cache_match", "exact")
         tier = metadata.get(TIER_KEY)
         if tier is not None:
             labels[TIER_KEY] = tier  # which tier of a TieredStore answered
@@ -441,7 +479,8 @@ class ProductionStrategy:
     def _followed(self, response: LLMResponse, lookup: CacheLookup, started: int) -> LLMResponse:
         """A follower's copy of the leader's answer: a hit, marked, costing nothing."""
         if not response.metadata.get("from_cache"):
-            served = served_from_cache(response, lookup.key, self.store.clock())
+            match = None if self.semantic is None else "exact"
+            served = served_from_cache(response, lookup.key, self.store.clock(), match)
             metadata = FrozenDict({**served.metadata, "single_flight": True})
             response = attrs.evolve(served, metadata=metadata)
         entry = CacheEntry(response=response, size=0, stored_at=response.metadata["cached_at"])
@@ -462,7 +501,11 @@ class ProductionStrategy:
         with self._counts_lock:
             followers, misses = self._followers, self._misses
         stats = self.store.stats()
-        return attrs.evolve(stats, hits=stats.hits + followers, misses=misses)
+        if self.semantic is None:
+            return attrs.evolve(stats, hits=stats.hits + followers, misses=misses)
+        # A candidate read and then refused by the verifier is a store hit the call was not.
+        hits = stats.hits + followers - self.semantic.unserved_reads
+        return attrs.evolve(stats, hits=hits, misses=misses, semantic_hits=self.semantic.hits)
 
     def health(self, *, window: float = DEFAULT_WINDOW) -> Mapping[str, Mapping[str, Any]]:
         """Per store (``"memory"``; a tiered store's ``"l1:memory"``, ``"l2:redis"``): its health.

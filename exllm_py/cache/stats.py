@@ -9,7 +9,10 @@ __all__ = ["CacheStats"]
 
 @attrs.frozen
 class CacheStats:
-    """A snapshot of a strategy's counters; ``hit_rate`` is hits / (hits + misses)."""
+    """A snapshot of a strategy's counters; ``hit_rate`` is hits / (hits + misses).
+
+    ``semantic_hits`` are counted in ``hits`` too.
+    """
 
     hits: int = 0
     misses: int = 0
@@ -18,6 +21,8 @@ class CacheStats:
     expirations: int = 0
     entries: int = 0
     bytes: int = 0
+    #: Of ``hits``, those served by a semantic match (a question asked in other words).
+    semantic_hits: int = 0
 
     @property
     def hit_rate(self) -> float:

@@ -46,7 +46,6 @@ sleep.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -157,6 +156,13 @@ def _check_callable(instance: object, attribute: attrs.Attribute[Any], value: An
         raise ValidationError(f"RetryPolicy {attribute.name} must be callable, got {value!r}")
 
 
+async def _asleep(seconds: float) -> None:
+    """``asyncio.sleep``, imported at the first async wait: sync callers never load asyncio."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 @attrs.frozen
 class RetryPolicy:
     """How a failed attempt is retried: the rule, the backoff, and the sleepers that wait.
@@ -180,7 +186,7 @@ class RetryPolicy:
         default=time.sleep, validator=_check_callable, eq=False, repr=False
     )
     asleep: Callable[[float], Awaitable[object]] = attrs.field(
-        default=asyncio.sleep, validator=_check_callable, eq=False, repr=False
+        default=_asleep, validator=_check_callable, eq=False, repr=False
     )
 
     def decide(self, failure: Failure, retries_done: int, max_retries: int) -> Retry | None:

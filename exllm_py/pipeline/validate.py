@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -198,6 +197,8 @@ def check_option_values(call: Call) -> None:
 
 
 def _unknown_option_message(name: str) -> str:
+    import difflib  # only for a mistyped option: not worth loading with every import
+
     close = difflib.get_close_matches(name, KNOWN_OPTIONS, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown option {name!r}{hint} Known options: {', '.join(sorted(KNOWN_OPTIONS))}"
@@ -207,7 +208,8 @@ def _cache_control(options: Mapping[str, Any]) -> CacheControl:
     ttl = options.get("cache_ttl", DEFAULT_TTL)
     mode = options.get("cache")
     return CacheControl(
-        mode=True if mode is None else mode,
+        mode=True if mode is None or mode == "semantic" else mode,
+        semantic=mode == "semantic",
         ttl=ttl,
         key=options.get("cache_key"),
         namespace=options.get("cache_namespace"),
@@ -268,8 +270,8 @@ def _check_string(name: str, value: Any) -> None:
 
 
 def _check_cache(name: str, value: Any) -> None:
-    if value is not True and value is not False and value != "refresh":
-        raise ValidationError(f"cache must be True, False or 'refresh', got {value!r}")
+    if value is not True and value is not False and value not in ("refresh", "semantic"):
+        raise ValidationError(f"cache must be True, False, 'refresh' or 'semantic', got {value!r}")
 
 
 def _check_cache_ttl(name: str, value: Any) -> None:

@@ -8,7 +8,6 @@ gets the same body, id included, every time.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import threading
@@ -68,6 +67,8 @@ class MockProvider(httpx.BaseTransport, httpx.AsyncBaseTransport):
         await request.aread()
         self._count()
         if self.latency:
+            import asyncio  # here: a process that never awaits never loads it
+
             await asyncio.sleep(self.latency)
         return self._answer(request)
 

@@ -37,7 +37,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from exllm_py.cache.strategy import CacheStrategy
     from exllm_py.testing.cassette import Cassette
+    from exllm_py.testing.strategy import TestStrategy
 
 # The strategy, the cassette and the interception are imported in the functions
 # that use them: the plugin imports this module in every run (for
@@ -54,6 +56,12 @@ __all__ = [
 #: The variable ``exllm_py.Client`` picks its default strategy from.
 STRATEGY_ENV = "EXLLM_CACHE_STRATEGY"
 _TEST = "test"
+
+# The user's strategy last wrapped for a live_api test, and its wrapper. The
+# same wrapper serves every test while the user's strategy stays the same, so
+# the client swaps between two strategies it knows and builds no new
+# transports (it keeps the httpx clients of the strategy it swapped out).
+_last_wrapped: tuple[CacheStrategy, TestStrategy] | None = None
 
 
 def choose_strategy_env(env: MutableMapping[str, str]) -> bool:
@@ -97,7 +105,7 @@ def recording_default_client(env: MutableMapping[str, str] | None = None) -> Ite
     # strategy restored afterwards is the one the user chose.
     client = exllm_py.client.default_client()
     chosen = client.cache_strategy
-    wrapper = None if isinstance(chosen, TestStrategy) else TestStrategy(chosen)
+    wrapper = None if isinstance(chosen, TestStrategy) else _wrapper_of(chosen)
     if wrapper is not None:
         client.cache_strategy = wrapper
     previous = env.get(STRATEGY_ENV)
@@ -115,6 +123,17 @@ def recording_default_client(env: MutableMapping[str, str] | None = None) -> Ite
         # Unless the test configured a strategy of its own meanwhile.
         if wrapper is not None and client.cache_strategy is wrapper:
             client.cache_strategy = chosen
+
+
+def _wrapper_of(chosen: CacheStrategy) -> TestStrategy:
+    """A TestStrategy delegating to ``chosen``: the one made for it before, if any."""
+    from exllm_py.testing.strategy import TestStrategy
+
+    global _last_wrapped
+    last = _last_wrapped
+    if last is None or last[0] is not chosen:
+        last = _last_wrapped = (chosen, TestStrategy(chosen))
+    return last[1]
 
 
 @contextmanager

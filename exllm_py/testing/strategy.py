@@ -221,15 +221,18 @@ class TestStrategy:
         chunks: AsyncIterator[StreamChunk] = fetch(lookup, open_stream)
         return chunks
 
+    # A delegate this strategy made is a ProductionStrategy, which wraps no
+    # transport: it is not created (nor the production cache imported) just to
+    # build the stack, so a replayed first call does not pay for it.
+
     def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
-        return RecordingTransport(
-            self.delegate.wrap_transport(transport), active_cassette, active_passthrough
-        )
+        inner = transport if self._owns_delegate else self.delegate.wrap_transport(transport)
+        return RecordingTransport(inner, active_cassette, active_passthrough)
 
     def wrap_async_transport(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
-        return AsyncRecordingTransport(
-            self.delegate.wrap_async_transport(transport), active_cassette, active_passthrough
-        )
+        owned = self._owns_delegate
+        inner = transport if owned else self.delegate.wrap_async_transport(transport)
+        return AsyncRecordingTransport(inner, active_cassette, active_passthrough)
 
     def stats(self) -> CacheStats:
         """The delegate's counters (replays and recordings are reported through telemetry)."""

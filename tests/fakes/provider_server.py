@@ -16,7 +16,9 @@ How a request is answered, first match wins:
 2. the most recently added route matching the path (:meth:`ProviderServer.route`);
 3. the default: a valid canned answer in the format the path names
    (``…/chat/completions``, ``…/v1/messages``, ``…/models/{model}:generateContent``
-   and ``:streamGenerateContent``, streamed when the request asks), else 404.
+   and ``:streamGenerateContent``, streamed when the request asks; the embeddings
+   endpoints ``…/embeddings`` and ``…/models/{model}:batchEmbedContents``, with
+   :mod:`tests.fakes.embedding_payloads`' stand-in vectors), else 404.
 
 A reply is a :class:`Reply` (see :func:`json_reply`, :func:`sse_reply`,
 :func:`text_reply`, :func:`disconnect_reply`) or a function of the
@@ -42,6 +44,7 @@ import attrs
 import orjson
 import pytest
 
+from tests.fakes.embedding_payloads import gemini_embeddings, openai_embeddings
 from tests.fakes.payloads import (
     SSEEvent,
     anthropic_message,
@@ -197,10 +200,28 @@ def default_reply(request: RecordedRequest, text: str = DEFAULT_TEXT) -> Reply:
         if request.query.get("alt") == "sse":
             return sse_reply(events)
         return json_reply([event.data for event in events])  # without alt=sse: one JSON array
+    embedding = _embedding_reply(path, body)
+    if embedding is not None:
+        return embedding
     return json_reply(
         openai_error(f"the provider server has no route for {request.method} {path}"),
         status=404,
     )
+
+
+def _embedding_reply(path: str, body: Mapping[str, Any]) -> Reply | None:
+    if path.endswith("/embeddings"):
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else list(texts or ())
+        size = body.get("dimensions") or body.get("output_dimension") or 8
+        model = str(body.get("model") or "text-embedding-3-small")
+        return json_reply(openai_embeddings(texts, model=model, dimensions=size))
+    if path.endswith(":batchEmbedContents"):
+        requests = list(body.get("requests") or ())
+        texts = [part["text"] for one in requests for part in one["content"]["parts"]]
+        size = (requests[0].get("outputDimensionality") if requests else None) or 8
+        return json_reply(gemini_embeddings(texts, dimensions=size))
+    return None
 
 
 class ProviderServer:

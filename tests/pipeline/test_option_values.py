@@ -92,8 +92,8 @@ class TestRefused:
             ({"system": 5}, "system must be a string, got int"),
             ({"model": ""}, "model must be a non-empty string, got ''"),
             ({"model": 4}, "model must be a non-empty string, got 4"),
-            ({"cache": "false"}, "cache must be True, False or 'refresh', got 'false'"),
-            ({"cache": 1}, "cache must be True, False or 'refresh', got 1"),
+            ({"cache": "false"}, "cache must be True, False, 'refresh' or 'semantic', got 'false'"),
+            ({"cache": 1}, "cache must be True, False, 'refresh' or 'semantic', got 1"),
         ],
         ids=repr,
     )

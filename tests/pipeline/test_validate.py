@@ -141,7 +141,7 @@ class TestOptions:
     def test_cache_accepts_only_true_false_or_refresh(
         self, client: Client, network: NetworkSpy
     ) -> None:
-        assert "cache must be True, False or 'refresh'" in rejects(
+        assert "cache must be True, False, 'refresh' or 'semantic'" in rejects(
             client, network, USER, cache="yes"
         )
 

@@ -363,6 +363,50 @@ class TestWithoutHttpx2:
         _replay_offline(pytester, server, monkeypatch).assert_outcomes(passed=6)
 
 
+# Run in a fresh interpreter, which has not imported httpx2: a sealed block
+# that imports it has its transports sealed from then on, and put back after.
+IMPORTED_DURING_THE_BLOCK = """
+import sys
+from pathlib import Path
+
+from exllm_py.errors import RecordingNotFound
+from exllm_py.testing.cassette import Cassette
+from exllm_py.testing.interception import intercepting
+from exllm_py.testing.strategy import recording
+
+assert "httpx2" not in sys.modules
+finders = list(sys.meta_path)
+cassette = Cassette.open(Path(sys.argv[1]), mode="none")
+with recording(cassette), intercepting():
+    print("unimported" if "httpx2" not in sys.modules else "imported")
+    import httpx2
+
+    original = httpx2.HTTPTransport.handle_request.__wrapped__
+    try:
+        httpx2.Client().post(sys.argv[2], json={"model": "m"})
+    except RecordingNotFound:
+        print("sealed")
+assert httpx2.HTTPTransport.__dict__["handle_request"] is original
+assert sys.meta_path == finders
+print("restored")
+"""
+
+
+class TestHttpx2ImportedDuringTheTest:
+    """Sealing imports no httpx2; one imported inside the block is sealed, and restored after."""
+
+    def test_a_late_import_is_sealed(self, tmp_path: Path, server: ProviderServer) -> None:
+        url = f"{server.url}/chat/completions"
+        result = subprocess.run(
+            [sys.executable, "-c", IMPORTED_DURING_THE_BLOCK, str(tmp_path / "c.json"), url],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.stdout.split() == ["unimported", "sealed", "restored"], result.stderr
+        assert server.requests == []
+
+
 def test_default_text_is_what_the_generated_tests_expect() -> None:
     """The generated tests compare against the provider server's default answer."""
     assert f'TEXT = "{DEFAULT_TEXT}"' in PREAMBLE

@@ -102,3 +102,30 @@ class TestRecordingDefaultClient:
         with recording_default_client({}):
             exllm_py.configure(cache_strategy=mine)
         assert client.cache_strategy is mine
+
+
+class TestRecordingWrapperReuse:
+    """Successive live_api tests share one recording wrapper per user strategy."""
+
+    def test_the_same_wrapper_serves_every_test(self) -> None:
+        chosen = NoCache()
+        client = exllm_py.configure(cache_strategy=chosen)
+        wrappers = []
+        for _ in range(3):
+            with recording_default_client({}):
+                wrappers.append(client.cache_strategy)
+        assert wrappers[0] is wrappers[1] is wrappers[2]
+        assert isinstance(wrappers[0], TestStrategy)
+        assert client.cache_strategy is chosen
+
+    def test_a_new_user_strategy_gets_its_own_wrapper(self) -> None:
+        first, second = NoCache(), NoCache()
+        client = exllm_py.configure(cache_strategy=first)
+        with recording_default_client({}):
+            wrapper = client.cache_strategy
+        exllm_py.configure(cache_strategy=second)
+        with recording_default_client({}):
+            assert isinstance(client.cache_strategy, TestStrategy)
+            assert client.cache_strategy is not wrapper
+            assert client.cache_strategy.delegate is second
+        assert client.cache_strategy is second

@@ -107,6 +107,28 @@ class TestReset:
         assert ProductionStrategy().wrap_transport(transport) is transport
 
 
+class TestWrappingCreatesNoCache:
+    """Building a client stack over a TestStrategy creates no production cache it owns."""
+
+    def test_own_delegate_is_not_created_to_wrap(self) -> None:
+        strategy = TestStrategy()
+        transport = httpx.MockTransport(lambda _: httpx.Response(200))
+        strategy.wrap_transport(transport)
+        strategy.wrap_async_transport(httpx.MockTransport(lambda _: httpx.Response(200)))
+        assert repr(strategy) == "<TestStrategy delegate=not created>"
+
+    def test_given_delegate_still_wraps(self) -> None:
+        class Wrapping(NoCache):
+            def wrap_transport(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+                self.wrapped = transport
+                return transport
+
+        delegate = Wrapping()
+        transport = httpx.MockTransport(lambda _: httpx.Response(200))
+        TestStrategy(delegate).wrap_transport(transport)
+        assert delegate.wrapped is transport
+
+
 class TestActivation:
     """recording() sets the cassette in use for the block and restores the previous one."""
 

@@ -16,7 +16,9 @@ walk) and ``redis_usage`` (hits, misses and saved cost kept in Redis),
 ``disk_labels``, ``usage`` (the hit/miss/saved-cost counts disk and Redis
 stores keep), ``env`` (the store the environment names), ``breaker`` (the
 circuit breaker that keeps a failing store from slowing calls, and its
-last error) and ``sweeper`` (expiry sweeps).
+last error), ``sweeper`` (expiry sweeps) and ``deadlines`` (the queue of
+deadlines a ``MemoryStore`` expires entries by). Every public name is
+imported on first use.
 
 May import: ``exllm_py.cache.entry``, ``cache.stats``, ``cache.arguments``
 (constructor checks), ``cache.invalidation`` (the selector), ``telemetry``,
@@ -24,20 +26,40 @@ May import: ``exllm_py.cache.entry``, ``cache.stats``, ``cache.arguments``
 providers or testing.
 """
 
-from typing import Any
+import importlib
+import typing
 
-from exllm_py.cache.stores.base import CacheStore
-from exllm_py.cache.stores.lfu import LFU
-from exllm_py.cache.stores.memory import MemoryStore
-from exllm_py.cache.stores.policies import FIFO, LRU
-from exllm_py.cache.stores.policy import EvictionPolicy
+if typing.TYPE_CHECKING:
+    from exllm_py.cache.stores.base import CacheStore
+    from exllm_py.cache.stores.disk import DiskStore
+    from exllm_py.cache.stores.lfu import LFU
+    from exllm_py.cache.stores.memory import MemoryStore
+    from exllm_py.cache.stores.policies import FIFO, LRU
+    from exllm_py.cache.stores.policy import EvictionPolicy
 
 __all__ = ["FIFO", "LFU", "LRU", "CacheStore", "DiskStore", "EvictionPolicy", "MemoryStore"]
 
+# Public name -> its module, imported on first use (PEP 562): whoever needs
+# one store, or only ``base``, does not load the others.
+_ORIGINS: dict[str, str] = {
+    "FIFO": "exllm_py.cache.stores.policies",
+    "LFU": "exllm_py.cache.stores.lfu",
+    "LRU": "exllm_py.cache.stores.policies",
+    "CacheStore": "exllm_py.cache.stores.base",
+    "DiskStore": "exllm_py.cache.stores.disk",
+    "EvictionPolicy": "exllm_py.cache.stores.policy",
+    "MemoryStore": "exllm_py.cache.stores.memory",
+}
 
-def __getattr__(name: str) -> Any:
-    if name == "DiskStore":
-        from exllm_py.cache.stores.disk import DiskStore
 
-        return DiskStore
-    raise AttributeError(f"module 'exllm_py.cache.stores' has no attribute {name!r}")
+def __getattr__(name: str) -> typing.Any:
+    origin = _ORIGINS.get(name)
+    if origin is None:
+        raise AttributeError(f"module 'exllm_py.cache.stores' has no attribute {name!r}")
+    value = getattr(importlib.import_module(origin), name)
+    globals()[name] = value  # the next access is a plain attribute read
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

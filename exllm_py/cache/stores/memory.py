@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 import weakref
@@ -20,6 +19,7 @@ from exllm_py.cache.arguments import (
 from exllm_py.cache.entry import CacheEntry
 from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stats import CacheStats
+from exllm_py.cache.stores.deadlines import Deadlines
 from exllm_py.cache.stores.policies import LRU
 from exllm_py.cache.stores.policy import POLICY_ATTRIBUTES, EvictionPolicy
 from exllm_py.cache.stores.sweeper import SWEEPER
@@ -40,13 +40,14 @@ class MemoryStore:
     Expired entries are dropped when read (lazy expiry) and by a periodic
     sweep every ``cleanup_interval`` seconds (one shared daemon thread for all
     stores, which never keeps the process alive; ``None`` turns it off).
-    When a ``set`` would cross a bound, expired entries go first (a heap of
-    deadlines finds them without a scan), then the victims ``policy`` names
+    When a ``set`` would cross a bound, expired entries go first (a queue of
+    deadlines, :mod:`~exllm_py.cache.stores.deadlines`, finds them without a
+    scan), then the victims ``policy`` names
     (:class:`~exllm_py.cache.stores.policy.EvictionPolicy`: ``LRU()``, the
     default, ``LFU()`` or ``FIFO()``), until the new entry fits within
     ``max_entries`` entries and ``max_bytes`` bytes (serialized size); an
     entry larger than ``max_bytes`` on its own is not kept at all (and the
-    one it would have replaced is dropped). The heap stays O(live entries),
+    one it would have replaced is dropped). The queue stays O(live entries),
     sweeper or not.
 
     Every argument is checked here, so that a bad one fails at construction
@@ -85,7 +86,7 @@ class MemoryStore:
         # (expires_at, key): an item whose key has since been removed, or given
         # another deadline, is skipped when it comes up. No entry is held here,
         # so evicted entries are freed at once.
-        self._deadlines: list[tuple[float, str]] = []
+        self._deadlines = Deadlines()
         self._lock = threading.Lock()
         renew_after_fork(self, "_lock")  # the sweeper holds it during every sweep
         self._bytes = 0
@@ -125,7 +126,7 @@ class MemoryStore:
             self.policy.on_insert(key)
             self._puts += 1
             if entry.expires_at is not None:
-                heapq.heappush(self._deadlines, (entry.expires_at, key))
+                self._deadlines.push(entry.expires_at, key)
                 if len(self._deadlines) > 2 * len(self._entries) + 64:
                     self._compact_deadlines()
         for old_key, old_entry, reason in evicted:
@@ -247,8 +248,8 @@ class MemoryStore:
     def _expire_due(self, now: float) -> list[tuple[str, CacheEntry]]:
         """Drop the entries whose deadline has passed (lock held)."""
         deadlines, expired = self._deadlines, []
-        while deadlines and deadlines[0][0] <= now:
-            deadline, key = heapq.heappop(deadlines)
+        while (due := deadlines.pop_due(now)) is not None:
+            deadline, key = due
             entry = self._entries.get(key)
             if entry is not None and entry.expires_at == deadline:
                 self._drop(key, entry)
@@ -262,19 +263,19 @@ class MemoryStore:
         """Keep only the deadlines of live entries (lock held).
 
         Replaced, deleted and evicted entries leave their deadlines behind. Run
-        whenever the heap holds more than twice the live entries (plus 64), from
-        ``set`` as well as from sweeps, it keeps the heap O(live entries) with no
-        sweeper at all, at an amortized O(1) per ``set``: a run over n live
-        entries follows at least n + 64 pushes.
+        whenever the queue holds more than twice the live entries (plus 64), from
+        ``set`` as well as from sweeps, it keeps the queue O(live entries) with no
+        sweeper at all, at an amortized O(1) per ``set`` when deadlines come in
+        order (the sort is linear on a sorted run), O(log n) at worst: a run
+        over n live entries follows at least n + 64 pushes.
         """
         # Rebuilt from the entries rather than filtered: a key set again with the
         # same deadline left items that a filter could not tell from the live one.
-        self._deadlines = [
+        self._deadlines.reset(
             (expires_at, key)
             for key, entry in self._entries.items()
             if (expires_at := entry.expires_at) is not None
-        ]
-        heapq.heapify(self._deadlines)
+        )
 
     def _evict(self) -> tuple[str, CacheEntry]:
         key = self.policy.victim()

@@ -1,0 +1,194 @@
+"""The guards: thresholds per namespace, the lexical check, the verifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from exllm_py import Client
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.semantic import DEFAULT_THRESHOLD, SemanticCache, lexical_match
+from exllm_py.cache.semantic.guards import Thresholds
+from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.errors import ConfigurationError
+from exllm_py.types import LLMResponse
+from tests.cache.semantic.conftest import Events, answer_to
+from tests.cache.semantic.test_contextual import ask, user
+from tests.cache.semantic.words_embedder import WordsEmbedder
+from tests.fakes.provider_server import ProviderServer
+
+
+class TestLexicalMatch:
+    """Questions whose numbers, names or negations differ never match."""
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("Best laptops of 2023?", "Best laptops of 2024?"),
+            ("How far is 5 km in miles?", "How far is 50 km in miles?"),
+            ("Is a 3.5 GPA good?", "Is a 35 GPA good?"),
+            ("How do I get a visa for France?", "How do I get a visa for Spain?"),
+            ("Why did Obama win?", "Why did Trump win?"),
+            ("Should I learn Java?", "Should I learn Python?"),
+            ("Is coffee bad for you?", "Is coffee not bad for you?"),
+            ("Why is the sky blue?", "Why isn't the sky blue?"),
+            ("Can I cook rice without a pot?", "Can I cook rice with a pot?"),
+            ("Have you ever been to Rome?", "Have you never been to Rome?"),
+        ],
+    )
+    def test_a_difference_in_numbers_names_or_negations_refuses(
+        self, question: str, cached: str
+    ) -> None:
+        assert lexical_match(question, cached) is False
+        assert lexical_match(cached, question) is False
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("How do I learn python?", "What is the best way to learn Python?"),
+            ("What costs 1,000 dollars?", "What costs 1000 dollars?"),
+            ("Is 3.50 the price?", "Is 3.5 the price?"),
+            ("Paris: what to see?", "What should I see in Paris?"),
+            ("Why can't I sleep?", "Why cannot I sleep?"),
+            ("What is the capital of France?", "Tell me the capital of France"),
+            ("Known facts about Indian Railways?", "Known facts about the Indian railway?"),
+            ("Interviews: What helps?", "What helps in interviews?"),
+        ],
+    )
+    def test_wording_case_and_notation_alone_do_not_refuse(
+        self, question: str, cached: str
+    ) -> None:
+        assert lexical_match(question, cached) is True
+
+    def test_a_capitalised_first_word_is_not_taken_for_a_name(self) -> None:
+        assert lexical_match("Cheap flights to Paris?", "Where to find flights to Paris?")
+
+
+class TestThresholds:
+    """One number everywhere, or per namespace with a default."""
+
+    def test_none_is_the_library_default(self) -> None:
+        assert Thresholds(None)("any") == DEFAULT_THRESHOLD
+
+    def test_a_mapping_sets_namespaces_and_none_the_rest(self) -> None:
+        thresholds = Thresholds({"strict": 0.99, None: 0.85})
+        assert (thresholds("strict"), thresholds("other"), thresholds(None)) == (0.99, 0.85, 0.85)
+
+    @pytest.mark.parametrize("bad", [0, 1.5, -0.2, float("nan"), "0.9", True])
+    def test_a_threshold_outside_zero_to_one_is_refused_by_name(self, bad: Any) -> None:
+        with pytest.raises(ConfigurationError, match="threshold for namespace 'a'"):
+            Thresholds({"a": bad})
+
+    def test_a_namespace_threshold_decides_its_calls(
+        self, provider: ProviderServer, embedder: WordsEmbedder
+    ) -> None:
+        # The two wordings are about 0.93 similar: served where the bar is 0.8, not at 0.95.
+        semantic = SemanticCache(embedder, threshold={"strict": 0.95, None: 0.8})
+        asked, reworded = "What is the capital of France?", "what is the capital city of France"
+        with Client(cache_strategy=ProductionStrategy(MemoryStore(), semantic=semantic)) as client:
+            for namespace in ("strict", "lenient"):
+                ask(client, provider, user(asked), cache_namespace=namespace)
+            strict = ask(client, provider, user(reworded), cache_namespace="strict")
+            lenient = ask(client, provider, user(reworded), cache_namespace="lenient")
+        assert strict.metadata["from_cache"] is False
+        assert lenient.metadata["cache_match"] == "semantic"
+
+
+class TestGuardsInTheCache:
+    """However close the vectors, a guarded difference goes to the provider."""
+
+    # Same words but one: the vectors are about 0.93 similar.
+    ASKED = "What were the best selling cars in 2023 in the US?"
+    OTHER_YEAR = "What were the best selling cars in 2024 in the US?"
+
+    def test_the_lexical_guard_refuses_close_vectors(
+        self, client: Client, provider: ProviderServer
+    ) -> None:
+        ask(client, provider, user(self.ASKED))
+        other = ask(client, provider, user(self.OTHER_YEAR))
+        assert other.content == answer_to(self.OTHER_YEAR)
+
+    def test_guards_false_serves_them(
+        self, provider: ProviderServer, embedder: WordsEmbedder
+    ) -> None:
+        semantic = SemanticCache(embedder, threshold=0.8, guards=False)
+        with Client(cache_strategy=ProductionStrategy(MemoryStore(), semantic=semantic)) as client:
+            ask(client, provider, user(self.ASKED))
+            other = ask(client, provider, user(self.OTHER_YEAR))
+        assert other.content == answer_to(self.ASKED)
+
+
+class TestVerifier:
+    """A verifier confirms each match before it is served."""
+
+    ASKED, REWORDED = "What is the capital of France?", "what is the capital of france"
+
+    def strategy(self, embedder: WordsEmbedder, verifier: Any) -> ProductionStrategy:
+        semantic = SemanticCache(embedder, threshold=0.8, verifier=verifier)
+        return ProductionStrategy(MemoryStore(), semantic=semantic)
+
+    def test_the_verifier_sees_both_questions_and_the_cached_answer(
+        self, provider: ProviderServer, embedder: WordsEmbedder
+    ) -> None:
+        seen: list[tuple[str, str, str]] = []
+
+        def verifier(question: str, cached_question: str, cached: LLMResponse) -> bool:
+            seen.append((question, cached_question, cached.content))
+            return True
+
+        with Client(cache_strategy=self.strategy(embedder, verifier)) as client:
+            ask(client, provider, user(self.ASKED))
+            hit = ask(client, provider, user(self.REWORDED))
+        assert seen == [(self.REWORDED, self.ASKED, answer_to(self.ASKED))]
+        assert hit.metadata["cache_match"] == "semantic"
+
+    def test_a_refusing_verifier_sends_the_call_to_the_provider(
+        self, provider: ProviderServer, embedder: WordsEmbedder
+    ) -> None:
+        strategy = self.strategy(embedder, lambda *_: False)
+        with Client(cache_strategy=strategy) as client:
+            ask(client, provider, user(self.ASKED))
+            other = ask(client, provider, user(self.REWORDED))
+        assert other.content == answer_to(self.REWORDED)
+        stats = strategy.stats()
+        assert (stats.hits, stats.misses, stats.semantic_hits) == (0, 2, 0)
+
+    def test_a_failing_verifier_is_reported_and_serves_nothing(
+        self, provider: ProviderServer, embedder: WordsEmbedder, events: Events
+    ) -> None:
+        def broken(*_: Any) -> bool:
+            raise RuntimeError("verifier down")
+
+        with Client(cache_strategy=self.strategy(embedder, broken)) as client:
+            ask(client, provider, user(self.ASKED))
+            other = ask(client, provider, user(self.REWORDED))
+        assert other.metadata["from_cache"] is False
+        errors = [meta for name, _, meta in events if name[-1] == "error"]
+        assert [(meta["store"], meta["reason"]) for meta in errors] == [
+            ("semantic", "verifier_failed")
+        ]
+
+    async def test_an_async_verifier_confirms_async_calls(
+        self, provider: ProviderServer, embedder: WordsEmbedder
+    ) -> None:
+        async def verifier(question: str, cached_question: str, cached: LLMResponse) -> bool:
+            return cached_question == self.ASKED
+
+        strategy = self.strategy(embedder, verifier)
+        with Client(cache_strategy=strategy) as client:
+            options: dict[str, Any] = {
+                "base_url": provider.url,
+                "api_key": "k",
+                "model": "m",
+                "cache": "semantic",
+            }
+            await client.achat("openai", user(self.ASKED), **options)
+            hit = await client.achat("openai", user(self.REWORDED), **options)
+            sync = client.chat("openai", user("What is the capital of FRANCE"), **options)
+        assert hit.metadata["cache_match"] == "semantic"
+        assert sync.metadata["from_cache"] is False  # a sync call cannot await it
+
+    def test_a_verifier_that_is_not_callable_is_refused(self, embedder: WordsEmbedder) -> None:
+        with pytest.raises(ConfigurationError, match="verifier must be a callable"):
+            SemanticCache(embedder, verifier="yes")  # type: ignore[arg-type]

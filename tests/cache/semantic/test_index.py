@@ -1,0 +1,111 @@
+"""VectorIndex: exact cosine within a partition, rows that grow and are reused."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from exllm_py.cache.semantic.index import HEAD, MAX_CANDIDATES, VectorIndex
+
+
+@pytest.fixture
+def index() -> VectorIndex:
+    return VectorIndex()
+
+
+class TestSearch:
+    """A search sees its own partition only, and returns the closest first."""
+
+    def test_cosine_is_independent_of_length(self, index: VectorIndex) -> None:
+        index.add("p", "k1", "q1", [3.0, 4.0])
+        [found] = index.search("p", [6.0, 8.0], 0.99)
+        assert (found.key, found.question) == ("k1", "q1")
+        assert found.similarity == pytest.approx(1.0)
+
+    def test_other_partitions_are_never_seen(self, index: VectorIndex) -> None:
+        index.add("p", "k1", "q1", [1.0, 0.0])
+        assert index.search("other", [1.0, 0.0], 0.5) == []
+
+    def test_results_are_above_the_threshold_best_first(self, index: VectorIndex) -> None:
+        for degrees in (0, 10, 20, 60):
+            angle = math.radians(degrees)
+            index.add("p", f"k{degrees}", "q", [math.cos(angle), math.sin(angle)])
+        found = index.search("p", [1.0, 0.0], math.cos(math.radians(30)))
+        assert [candidate.key for candidate in found] == ["k0", "k10", "k20"]
+
+    def test_at_most_the_best_few_come_back(self, index: VectorIndex) -> None:
+        for number in range(3 * MAX_CANDIDATES):
+            index.add("p", f"k{number}", "q", [1.0, number / 1000])
+        found = index.search("p", [1.0, 0.0], 0.5)
+        assert [candidate.key for candidate in found] == [f"k{n}" for n in range(MAX_CANDIDATES)]
+
+    def test_a_zero_vector_is_neither_indexed_nor_searched(self, index: VectorIndex) -> None:
+        index.add("p", "k", "q", [0.0, 0.0])
+        assert len(index) == 0
+        index.add("p", "k", "q", [1.0, 0.0])
+        assert index.search("p", [0.0, 0.0], 0.1) == []
+
+    def test_a_vector_of_another_dimension_is_never_compared(self, index: VectorIndex) -> None:
+        index.add("p", "k", "q", [1.0, 0.0])
+        index.add("p", "k3", "q", [1.0, 0.0, 0.0])
+        assert "k3" not in index
+        assert index.search("p", [1.0, 0.0, 0.0], 0.1) == []
+
+
+class TestGrowthAndRemoval:
+    """Inserts grow the matrix without losing rows; removals free rows for reuse."""
+
+    def test_many_inserts_keep_every_vector(self, index: VectorIndex) -> None:
+        for number in range(1000):
+            angle = number * 0.001
+            index.add("p", f"k{number}", f"q{number}", [math.cos(angle), math.sin(angle)])
+        [found] = index.search("p", [math.cos(0.5), math.sin(0.5)], 0.9999999)
+        assert found.key == "k500"
+        assert len(index) == 1000
+
+    def test_a_removed_key_is_never_found(self, index: VectorIndex) -> None:
+        index.add("p", "k1", "q1", [1.0, 0.0])
+        index.add("p", "k2", "q2", [1.0, 0.1])
+        assert index.remove("k1") is True
+        assert index.remove("k1") is False
+        assert [candidate.key for candidate in index.search("p", [1.0, 0.0], 0.5)] == ["k2"]
+
+    def test_a_freed_row_serves_its_new_key(self, index: VectorIndex) -> None:
+        index.add("p", "k1", "q1", [1.0, 0.0])
+        index.add("p", "k2", "q2", [0.0, 1.0])
+        index.remove("k1")
+        index.add("p", "k3", "q3", [1.0, 0.0])
+        [found] = index.search("p", [1.0, 0.0], 0.9)
+        assert (found.key, found.question) == ("k3", "q3")
+
+    def test_a_key_indexed_again_moves(self, index: VectorIndex) -> None:
+        index.add("p", "k", "old", [1.0, 0.0])
+        index.add("q", "k", "new", [0.0, 1.0])
+        assert index.search("p", [1.0, 0.0], 0.5) == []
+        assert [c.question for c in index.search("q", [0.0, 1.0], 0.5)] == ["new"]
+        assert len(index) == 1
+
+
+class TestTwoStepSearch:
+    """Large partitions of long vectors are pruned by a bound, and the result stays exact."""
+
+    def test_every_row_above_the_threshold_is_found_and_no_other(self) -> None:
+        rng = np.random.default_rng(7)
+        dimension = 4 * HEAD + 128
+        index = VectorIndex()
+        for number, vector in enumerate(rng.standard_normal((5000, dimension))):
+            index.add("p", f"noise{number}", "q", vector)
+        query = rng.standard_normal(dimension)
+        query /= np.linalg.norm(query)
+        # Rows at known cosines from the query, straddling the threshold.
+        cosines = [0.86, 0.89, 0.899, 0.901, 0.92, 0.97]
+        for cosine in cosines:
+            other = rng.standard_normal(dimension)
+            other -= (other @ query) * query
+            other /= np.linalg.norm(other)
+            index.add("p", f"at{cosine}", "q", cosine * query + np.sqrt(1 - cosine**2) * other)
+        found = index.search("p", query.tolist(), 0.9)
+        assert [candidate.key for candidate in found] == ["at0.97", "at0.92", "at0.901"]
+        assert [round(candidate.similarity, 3) for candidate in found] == [0.97, 0.92, 0.901]
