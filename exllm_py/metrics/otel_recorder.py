@@ -19,12 +19,13 @@ provider and model. Evictions and errors are by ``store`` and ``reason``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 import attrs
 
 from exllm_py import telemetry
+from exllm_py.metrics.bus import handlers_of
 from exllm_py.metrics.labels import CallKey, CallLabels, LabelRules
 from exllm_py.metrics.otel_instruments import Instruments
 from exllm_py.metrics.otel_semconv import (
@@ -41,7 +42,7 @@ from exllm_py.metrics.otel_tallies import CallTally, Tallies
 
 __all__ = ["Handler", "Recorder"]
 
-Handler: TypeAlias = Callable[[telemetry.Event, dict[str, Any], dict[str, Any]], None]
+Handler: TypeAlias = telemetry.Handler
 Attributes: TypeAlias = dict[str, str]
 
 
@@ -75,18 +76,7 @@ class Recorder:
 
     def handlers(self) -> Mapping[telemetry.Event, Handler]:
         """The handler of each event the bridge listens to."""
-        return {
-            telemetry.CACHE_HIT: self.on_hit,
-            telemetry.CACHE_MISS: self.on_miss,
-            telemetry.CACHE_PUT: self.on_put,
-            telemetry.CACHE_EVICT: self.on_evict,
-            telemetry.CACHE_ERROR: self.on_error,
-            telemetry.REQUEST_RETRY: self.on_retry,
-            telemetry.TEST_CACHE_HIT: self.on_test_hit,
-            telemetry.TEST_CACHE_MISS: self.on_test_miss,
-            telemetry.TEST_CACHE_SAVE: self.on_test_save,
-            telemetry.TEST_CACHE_ERROR: self.on_test_error,
-        }
+        return handlers_of(self)
 
     # -- the production cache ----------------------------------------------------------
 

@@ -17,7 +17,7 @@ and model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol, TypeAlias
 
 from prometheus_client import Counter, Histogram
@@ -25,12 +25,13 @@ from prometheus_client.registry import Collector
 
 from exllm_py import telemetry
 from exllm_py.metrics.buckets import MISS_BUCKETS
+from exllm_py.metrics.bus import handlers_of
 from exllm_py.metrics.labels import CallKey, CallLabels, LabelRules
 from exllm_py.metrics.prometheus_hits import HitChildren, HitTallies, hit_metrics
 
 __all__ = ["Instruments"]
 
-Handler: TypeAlias = Callable[[telemetry.Event, dict[str, Any], dict[str, Any]], None]
+Handler: TypeAlias = telemetry.Handler
 
 
 class _HitSlot(Protocol):
@@ -107,18 +108,7 @@ class Instruments:
 
     def handlers(self) -> Mapping[telemetry.Event, Handler]:
         """The handler of each event the bridge listens to."""
-        return {
-            telemetry.CACHE_HIT: self.on_hit,
-            telemetry.CACHE_MISS: self.on_miss,
-            telemetry.CACHE_PUT: self.on_put,
-            telemetry.CACHE_EVICT: self.on_evict,
-            telemetry.CACHE_ERROR: self.on_error,
-            telemetry.REQUEST_RETRY: self.on_retry,
-            telemetry.TEST_CACHE_HIT: self.on_test_hit,
-            telemetry.TEST_CACHE_MISS: self.on_test_miss,
-            telemetry.TEST_CACHE_SAVE: self.on_test_save,
-            telemetry.TEST_CACHE_ERROR: self.on_test_error,
-        }
+        return handlers_of(self)
 
     # -- the production cache ----------------------------------------------------------
 

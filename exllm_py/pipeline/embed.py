@@ -24,23 +24,21 @@ from __future__ import annotations
 
 import attrs
 import httpx
-import orjson
 
-from exllm_py.errors import ExLLMError, ProviderError
-from exllm_py.extensions import FROM_CACHE, MISSING_KEY, PROVIDER
+from exllm_py.errors import ExLLMError
+from exllm_py.extensions import MISSING_KEY, PROVIDER
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.configuration import FetchConfiguration
 from exllm_py.pipeline.embed_lookup import embed_lookup
 from exllm_py.pipeline.embed_validate import ValidateEmbedding
 from exllm_py.pipeline.exchange import asend, send
-from exllm_py.pipeline.parse import TrackCost
+from exllm_py.pipeline.parse import TrackCost, as_answered, json_body
 from exllm_py.pipeline.plug import Halt, Plug
 from exllm_py.pipeline.redaction import redact_error
 from exllm_py.pipeline.validate import ValidateProvider
 from exllm_py.providers.embeddings.adapter import EmbeddingAdapter, EmbedRequest
 from exllm_py.providers.embeddings.catalog import embedding_adapter
 from exllm_py.providers.embeddings.response import vectors_of
-from exllm_py.providers.wire import clip
 from exllm_py.types import LLMResponse
 
 __all__ = ["EMBED_PIPELINE", "BuildEmbedRequest", "EmbedPipeline", "ParseEmbedResponse"]
@@ -90,25 +88,10 @@ class ParseEmbedResponse:
         config, response = call.config, call.http_response
         assert config is not None, "FetchConfiguration runs first"
         assert response is not None, "the exchange runs first"
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise ProviderError(
-                f"{config.name} answered {response.status_code} with a body that is not JSON: "
-                f"{clip(response.text, 200)!r}",
-                status=response.status_code,
-                provider=config.name,
-                body=response.text,
-            ) from exc
-        parsed = _adapter(call).parse_response(body, config, len(call.messages))
-        if not parsed.model:
-            parsed = attrs.evolve(parsed, model=call.model)
-        replayed = response.extensions.get(FROM_CACHE)
-        if replayed is not None:
-            parsed = attrs.evolve(
-                parsed, metadata={**parsed.metadata, **replayed, "from_cache": True}
-            )
-        call.response = parsed
+        parsed = _adapter(call).parse_response(
+            json_body(config.name, response), config, len(call.messages)
+        )
+        call.response = as_answered(parsed, call, response)
         return None
 
 

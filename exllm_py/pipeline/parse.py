@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
+import httpx
 import orjson
 
 from exllm_py.errors import ProviderError
@@ -11,8 +14,9 @@ from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
 from exllm_py.providers.pricing import cost_of
 from exllm_py.providers.wire import clip
+from exllm_py.types import LLMResponse
 
-__all__ = ["ParseResponse", "TrackCost"]
+__all__ = ["ParseResponse", "TrackCost", "as_answered", "json_body"]
 
 
 class ParseResponse:
@@ -27,26 +31,35 @@ class ParseResponse:
         config, response = call.config, call.http_response
         assert config is not None, "FetchConfiguration runs first"
         assert response is not None, "the exchange runs first"
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise ProviderError(
-                f"{config.name} answered {response.status_code} with a body that is not JSON: "
-                f"{clip(response.text, 200)!r}",
-                status=response.status_code,
-                provider=config.name,
-                body=response.text,
-            ) from exc
-        parsed = config.adapter.parse_response(body, config)
-        if not parsed.model:
-            parsed = attrs.evolve(parsed, model=call.model)  # some bodies omit the model
-        replayed = response.extensions.get(FROM_CACHE)
-        if replayed is not None:
-            # The provider's own metadata (native_finish_reason) stays beside the replay's.
-            metadata = {**parsed.metadata, **replayed, "from_cache": True}
-            parsed = attrs.evolve(parsed, metadata=metadata)
-        call.response = parsed
+        parsed = config.adapter.parse_response(json_body(config.name, response), config)
+        call.response = as_answered(parsed, call, response)
         return None
+
+
+def json_body(provider: str, response: httpx.Response) -> Any:
+    """The decoded JSON body; a ``ProviderError`` quoting its start if it is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise ProviderError(
+            f"{provider} answered {response.status_code} with a body that is not JSON: "
+            f"{clip(response.text, 200)!r}",
+            status=response.status_code,
+            provider=provider,
+            body=response.text,
+        ) from exc
+
+
+def as_answered(parsed: LLMResponse, call: Call, response: httpx.Response) -> LLMResponse:
+    """``parsed`` with the call's model if the body named none, and a replay's marks."""
+    if not parsed.model:
+        parsed = attrs.evolve(parsed, model=call.model)  # some bodies omit the model
+    replayed = response.extensions.get(FROM_CACHE)
+    if replayed is not None:
+        # The provider's own metadata (native_finish_reason) stays beside the replay's.
+        metadata = {**parsed.metadata, **replayed, "from_cache": True}
+        parsed = attrs.evolve(parsed, metadata=metadata)
+    return parsed
 
 
 class TrackCost:
