@@ -223,7 +223,39 @@ class TestFiltersAreChecked:
         with pytest.raises(ValidationError, match=rf"invalidate {named} must be"):
             strategy.invalidate(**filters)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        ("filters", "shown"),
+        [({"tag": ""}, "got ''"), ({"older_than": -1}, "got -1"), ({"model": 7}, "got 7")],
+    )
+    def test_the_message_shows_the_value_given(
+        self, filters: dict[str, object], shown: str
+    ) -> None:
+        with pytest.raises(ValidationError, match=shown):
+            Invalidation(**filters)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("seconds", [0, 0.5, 86400])
+    def test_any_age_from_zero_up_is_a_filter(self, seconds: float) -> None:
+        """``older_than=0`` is every entry stored before now; fractions of a second count."""
+        assert Invalidation(older_than=seconds).older_than == seconds
+
     def test_describe_lists_the_filters_given(self) -> None:
         """What a CLI or a log shows of a selector: only the filters given, in a fixed order."""
         selector = Invalidation(model="gpt-4o", tag="docs-v3", older_than=60)
         assert selector.describe() == "tag='docs-v3', model='gpt-4o', older_than=60"
+
+
+class TestMatches:
+    """``Invalidation.matches``: every filter given must hold, ages strictly older."""
+
+    LABELS = EntryLabels("openai", "gpt-4o", "ns", ("docs-v3",))
+
+    def test_a_key_filter_refuses_other_keys_whatever_else_matches(self) -> None:
+        selector = Invalidation(key="k1", tag="docs-v3")
+        assert selector.matches("k1", self.LABELS, 0.0, 100.0)
+        assert not selector.matches("k2", self.LABELS, 0.0, 100.0)
+
+    def test_an_entry_exactly_older_than_the_age_stays(self) -> None:
+        """Stored exactly ``older_than`` seconds ago is not older than that."""
+        selector = Invalidation(older_than=60)
+        assert not selector.matches("k", self.LABELS, 40.0, 100.0)
+        assert selector.matches("k", self.LABELS, 39.9, 100.0)

@@ -450,6 +450,14 @@ class TestChangesDuringAnL2Read:
         store.get("k")
         assert store.get("k") is None
 
+    def test_a_clear_during_the_read_is_not_undone(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        self.old_entry_in_l2_only(store, slow, clock)
+        slow.meanwhile = store.clear
+        store.get("k")
+        assert store.get("k") is None
+
     async def test_async_reads_follow_the_same_rule(
         self, store: TieredStore, slow: SlowL2, clock: FakeClock
     ) -> None:
