@@ -22,10 +22,11 @@ providers' registry is read, lazily, only by ``cache_key`` for a provider's
 defaults.
 """
 
-import importlib
-import typing
+from typing import TYPE_CHECKING, Any
 
-if typing.TYPE_CHECKING:
+from exllm_py.lazy_exports import LazyExports
+
+if TYPE_CHECKING:
     from exllm_py.cache.keys import cache_key
     from exllm_py.cache.nocache import NoCache
     from exllm_py.cache.production import ProductionStrategy
@@ -97,14 +98,12 @@ _ORIGINS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> typing.Any:
-    origin = _ORIGINS.get(name)
-    if origin is None:
-        raise AttributeError(f"module 'exllm_py.cache' has no attribute {name!r}")
-    value = getattr(importlib.import_module(origin), name)
-    globals()[name] = value  # the next access is a plain attribute read
-    return value
+_EXPORTS = LazyExports(__name__, _ORIGINS, globals())
+
+
+def __getattr__(name: str) -> Any:
+    return _EXPORTS.attribute(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _EXPORTS.names()

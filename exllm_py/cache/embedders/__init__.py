@@ -8,10 +8,10 @@ importing this package loads neither httpx pipelines nor torch.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from exllm_py.cache.embedders.base import Embedder
+from exllm_py.lazy_exports import LazyExports
 
 if TYPE_CHECKING:
     from exllm_py.cache.embedders.local import LocalEmbedder
@@ -25,11 +25,12 @@ _LAZY = {
 }
 
 
+_EXPORTS = LazyExports(__name__, _LAZY, globals())
+
+
 def __getattr__(name: str) -> Any:
-    """Import an embedder's module only when the embedder is asked for."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _EXPORTS.attribute(name)
+
+
+def __dir__() -> list[str]:
+    return _EXPORTS.names()

@@ -17,8 +17,9 @@ Importing this package does not load numpy; building a ``SemanticCache`` does.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from exllm_py.lazy_exports import LazyExports
 
 if TYPE_CHECKING:
     from exllm_py.cache.semantic.cache import SemanticCache
@@ -35,10 +36,12 @@ _ORIGINS = {
 }
 
 
+_EXPORTS = LazyExports(__name__, _ORIGINS, globals())
+
+
 def __getattr__(name: str) -> Any:
-    origin = _ORIGINS.get(name)
-    if origin is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(origin), name)
-    globals()[name] = value
-    return value
+    return _EXPORTS.attribute(name)
+
+
+def __dir__() -> list[str]:
+    return _EXPORTS.names()

@@ -26,10 +26,11 @@ May import: ``exllm_py.cache.entry``, ``cache.stats``, ``cache.arguments``
 providers or testing.
 """
 
-import importlib
-import typing
+from typing import TYPE_CHECKING, Any
 
-if typing.TYPE_CHECKING:
+from exllm_py.lazy_exports import LazyExports
+
+if TYPE_CHECKING:
     from exllm_py.cache.stores.base import CacheStore
     from exllm_py.cache.stores.disk import DiskStore
     from exllm_py.cache.stores.lfu import LFU
@@ -52,14 +53,12 @@ _ORIGINS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> typing.Any:
-    origin = _ORIGINS.get(name)
-    if origin is None:
-        raise AttributeError(f"module 'exllm_py.cache.stores' has no attribute {name!r}")
-    value = getattr(importlib.import_module(origin), name)
-    globals()[name] = value  # the next access is a plain attribute read
-    return value
+_EXPORTS = LazyExports(__name__, _ORIGINS, globals())
+
+
+def __getattr__(name: str) -> Any:
+    return _EXPORTS.attribute(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _EXPORTS.names()
