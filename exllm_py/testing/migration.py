@@ -50,8 +50,10 @@ def adopt_legacy_cassette(root: Path, nodeid: str) -> Path:
     When the move fails (a read-only checkout), the file is used where it is.
     """
     path = cassette_path_for(root, nodeid)
+    if path.exists():
+        return path  # the common case: nothing to adopt, and no old name to work out
     legacy = legacy_cassette_path_for(root, nodeid)
-    if legacy == path or path.exists() or not _belongs_to(root, legacy, nodeid):
+    if legacy == path or not _belongs_to(root, legacy, nodeid):
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ original text, so ``test_x[a::b]`` and ``test_x[a.b]`` part ways.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -38,15 +39,20 @@ _HASHED = re.compile(r"~[0-9a-f]{8}$")
 def cassette_path_for(root: Path, nodeid: str) -> Path:
     """The cassette of the test ``nodeid`` under the cassette directory ``root``."""
     file_part, separator, test_part = nodeid.partition("::")
-    module = _dotted_module(file_part)
-    module_exact = _module_file(module) == file_part
     name = test_part.replace("::", ".") or "module"
     name_exact = bool(separator) and _test_name(name) == test_part
     return (
         root
-        / _file_name(module, exact=module_exact, original=file_part)
+        / _module_folder(file_part)
         / f"{_file_name(name, exact=name_exact, original=separator + test_part)}.json"
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _module_folder(file_part: str) -> str:
+    # Cached: a module's tests all ask for its folder, one test after another.
+    module = _dotted_module(file_part)
+    return _file_name(module, exact=_module_file(module) == file_part, original=file_part)
 
 
 def nodeid_for(root: Path, path: Path) -> str | None:

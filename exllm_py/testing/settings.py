@@ -6,6 +6,7 @@ tested without starting pytest.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,15 +85,21 @@ class TestCacheSettings:
 
     def matcher(self, marker_options: Mapping[str, Any] | None = None) -> Matcher:
         """The matcher for a test: the ini's ignores plus the marker's."""
-        # Imported here: the plugin resolves the settings in every run, and
-        # only live_api tests need a matcher (matching imports httpx).
-        from exllm_py.testing.matching import Matcher
-
         options = marker_options or {}
-        return Matcher(
+        return _matcher(
             frozenset((*self.ignore_headers, *_strings(options, "ignore_headers"))),
             (*self.ignore_body_paths, *_strings(options, "ignore_body_paths")),
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(ignore_headers: frozenset[str], ignore_body_paths: tuple[str, ...]) -> Matcher:
+    # Shared: a Matcher is immutable, and most tests of a run ask for the same one.
+    # Imported here: the plugin resolves the settings in every run, and
+    # only live_api tests need a matcher (matching imports httpx).
+    from exllm_py.testing.matching import Matcher
+
+    return Matcher(ignore_headers, ignore_body_paths)
 
 
 def settings_for_run(

@@ -134,7 +134,11 @@ class UsageLog:
         ``uses`` says what each test did with its cassette, for the plays.
         """
         when = datetime.now(UTC) if when is None else when.astimezone(UTC)
-        used = {_relative(self.cassette_dir, path): when for path in cassettes}
+        uses = uses or {}
+        # Each path resolved once, against the directory resolved once.
+        directory = self.cassette_dir.resolve()
+        names = {path: _relative(directory, path) for path in (*cassettes, *uses)}
+        used = {names[path]: when for path in cassettes}
         if not used:
             return
         # A second is the log's resolution: a use is complete as of the second it ended.
@@ -150,7 +154,7 @@ class UsageLog:
                 name: utc_timestamp(merged[name]) for name in sorted(merged)
             }
             plays = _sections(document, "plays")
-            plays[self._section_name()] = self._merged_plays(document, uses or {}, when)
+            plays[self._section_name()] = self._merged_plays(document, uses, names, when)
             data: dict[str, Any] = {"version": _VERSION, "cassette_dirs": sections}
             if any(plays.values()):
                 data["plays"] = {name: value for name, value in plays.items() if value}
@@ -166,11 +170,15 @@ class UsageLog:
         return {name: CassettePlays.from_json(value) for name, value in section.items()}
 
     def _merged_plays(
-        self, document: dict[str, Any], uses: Mapping[Path, CassetteUse], when: datetime
+        self,
+        document: dict[str, Any],
+        uses: Mapping[Path, CassetteUse],
+        names: Mapping[Path, str],
+        when: datetime,
     ) -> dict[str, Any]:
         plays = self._plays_in(document)
         for path, use in uses.items():
-            name = _relative(self.cassette_dir, path)
+            name = names[path]
             plays[name] = plays.get(name, CassettePlays()).after(use, when)
         return {name: plays[name].to_json() for name in sorted(plays)}
 
@@ -214,9 +222,9 @@ def _times(entries: Mapping[str, Any]) -> dict[str, datetime]:
     return usage
 
 
-def _relative(cassette_dir: Path, path: Path) -> str:
+def _relative(resolved_dir: Path, path: Path) -> str:
     try:
-        return path.resolve().relative_to(cassette_dir.resolve()).as_posix()
+        return path.resolve().relative_to(resolved_dir).as_posix()
     except ValueError:
         return path.as_posix()
 
