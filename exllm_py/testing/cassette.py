@@ -36,13 +36,16 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import httpx
-
 from exllm_py import telemetry
 from exllm_py.errors import RecordingCorrupt
 from exllm_py.testing.cassette_file import CassetteFile, Interaction, read_cassette, write_cassette
 from exllm_py.testing.files import utc_timestamp
-from exllm_py.testing.matching import Matcher, MatchKey, canonical_url, closest_diff
+from exllm_py.testing.matching import (
+    Matcher,
+    MatchKey,
+    canonical_url_text,
+    closest_diff,
+)
 from exllm_py.testing.record_mode import RecordMode
 from exllm_py.testing.redact import RecordingRefused, add_secrets, key_values
 
@@ -92,11 +95,8 @@ class Cassette:
             RecordMode.REWRITE,
         ) or (self.mode is RecordMode.ONCE and not self.existed)
         self._index: dict[MatchKey, list[Interaction]] = {}
-        # A cassette's interactions mostly share a few URLs: parse each once.
-        self._urls: dict[str, str] = {}
         for interaction in self._loaded:
             self._index.setdefault(self.key_of(interaction), []).append(interaction)
-        self._urls.clear()
         self._plays: dict[MatchKey, int] = {}
         self._prepared: dict[int, Any] = {}
         self._lock = threading.Lock()
@@ -150,9 +150,7 @@ class Cassette:
             canonical = self.matcher.canonical_document(body.value)
         else:
             canonical = self.matcher.canonical_body(body.to_bytes())
-        url = self._urls.get(request.url)
-        if url is None:
-            url = self._urls[request.url] = canonical_url(httpx.URL(request.url))
+        url = canonical_url_text(request.url)
         return self.matcher.key(request.method, url, request.headers, canonical)
 
     def play(self, key: MatchKey) -> Interaction | None:

@@ -22,6 +22,7 @@ explains the miss as a diff against the closest recorded request.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
@@ -38,6 +39,7 @@ __all__ = [
     "MatchKey",
     "Matcher",
     "canonical_url",
+    "canonical_url_text",
     "closest_diff",
     "header_pairs",
     "key_digest",
@@ -213,6 +215,16 @@ def canonical_url(url: httpx.URL) -> str:
         if name.lower() not in SECRET_PARAMS
     )
     return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
+@functools.lru_cache(maxsize=1024)
+def canonical_url_text(url: str) -> str:
+    """:func:`canonical_url` of a URL written as text (a recorded request's).
+
+    Cached: a run's cassettes hold a few URLs many times over, and parsing
+    one is most of what reading an interaction's key costs.
+    """
+    return canonical_url(httpx.URL(url))
 
 
 def closest_diff(
