@@ -109,3 +109,41 @@ class TestTwoStepSearch:
         found = index.search("p", query.tolist(), 0.9)
         assert [candidate.key for candidate in found] == ["at0.97", "at0.92", "at0.901"]
         assert [round(candidate.similarity, 3) for candidate in found] == [0.97, 0.92, 0.901]
+
+
+class TestEdges:
+    """The threshold is inclusive, and removed rows take no candidate's place, in both searches."""
+
+    @pytest.mark.parametrize("filler", [0, 5000], ids=["one-step", "two-step"])
+    def test_a_similarity_equal_to_the_threshold_matches(self, filler: int) -> None:
+        index = _filled(filler)
+        axis = np.zeros(4 * HEAD + 128)
+        axis[0] = 1.0  # a unit vector whose similarity with itself is exactly 1.0
+        index.add("p", "same", "q", axis)
+        assert [candidate.key for candidate in index.search("p", axis, 1.0)] == ["same"]
+
+    def test_rows_written_before_the_matrix_grew_are_still_found(self) -> None:
+        index = VectorIndex()
+        axis = np.zeros(4 * HEAD + 128)
+        axis[1] = 1.0
+        index.add("p", "early", "q", axis)  # in the first block, before any growth
+        index = _filled(5000, index)
+        [found] = index.search("p", axis, 0.99)
+        assert found.key == "early"
+
+    def test_removed_rows_never_crowd_out_a_live_candidate(self, index: VectorIndex) -> None:
+        for number in range(MAX_CANDIDATES):
+            index.add("p", f"gone{number}", "q", [1.0, 0.0])
+        index.add("p", "live", "q", [1.0, 0.3])
+        for number in range(MAX_CANDIDATES):
+            index.remove(f"gone{number}")
+        assert [candidate.key for candidate in index.search("p", [1.0, 0.0], 0.9)] == ["live"]
+
+
+def _filled(rows: int, index: VectorIndex | None = None) -> VectorIndex:
+    """``index`` (or a new one) with ``rows`` random vectors far from any axis, in partition p."""
+    index = VectorIndex() if index is None else index
+    rng = np.random.default_rng(3)
+    for number, vector in enumerate(rng.standard_normal((rows, 4 * HEAD + 128))):
+        index.add("p", f"noise{number}", "q", vector)
+    return index
