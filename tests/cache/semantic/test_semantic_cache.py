@@ -17,7 +17,7 @@ from exllm_py.cache.stores.disk import DiskStore
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.errors import ConfigurationError
-from exllm_py.types import LLMResponse
+from exllm_py.types import LLMResponse, Message
 from tests.cache.semantic.conftest import answer_to
 from tests.cache.semantic.test_contextual import ask, user
 from tests.cache.semantic.test_lifecycle import _key
@@ -125,6 +125,19 @@ class TestCounts:
         # the question and the first rewording, stored when it was answered.
         assert semantic.unserved_reads == 1 + 2
         assert semantic.hits == 0
+
+
+class TestMessageObjects:
+    """Questions given as Message objects are matched as their dicts are."""
+
+    def test_a_reworded_message_object_is_a_semantic_hit(
+        self, client: Client, provider: ProviderServer
+    ) -> None:
+        system = Message(role="system", content="Answer briefly.")
+        ask(client, provider, [system, Message(role="user", content=ASKED)])
+        hit = ask(client, provider, [system, Message(role="user", content=REWORDED)])
+        assert hit.content == answer_to(ASKED)
+        assert hit.metadata["cache_match"] == "semantic"
 
 
 class TestVerifierShapes:
