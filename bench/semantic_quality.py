@@ -11,16 +11,24 @@ label-1 pair a right one.
 Three decision rules are measured on the same all-MiniLM-L6-v2 vectors:
 
 - plain cosine against a threshold (0.70 to 0.98);
-- cosine plus the library's lexical guard (numbers, named entities and
-  negations must agree), when the library provides it;
-- GPTCache's suggested configuration, reproduced in :func:`gptcache_served`.
+- cosine plus the library's lexical guard
+  (:func:`exllm_py.cache.semantic.guards.lexical_match`);
+- GPTCache's suggested configuration (:func:`bench.semantic_rates.gptcache_served`).
+
+The sample is a fixed shuffle of the file. Its first ``--tuning`` pairs
+(8,192) are the **tuning** split: the guard's rules were chosen on them,
+and the default threshold is read from their guarded curve (the lowest
+threshold whose wrong answers stay within 1%). The rest of the sample is
+the **held-out** split, never looked at while tuning: its rates at that
+threshold are the honest figures. Both splits and the whole sample are
+printed and written.
 
 An exact repeat of the question is an exact-key hit, which no threshold or
 guard applies to; QQP has none, but the rule is kept so the figures stay
 true of the cache if the data change.
 
-Prints a table, writes ``bench/results/semantic_curve.json`` (every number)
-and ``bench/results/semantic_curve.png``, and copies the JSON to
+Writes ``bench/results/semantic_curve.json`` (every number) and
+``bench/results/semantic_curve.png``, and copies the JSON to
 ``/tmp/semantic_curve.json``. Embeddings are cached under ``.cache/``,
 keyed by the data file's hash, so a rerun only evaluates.
 """
@@ -34,15 +42,26 @@ import hashlib
 import json
 import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Dataset", "Rates", "main"]
+from bench.semantic_rates import (
+    THRESHOLDS,
+    Floats,
+    Mask,
+    Rates,
+    curve,
+    gptcache_served,
+    lowest_within,
+)
+from exllm_py.cache.semantic.guards import lexical_match
+
+__all__ = ["Dataset", "Decisions", "Split", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "qqp_pairs_dev.jsonl.gz"
@@ -50,16 +69,16 @@ CACHE_DIR = ROOT / ".cache" / "semantic_quality"
 RESULTS = ROOT / "bench" / "results"
 HANDOFF = Path("/tmp/semantic_curve.json")
 MODEL = "all-MiniLM-L6-v2"
-THRESHOLDS = tuple(round(0.70 + step / 100, 2) for step in range(29))  # 0.70 .. 0.98
 CHUNK = 2048  # pairs embedded and saved at a time
 SEED = 17  # the fixed shuffle that makes every prefix of chunks a random sample
 TARGET_WRONG = 0.01
 TARGET_RIGHT = 0.25
+TUNING = 8192  # the first four chunks: the pairs the guard's rules were chosen on
+GPTCACHE_RULE = "squared L2 <= 0.8 (cosine >= 0.60)"
 
-#: ``(question, cached_question)`` in, "may these match?" out.
-Guard = Callable[[str, str], bool]
-Floats = npt.NDArray[np.float64]
-Mask = npt.NDArray[np.bool_]
+#: Which of a split's two curves a threshold is read from.
+Curve = Literal["plain", "guarded"]
+Vectors = npt.NDArray[np.float32]
 
 
 @attrs.frozen
@@ -83,22 +102,7 @@ class Dataset:
     @property
     def same(self) -> Mask:
         """Label-1 pairs: both questions ask the same thing."""
-        return self.labels == 1
-
-
-@attrs.frozen
-class Rates:
-    """What one decision rule serves: counts and shares of each label."""
-
-    wrong: int
-    right: int
-    wrong_rate: float
-    right_rate: float
-
-    @classmethod
-    def of(cls, served: Mask, same: Mask) -> Rates:
-        wrong, right = int(np.sum(served & ~same)), int(np.sum(served & same))
-        return cls(wrong, right, wrong / int(np.sum(~same)), right / int(np.sum(same)))
+        return np.asarray(self.labels == 1, dtype=np.bool_)
 
 
 def load(path: Path) -> Dataset:
@@ -178,87 +182,139 @@ def chunk_vectors(data: Dataset, rows: npt.NDArray[np.intp], path: Path) -> npt.
     return vectors
 
 
-def gptcache_served(vectors_a: npt.NDArray[np.float32], vectors_b: npt.NDArray[np.float32]) -> Mask:
-    """GPTCache's suggested configuration, decided the way GPTCache decides it.
-
-    Its README sets up ``get_data_manager(CacheBase("sqlite"),
-    VectorBase("faiss", ...))`` with ``similarity_evaluation=
-    SearchDistanceEvaluation()`` and the default ``Config()``
-    (zilliztech/GPTCache: README.md, gptcache/config.py,
-    gptcache/similarity_evaluation/distance.py, gptcache/adapter/adapter.py,
-    gptcache/manager/vector_data/faiss.py). From those sources:
-
-    - faiss ``IndexFlat`` with ``METRIC_L2`` returns the *squared* L2
-      distance ``d``;
-    - ``SearchDistanceEvaluation(max_distance=4.0, positive=False)`` scores
-      ``rank = 4.0 - clamp(d, 0, 4.0)`` over the range ``(0, 4.0)``;
-    - ``Config.similarity_threshold`` defaults to 0.8, and the adapter
-      serves when ``rank >= (4.0 - 0) * 0.8 * cache_factor`` (factor 1.0).
-
-    So a hit is ``d <= 0.8``: on unit vectors, cosine >= 0.6. GPTCache's
-    own SBERT embedder defaults to this same all-MiniLM-L6-v2, whose
-    vectors are unit length.
-    """
-    max_distance, similarity_threshold = 4.0, 0.8
-    squared = np.sum((vectors_a - vectors_b) ** 2, axis=1, dtype=np.float32)
-    rank = max_distance - np.clip(squared, 0.0, max_distance)
-    return np.asarray(rank >= max_distance * similarity_threshold * 1.0)
+def guard_mask(data: Dataset) -> Mask:
+    """Per pair: does the library's lexical guard let the cached ``text_a`` answer ``text_b``?"""
+    pairs = zip(data.texts_a, data.texts_b, strict=True)
+    return np.array([lexical_match(b, a) for a, b in pairs])
 
 
-def library_guard() -> Guard | None:
-    """The library's lexical guard, or None while the library has none yet."""
-    try:
-        from exllm_py.cache.semantic.guards import lexical_match as guard  # the one line
-    except ImportError:
-        return None
-    return guard
+@attrs.frozen
+class Decisions:
+    """Everything the rules decide from, per pair of the sample."""
+
+    cosine: Floats
+    exact: Mask
+    allowed: Mask
+    gptcache: Mask
+    same: Mask
+
+    def split(self, rows: slice) -> Split:
+        """The curves of the pairs at ``rows``."""
+        cosine, exact, same = self.cosine[rows], self.exact[rows], self.same[rows]
+        return Split(
+            pairs=len(same),
+            label_1=int(np.sum(same)),
+            plain=curve(cosine, exact, np.ones_like(exact), same),
+            guarded=curve(cosine, exact, self.allowed[rows], same),
+            gptcache=Rates.of(exact | self.gptcache[rows], same),
+        )
 
 
-def guard_mask(data: Dataset, guard: Guard) -> Mask:
-    """Per pair: does the guard let the cached ``text_a`` answer ``text_b``?"""
-    return np.array([guard(b, a) for a, b in zip(data.texts_a, data.texts_b, strict=True)])
+@attrs.frozen
+class Split:
+    """One split's curves: plain cosine, cosine with the guard, and GPTCache's one point."""
+
+    pairs: int
+    label_1: int
+    plain: tuple[Rates, ...]
+    guarded: tuple[Rates, ...]
+    gptcache: Rates
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "pairs": self.pairs,
+            "label_1": self.label_1,
+            "label_0": self.pairs - self.label_1,
+            "plain": [attrs.asdict(r) for r in self.plain],
+            "guarded": [attrs.asdict(r) for r in self.guarded],
+            "gptcache": {"rule": GPTCACHE_RULE, **attrs.asdict(self.gptcache)},
+        }
 
 
-def curve(cosine: Floats, exact: Mask, allowed: Mask, same: Mask) -> list[Rates]:
-    """The rates at every threshold: exact repeats, then guarded cosine hits."""
-    return [Rates.of(exact | ((cosine >= t) & allowed), same) for t in THRESHOLDS]
-
-
-def best(rates: Sequence[Rates]) -> int | None:
-    """The threshold index that serves most right answers with wrong ones <= 1%."""
-    within = [i for i, r in enumerate(rates) if r.wrong_rate <= TARGET_WRONG]
-    return max(within, key=lambda i: (rates[i].right_rate, -i)) if within else None
-
-
-def print_table(plain: Sequence[Rates], guarded: Sequence[Rates] | None) -> None:
-    print(f"\n{'threshold':>9} | {'plain wrong':>11} {'plain right':>11}", end="")
-    print(f" | {'guard wrong':>11} {'guard right':>11}" if guarded else "")
-    for i, threshold in enumerate(THRESHOLDS):
-        line = f"{threshold:>9.2f} | {plain[i].wrong_rate:>11.2%} {plain[i].right_rate:>11.2%}"
-        if guarded:
-            line += f" | {guarded[i].wrong_rate:>11.2%} {guarded[i].right_rate:>11.2%}"
-        print(line)
-
-
-def verdict(name: str, rates: Sequence[Rates]) -> dict[str, object]:
-    """The best threshold of one curve and whether it meets the target."""
-    index = best(rates)
-    if index is None:
-        print(f"{name}: no threshold keeps wrong answers <= {TARGET_WRONG:.0%}")
-        return {"threshold": None, "met": False}
-    chosen = rates[index]
-    met = chosen.right_rate >= TARGET_RIGHT
-    print(
-        f"{name}: best threshold {THRESHOLDS[index]:.2f}: wrong {chosen.wrong_rate:.2%}, "
-        f"right {chosen.right_rate:.2%} -> target "
-        f"(wrong <= {TARGET_WRONG:.0%}, right >= {TARGET_RIGHT:.0%}) {'MET' if met else 'MISSED'}"
+def decisions(data: Dataset, vectors_a: Vectors, vectors_b: Vectors) -> Decisions:
+    exact = np.array([a == b for a, b in zip(data.texts_a, data.texts_b, strict=True)])
+    return Decisions(
+        cosine=np.sum(vectors_a.astype(np.float64) * vectors_b, axis=1),
+        exact=exact,
+        allowed=guard_mask(data),
+        gptcache=gptcache_served(vectors_a, vectors_b),
+        same=data.same,
     )
-    return {"threshold": THRESHOLDS[index], "met": met, **attrs.asdict(chosen)}
 
 
-def slipped(data: Dataset, served: Mask, count: int = 20) -> list[dict[str, object]]:
-    """Up to ``count`` label-0 pairs that are served anyway, drawn evenly from all of them."""
-    wrong = np.flatnonzero(served & ~data.same)
+def splits(decided: Decisions, tuning: int) -> dict[str, Split]:
+    """``tuning`` and ``held_out`` (when the sample is larger than ``tuning``), and ``all``."""
+    pairs = len(decided.same)
+    if not 0 < tuning < pairs:
+        return {"all": decided.split(slice(None))}
+    return {
+        "tuning": decided.split(slice(0, tuning)),
+        "held_out": decided.split(slice(tuning, None)),
+        "all": decided.split(slice(None)),
+    }
+
+
+def verdicts(found: Mapping[str, Split], key: Curve) -> dict[str, object]:
+    """The threshold chosen on the tuning split (or the only one) from the ``key`` curve.
+
+    With the rates of every split at it, and whether each meets the target.
+    """
+    chosen_on = found.get("tuning", found["all"])
+    index = lowest_within(getattr(chosen_on, key), TARGET_WRONG)
+    if index is None:
+        return {"threshold": None}
+    report: dict[str, object] = {"threshold": THRESHOLDS[index]}
+    for name, split in found.items():
+        rates: Rates = getattr(split, key)[index]
+        met = rates.wrong_rate <= TARGET_WRONG and rates.right_rate >= TARGET_RIGHT
+        report[name] = {**attrs.asdict(rates), "met": met}
+    return report
+
+
+def print_split(name: str, split: Split) -> None:
+    different = split.pairs - split.label_1
+    print(f"\n{name}: {split.pairs:,} pairs ({split.label_1:,} same, {different:,} different)")
+    print(f"{'threshold':>9} | {'plain wrong':>11} {'plain right':>11}", end="")
+    print(f" | {'guard wrong':>11} {'guard right':>11}")
+    for i, threshold in enumerate(THRESHOLDS):
+        plain, guarded = split.plain[i], split.guarded[i]
+        print(
+            f"{threshold:>9.3f} | {plain.wrong_rate:>11.2%} {plain.right_rate:>11.2%} "
+            f"| {guarded.wrong_rate:>11.2%} {guarded.right_rate:>11.2%}"
+        )
+    gpt = split.gptcache
+    print(f"GPTCache ({GPTCACHE_RULE}): wrong {gpt.wrong_rate:.2%}, right {gpt.right_rate:.2%}")
+
+
+def print_verdict(title: str, verdict: Mapping[str, object]) -> None:
+    threshold = verdict["threshold"]
+    if threshold is None:
+        print(
+            f"{title}: no threshold keeps wrong answers <= {TARGET_WRONG:.0%} on the tuning split"
+        )
+        return
+    print(f"{title}: {threshold} (the lowest within {TARGET_WRONG:.0%} wrong on the tuning split)")
+    for name, rates in verdict.items():
+        if isinstance(rates, Mapping):
+            print(
+                f"  {name:>9}: wrong {rates['wrong_rate']:.2%} ({rates['wrong']}), "
+                f"right {rates['right_rate']:.2%} ({rates['right']}) -> target "
+                f"(wrong <= {TARGET_WRONG:.0%}, right >= {TARGET_RIGHT:.0%}) "
+                f"{'MET' if rates['met'] else 'MISSED'}"
+            )
+
+
+def slipped(
+    data: Dataset, decided: Decisions, tuning: int, threshold: float, count: int = 20
+) -> list[dict[str, object]]:
+    """Up to ``count`` label-0 pairs of the tuning split that the guarded rule serves anyway.
+
+    Drawn evenly from all of them. These are the pairs to study next; the
+    held-out split is never studied.
+    """
+    rows = slice(0, tuning)
+    served = decided.exact[rows] | ((decided.cosine[rows] >= threshold) & decided.allowed[rows])
+    wrong = np.flatnonzero(served & ~decided.same[rows])
     picks = wrong[np.linspace(0, len(wrong) - 1, min(count, len(wrong))).astype(int)]
     return [{"cached": data.texts_a[i], "asked": data.texts_b[i]} for i in picks]
 
@@ -269,65 +325,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pairs", type=int, default=None, help="evaluate a seeded random sample of this many"
     )
+    parser.add_argument(
+        "--tuning",
+        type=int,
+        default=TUNING,
+        help=f"the first this many pairs of the sample are the tuning split (default {TUNING:,})",
+    )
     args = parser.parse_args(argv)
     whole = load(args.data)
     data, vectors_a, vectors_b = pair_vectors(whole, args.pairs or len(whole.labels))
-    cosine = np.sum(vectors_a.astype(np.float64) * vectors_b, axis=1)
-    exact = np.array([a == b for a, b in zip(data.texts_a, data.texts_b, strict=True)])
-    guard = library_guard()
-    allowed = guard_mask(data, guard) if guard else np.ones_like(exact)
-    plain = curve(cosine, exact, np.ones_like(exact), data.same)
-    guarded = curve(cosine, exact, allowed, data.same) if guard else None
-    gptcache = Rates.of(exact | gptcache_served(vectors_a, vectors_b), data.same)
-    print_table(plain, guarded)
-    print(
-        f"\nGPTCache (SearchDistanceEvaluation, similarity_threshold 0.8 = cosine >= 0.60): "
-        f"wrong {gptcache.wrong_rate:.2%}, right {gptcache.right_rate:.2%}"
-    )
-    if guard is None:
-        print("\nno lexical guard in exllm_py.cache.semantic yet: the guarded curve is skipped")
-    best_plain = verdict("plain cosine", plain)
-    best_guarded = verdict("cosine + lexical guard", guarded) if guarded else None
-    # The pairs to study are those the best rule still gets wrong.
-    threshold = float((best_guarded or best_plain)["threshold"] or THRESHOLDS[-1])
-    leaks = slipped(data, exact | ((cosine >= threshold) & allowed))
+    decided = decisions(data, vectors_a, vectors_b)
+    found = splits(decided, args.tuning)
+    for name, split in found.items():
+        print_split(name, split)
+    plain, guarded = verdicts(found, "plain"), verdicts(found, "guarded")
+    print()
+    print_verdict("plain cosine", plain)
+    print_verdict("cosine + lexical guard", guarded)
+    chosen = guarded["threshold"]
+    threshold = chosen if isinstance(chosen, float) else THRESHOLDS[-1]
+    leaks = slipped(data, decided, found.get("tuning", found["all"]).pairs, threshold)
     print_leaks(threshold, leaks)
     write(
         {
-            "data": describe(args.data, whole, data),
+            "data": describe(args.data, whole, data, found),
             "embedder": MODEL,
             "partition": "one pair per partition: text_a cached, text_b asked",
             "target": {"wrong_rate_max": TARGET_WRONG, "right_rate_min": TARGET_RIGHT},
+            "guard": f"{lexical_match.__module__}.{lexical_match.__qualname__}",
             "thresholds": list(THRESHOLDS),
-            "plain": [attrs.asdict(r) for r in plain],
-            "guarded": [attrs.asdict(r) for r in guarded] if guarded else None,
-            "guard": f"{guard.__module__}.{guard.__qualname__}" if guard else None,
-            "gptcache": {"rule": "squared L2 <= 0.8 (cosine >= 0.60)", **attrs.asdict(gptcache)},
-            "best_plain": best_plain,
-            "best_guarded": best_guarded,
-            "slipped_through": {"threshold": threshold, "pairs": leaks},
+            "splits": {name: split.to_json() for name, split in found.items()},
+            "default_plain": plain,
+            "default_guarded": guarded,
+            "slipped_through": {"split": "tuning", "threshold": threshold, "pairs": leaks},
         }
     )
     return 0
 
 
-def describe(path: Path, whole: Dataset, data: Dataset) -> dict[str, object]:
-    same = int(np.sum(data.same))
+def describe(
+    path: Path, whole: Dataset, data: Dataset, found: Mapping[str, Split]
+) -> dict[str, object]:
+    sample = (
+        f"first {len(data.labels)} pairs of a shuffle seeded {SEED}"
+        if len(data.labels) < len(whole.labels)
+        else f"all pairs, in a shuffle seeded {SEED}"
+    )
+    tuning = found.get("tuning")
     return {
         "file": path.name,
         "sha256": data.digest,
         "pairs_in_file": len(whole.labels),
         "pairs": len(data.labels),
-        "sample": f"first {len(data.labels)} pairs of a shuffle seeded {SEED}"
-        if len(data.labels) < len(whole.labels)
-        else "all pairs",
-        "label_1": same,
-        "label_0": len(data.labels) - same,
+        "sample": sample,
+        "tuning": f"the first {tuning.pairs} pairs of the sample" if tuning else None,
+        "held_out": f"the other {found['held_out'].pairs} pairs" if tuning else None,
     }
 
 
 def print_leaks(threshold: float, leaks: Sequence[Mapping[str, object]]) -> None:
-    print(f"\n{len(leaks)} of the label-0 pairs still served at {threshold:.2f}:")
+    print(f"\n{len(leaks)} of the tuning split's label-0 pairs still served at {threshold}:")
     for pair in leaks:
         print(f"  cached: {pair['cached']}\n   asked: {pair['asked']}")
 

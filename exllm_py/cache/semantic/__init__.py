@@ -7,7 +7,8 @@ One concern per module:
 
 - :mod:`~exllm_py.cache.semantic.subject`: the question and its partition key;
 - :mod:`~exllm_py.cache.semantic.index`: vectors per partition, exact cosine (numpy);
-- :mod:`~exllm_py.cache.semantic.guards`: thresholds and the lexical guard;
+- :mod:`~exllm_py.cache.semantic.signature`: what the lexical guard reads from one question;
+- :mod:`~exllm_py.cache.semantic.guards`: thresholds and the lexical guard (two questions);
 - :mod:`~exllm_py.cache.semantic.effects`: the I/O a lookup needs, sync or async;
 - :mod:`~exllm_py.cache.semantic.lookup`: the lookup and indexing, once, as effects;
 - :mod:`~exllm_py.cache.semantic.cache`: ``SemanticCache``, what a strategy holds.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from tests.cache.semantic.conftest import Events, answer_to
 from tests.cache.semantic.test_contextual import ask, user
 from tests.cache.semantic.words_embedder import WordsEmbedder
 from tests.fakes.provider_server import ProviderServer
+
+CURVE = Path(__file__).resolve().parents[3] / "bench" / "results" / "semantic_curve.json"
 
 
 class TestLexicalMatch:
@@ -64,12 +68,159 @@ class TestLexicalMatch:
     def test_a_capitalised_first_word_is_not_taken_for_a_name(self) -> None:
         assert lexical_match("Cheap flights to Paris?", "Where to find flights to Paris?")
 
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("Is Aryan invasion theory correct or not?", "Is Aryan invasion theory correct?"),
+            (
+                "Can a helicopter fly upside down? Why or why not?",
+                "Can a helicopter fly upside down?",
+            ),
+        ],
+    )
+    def test_asking_for_both_sides_is_no_negation(self, question: str, cached: str) -> None:
+        assert lexical_match(question, cached) is True
+
+    def test_a_name_is_named_by_its_other_forms(self) -> None:
+        assert lexical_match(
+            "Where can I get a database of Canadian family offices?",
+            "Where can I get a database of family offices in Canada?",
+        )
+
+    def test_a_longer_name_is_another_name(self) -> None:
+        assert not lexical_match("Should I learn Java first?", "Should I learn JavaScript first?")
+
+    def test_a_short_name_must_appear_as_itself(self) -> None:
+        # "use" starts with "us", and names nothing.
+        assert not lexical_match(
+            "What visa do I need to work in the US?", "What visa do I need to use for work?"
+        )
+
+    def test_accents_are_typing_not_wording(self) -> None:
+        assert lexical_match(
+            "What is your favorite legendary Pokémon?", "What is your favorite legendary pokemon?"
+        )
+
+
+class TestOpposites:
+    """A word of one question whose opposite only the other has refuses the match."""
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("What attracts introverted men?", "What attracts introverted women?"),
+            (
+                "What are the advantages of solar power?",
+                "What are the disadvantages of solar power?",
+            ),
+            ("Where can I buy gold coins?", "Where can I sell gold coins?"),
+            ("What is the best movie of 2016?", "What is the worst movie of 2016?"),
+            ("What are biased facts about smoking?", "What are unbiased facts about smoking?"),
+        ],
+    )
+    def test_opposite_words_refuse(self, question: str, cached: str) -> None:
+        assert lexical_match(question, cached) is False
+        assert lexical_match(cached, question) is False
+
+    def test_asking_both_sides_still_matches_one_side(self) -> None:
+        # A widening, not a turn-round: the vectors judge it.
+        assert lexical_match(
+            "What are the disadvantages of clay brick?",
+            "What are the advantages and disadvantages of clay brick?",
+        )
+
+
+class TestRoles:
+    """The same words traded across an ordering word ("than", "to", "of"...) refuse the match."""
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("Are cats afraid of tigers?", "Are tigers afraid of cats?"),
+            ("How is Apple better than Samsung?", "How is Samsung better than Apple?"),
+            ("How do I convert PDF to Word?", "How do I convert Word to PDF?"),
+            ("Is there life after death?", "Is there death after life?"),
+            ("What percentage of doctors are smokers?", "What percentage of smokers are doctors?"),
+        ],
+    )
+    def test_swapped_roles_refuse(self, question: str, cached: str) -> None:
+        assert lexical_match(question, cached) is False
+        assert lexical_match(cached, question) is False
+
+    def test_a_reordered_sentence_with_the_same_roles_matches(self) -> None:
+        assert lexical_match(
+            "How do I move from Delhi to Mumbai?", "How can I move to Mumbai from Delhi?"
+        )
+
+
+class TestPointing:
+    """A question that points at something it does not contain matches nothing."""
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            (
+                "What is the resistance of this circuit?",
+                "What is the total resistance of this circuit?",
+            ),
+            ("How do I fix the following code?", "How do I fix my code?"),
+            ("What breed are these dogs?", "What breed are the dogs?"),
+        ],
+    )
+    def test_a_pointer_refuses(self, question: str, cached: str) -> None:
+        assert lexical_match(question, cached) is False
+        assert lexical_match(cached, question) is False
+
+    def test_this_year_is_a_time_not_a_pointer(self) -> None:
+        assert lexical_match(
+            "What are the best films this year?", "Which films are best this year?"
+        )
+
+
+class TestHowOrWhether:
+    """A question that asks how never matches one that asks whether."""
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("How is Snapdeal better than Flipkart?", "Is Snapdeal better than Flipkart?"),
+            ("How does Hipmunk make money?", "Does Hipmunk make money?"),
+        ],
+    )
+    def test_how_against_whether_refuses(self, question: str, cached: str) -> None:
+        assert lexical_match(question, cached) is False
+        assert lexical_match(cached, question) is False
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("How do I learn Python?", "What is the best way to learn Python?"),
+            ("Is it safe to eat raw eggs? Why or why not?", "Is it safe to eat raw eggs?"),
+        ],
+    )
+    def test_other_openings_are_left_to_the_vectors(self, question: str, cached: str) -> None:
+        assert lexical_match(question, cached) is True
+
 
 class TestThresholds:
     """One number everywhere, or per namespace with a default."""
 
     def test_none_is_the_library_default(self) -> None:
         assert Thresholds(None)("any") == DEFAULT_THRESHOLD
+
+    def test_the_default_is_the_threshold_the_quality_bench_chose(self) -> None:
+        # bench/semantic_quality.py reads it off the tuning split's guarded
+        # curve; a new default without a new curve (or the reverse) fails here.
+        curve = json.loads(CURVE.read_text())
+        assert curve["default_guarded"]["threshold"] == DEFAULT_THRESHOLD
+
+    def test_the_readme_states_the_default_and_its_held_out_rates(self) -> None:
+        readme = (CURVE.parents[2] / "README.md").read_text()
+        guarded = json.loads(CURVE.read_text())["default_guarded"]["held_out"]
+        assert f"Default: {DEFAULT_THRESHOLD} (see the curve below)." in readme
+        row = f"| **{DEFAULT_THRESHOLD} (default)** |"
+        assert row in readme
+        assert f"**{guarded['wrong_rate']:.2%}** | **{guarded['right_rate']:.1%}** |" in readme
 
     def test_a_mapping_sets_namespaces_and_none_the_rest(self) -> None:
         thresholds = Thresholds({"strict": 0.99, None: 0.85})
