@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import subprocess
+import sys
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -144,13 +147,17 @@ class TestVerifierShapes:
     """Whatever a verifier returns, a sync call serves only what it could confirm."""
 
     def test_an_awaitable_without_close_is_not_served_by_a_sync_call(
-        self, provider: ProviderServer, embedder: WordsEmbedder
+        self,
+        provider: ProviderServer,
+        embedder: WordsEmbedder,
+        error_events: list[dict[str, Any]],
     ) -> None:
         semantic = SemanticCache(embedder, threshold=0.8, verifier=lambda *_: NoCloseAwaitable())
         strategy = ProductionStrategy(MemoryStore(cleanup_interval=None), semantic=semantic)
         with Client(cache_strategy=strategy) as client:
             ask(client, provider, user(ASKED))
             assert ask(client, provider, user(REWORDED)).content == answer_to(REWORDED)
+        assert error_events == []  # unconfirmed, not failed
 
     async def test_an_async_verifier_sees_both_questions_and_the_cached_answer(
         self, provider: ProviderServer, embedder: WordsEmbedder
@@ -252,3 +259,80 @@ class TestPersistenceFailures:
         assert key not in semantic.index
         failures = [e for e in error_events if e.get("reason") == "persist_failed"]
         assert [(e["store"], e["key"], "error" in e) for e in failures] == [("semantic", key, True)]
+
+
+class TestLifetime:
+    """A cache stops listening for evictions once it is gone; numpy missing is named."""
+
+    def test_a_collected_cache_leaves_no_eviction_handler(self) -> None:
+        semantic = SemanticCache(WordsEmbedder())
+        handler_id = f"exllm_py.semantic.{id(semantic)}"
+        assert telemetry.CACHE_EVICT in telemetry.handlers()[handler_id]
+        del semantic
+        gc.collect()
+        assert handler_id not in telemetry.handlers()
+
+    def test_without_numpy_the_error_says_which_extra_to_install(self) -> None:
+        code = (
+            "import sys; sys.modules['numpy'] = None\n"
+            "from exllm_py.cache.semantic import SemanticCache\n"
+            "from tests.cache.semantic.words_embedder import WordsEmbedder\n"
+            "try:\n"
+            "    SemanticCache(WordsEmbedder())\n"
+            "except ImportError as exc:\n"
+            "    print(exc)\n"
+        )
+        shown = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert shown == "SemanticCache needs numpy: pip install 'exllm_py[semantic]'\n"
+
+
+class TestDiskVectorsByEmbedder:
+    """Vectors on disk belong to one embedder: its name, else its class."""
+
+    def test_unnamed_embedders_of_two_classes_keep_their_vectors_apart(
+        self, tmp_path: Path, provider: ProviderServer
+    ) -> None:
+        class OtherUnnamed(Unnamed):
+            pass
+
+        for embedder, expected in ((Unnamed(), 0), (Unnamed(), 1), (OtherUnnamed(), 0)):
+            store = DiskStore(tmp_path)
+            try:
+                semantic = SemanticCache(embedder)
+                ProductionStrategy(store, semantic=semantic)
+                assert len(semantic.index) == expected
+                with Client(cache_strategy=ProductionStrategy(store, semantic=semantic)) as client:
+                    ask(client, provider, user(ASKED))
+            finally:
+                store.close()
+
+    async def test_an_async_call_writes_its_vector_for_the_next_process(
+        self, tmp_path: Path, provider: ProviderServer
+    ) -> None:
+        store = DiskStore(tmp_path)
+        try:
+            strategy = ProductionStrategy(store, semantic=SemanticCache(WordsEmbedder()))
+            options = {"model": "gpt-4o-mini", "base_url": provider.url, "cache": "semantic"}
+            with Client(cache_strategy=strategy) as client:
+                await client.achat("openai", user(ASKED), api_key="k", **options)
+        finally:
+            store.close()
+        store = DiskStore(tmp_path)
+        try:
+            semantic = SemanticCache(WordsEmbedder())
+            ProductionStrategy(store, semantic=semantic)
+            assert _key(provider, ASKED) in semantic.index
+        finally:
+            store.close()
+
+    def test_a_foreign_store_named_diskstore_keeps_vectors_in_memory(
+        self, provider: ProviderServer
+    ) -> None:
+        namesake = type("DiskStore", (MemoryStore,), {})()  # another library's, same name
+        semantic = SemanticCache(WordsEmbedder())
+        with Client(cache_strategy=ProductionStrategy(namesake, semantic=semantic)) as client:
+            ask(client, provider, user(ASKED))
+        assert semantic.vector_file is None
+        assert len(semantic.index) == 1
