@@ -166,7 +166,6 @@ class SemanticCache:
         telemetry.attach(handler_id, [telemetry.CACHE_EVICT], forget)
         weakref.finalize(self, telemetry.detach, handler_id)
 
-
     def _still_stored(self, key: str) -> bool:
         """Whether this cache's store still holds ``key`` after an eviction was reported.
 

@@ -147,3 +147,24 @@ def _filled(rows: int, index: VectorIndex | None = None) -> VectorIndex:
     for number, vector in enumerate(rng.standard_normal((rows, 4 * HEAD + 128))):
         index.add("p", f"noise{number}", "q", vector)
     return index
+
+
+class TestBestFirst:
+    """Whatever order rows were written in, the best candidates come back, capped at 1.0."""
+
+    def test_the_best_candidates_win_whatever_the_insertion_order(self) -> None:
+        index = VectorIndex()
+        # Many candidates above the threshold, written in a shuffled order.
+        order = np.random.default_rng(5).permutation(1000)
+        for number in order.tolist():
+            index.add("p", f"k{number}", "q", [1.0, number / 2000])
+        found = index.search("p", [1.0, 0.0], 0.5)
+        assert [candidate.key for candidate in found] == [f"k{n}" for n in range(MAX_CANDIDATES)]
+
+    def test_a_similarity_never_exceeds_one(self) -> None:
+        index = VectorIndex()
+        vectors = np.random.default_rng(11).standard_normal((300, 384))
+        for number, vector in enumerate(vectors):
+            index.add("p", f"k{number}", "q", vector)
+        similarities = [index.search("p", vector, 0.999)[0].similarity for vector in vectors]
+        assert max(similarities) == 1.0
