@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from exllm_py import Client, telemetry
+from exllm_py.cache.health import HitRateWindow
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.memory import MemoryStore
@@ -139,6 +140,16 @@ class TestALockHeldAtTheFork:
             assert not breaker.allow()
 
         run_in_child_while_held(breaker, "_lock", action)
+
+    def test_health_window(self) -> None:
+        window = HitRateWindow(60)
+        window.observe(0.0, 0, 1)
+
+        def action() -> None:
+            rate = window.observe(30.0, 3, 1)
+            assert (rate.hits, rate.lookups) == (3, 3)
+
+        run_in_child_while_held(window, "_lock", action)
 
     def test_fault_guard(self) -> None:
         redis = pytest.importorskip("redis")

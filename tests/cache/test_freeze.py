@@ -115,3 +115,30 @@ class TestCopies:
         back = pickle.loads(pickle.dumps(frozen))
         assert back == value
         assert [type(c) for c in containers(back)] == [type(c) for c in containers(frozen)]
+
+
+class TestRefusal:
+    """An edit is refused with a message that says what the value is and what to do instead."""
+
+    @pytest.mark.parametrize(
+        ("value", "kind"), [(FrozenDict({"a": 1}), "FrozenDict"), (FrozenList([1]), "FrozenList")]
+    )
+    def test_the_message_names_the_kind_and_the_fix(self, value: Any, kind: str) -> None:
+        with pytest.raises(TypeError) as raised:
+            value.clear()
+        assert str(raised.value) == (
+            f"this {kind} belongs to a cached response and is shared by every cache hit, "
+            "so it is read-only; edit a copy (copy.deepcopy(value))"
+        )
+
+
+class TestThawTuples:
+    """Tuples thaw too: what they hold comes back plain, the tuple stays a tuple."""
+
+    def test_a_tuple_of_frozen_values_thaws_to_a_tuple_of_plain_ones(self) -> None:
+        frozen = deep_freeze(({"a": [1, 2]}, [3], "text"))
+        thawed = thaw(frozen)
+        assert thawed == ({"a": [1, 2]}, [3], "text")
+        assert type(thawed) is tuple
+        assert [type(item) for item in thawed] == [dict, list, str]
+        assert type(thawed[0]["a"]) is list

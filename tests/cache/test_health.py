@@ -9,6 +9,7 @@ when it is to go down).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 import pytest
 
 from exllm_py import Client, MockProvider, telemetry
-from exllm_py.cache.health import HitRateWindow
+from exllm_py.cache.health import HitRate, HitRateWindow, health_of, strategy_health
 from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.disk import DiskStore
 from exllm_py.cache.stores.disk_schema import DATABASE_NAME
 from exllm_py.cache.stores.memory import MemoryStore
@@ -222,7 +224,7 @@ class TestWindow:
     def test_a_bad_window_is_refused_by_name(
         self, strategy: ProductionStrategy, window: Any
     ) -> None:
-        with pytest.raises(ValidationError, match="health window"):
+        with pytest.raises(ValidationError, match=r"^health window must be"):
             strategy.health(window=window)
 
 
@@ -397,3 +399,174 @@ class TestRedisStore:
         assert list(health) == ["l1:memory", "l2:redis"]
         assert (health["l1:memory"]["breaker"], health["l2:redis"]["breaker"]) == (None, "closed")
         assert health["l2:redis"]["ok"] is True
+
+
+class BrokenStore(PingedStore):
+    """A ``PingedStore`` with a circuit breaker of its own, on the test's clock."""
+
+    def __init__(self, clock: FakeClock, error: Exception | None = None) -> None:
+        super().__init__(clock, error)
+        self.breaker = CircuitBreaker(clock=clock, name="broken")
+
+
+class TestLastError:
+    """The last error says what, why and when, and how long ago by the breaker's clock."""
+
+    def test_a_failed_ping_of_a_store_without_a_breaker_is_dated_now(
+        self, clock: FakeClock, errors: list[Report]
+    ) -> None:
+        store = PingedStore(clock, ConnectionRefusedError("nobody home"))
+        before = time.time()
+        error = error_of(ProductionStrategy(store).health()["pinged"])
+        assert before <= error.pop("at") <= time.time()
+        assert error == {
+            "reason": "health_check",
+            "type": "ConnectionRefusedError",
+            "message": "nobody home",
+            "age_s": 0.0,
+        }
+        (metadata,) = [metadata for _, metadata in errors]
+        assert (metadata["store"], metadata["error"]) == (
+            "PingedStore",
+            "ConnectionRefusedError: nobody home",
+        )
+
+    def test_the_age_grows_with_the_breakers_clock(self, clock: FakeClock) -> None:
+        clock.tick(1000)
+        store = BrokenStore(clock, ConnectionRefusedError("nobody home"))
+        strategy = ProductionStrategy(store)
+        first = strategy.health()["broken"]
+        assert first["ok"] is False
+        assert error_of(first)["age_s"] == 0.0
+        store.error = None  # it answers again; its last error stays, and ages
+        clock.tick(5)
+        later = strategy.health()["broken"]
+        assert later["ok"] is True
+        assert later["breaker"] == "closed"
+        assert error_of(later)["age_s"] == 5.0
+        assert error_of(later)["at"] == error_of(first)["at"]
+
+
+class TestHealthOf:
+    """``health_of`` probes one store and names it as told."""
+
+    def test_it_names_the_store_as_told(self, clock: FakeClock) -> None:
+        rate = HitRate(1, 2, None)
+        assert health_of(memory(clock), "primary", rate).name == "primary"
+        failing = PingedStore(clock, ConnectionRefusedError("down"))
+        assert health_of(failing, "primary", rate).name == "primary"
+        assert health_of(BrokenStore(clock), "primary", rate).name == "primary"
+
+
+class TestWindowPerStore:
+    """Each store (each tier) keeps its own window: one tier's figures never mix with another's."""
+
+    def test_a_later_report_covers_each_tiers_own_calls(self, clock: FakeClock) -> None:
+        l1, l2 = memory(clock), memory(clock)
+        strategy = ProductionStrategy(TieredStore(l1, l2))
+        with Client(cache_strategy=strategy, mock=MockProvider("Paris.")) as client:
+            ask(client, "a")  # a miss in both
+            ask(client, "a")  # L1
+            strategy.health()
+            clock.tick(10)
+            l1.clear()
+            ask(client, "a")  # L2, promoted into L1
+            ask(client, "a")  # L1
+        health = strategy.health()
+        assert (health["l1:memory"]["hit_rate"], health["l1:memory"]["lookups"]) == (0.5, 2)
+        assert (health["l2:memory"]["hit_rate"], health["l2:memory"]["lookups"]) == (1.0, 1)
+        assert health["l1:memory"]["window_s"] == health["l2:memory"]["window_s"] == 10.0
+
+
+class SlottedStrategy:
+    """A strategy that cannot be weakly referenced: it has slots and no ``__weakref__``."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: ProductionStrategy) -> None:
+        self._inner = inner
+
+    @property
+    def store(self) -> Any:
+        return self._inner.store
+
+    def stats(self) -> Any:
+        return self._inner.stats()
+
+
+class TestUnreferenceableStrategy:
+    """A strategy that cannot be weakly referenced keeps no samples: each report covers all."""
+
+    def test_every_report_covers_everything_counted(
+        self, strategy: ProductionStrategy, client: Client, clock: FakeClock
+    ) -> None:
+        slotted = SlottedStrategy(strategy)
+        ask(client, "a", times=2)
+        assert strategy_health(slotted)["memory"]["lookups"] == 2
+        clock.tick(10)
+        ask(client, "a")
+        health = strategy_health(slotted)["memory"]
+        assert (health["lookups"], health["window_s"]) == (3, None)
+
+
+class TestAsyncWindow:
+    """``ahealth(window=...)`` reports over the window it is given."""
+
+    async def test_a_window_of_ones_own(
+        self, strategy: ProductionStrategy, client: Client, clock: FakeClock
+    ) -> None:
+        await strategy.ahealth(window=60)
+        ask(client, "a")  # a miss, more than a minute ago
+        clock.tick(61)
+        await strategy.ahealth(window=60)
+        ask(client, "a")
+        clock.tick(30)
+        health = (await strategy.ahealth(window=60))["memory"]
+        assert (health["hit_rate"], health["lookups"], health["window_s"]) == (1.0, 1, 30.0)
+
+
+class TestHitRateWindowEdges:
+    """``HitRateWindow``: counters or a clock that go back start it over; the edges are exact."""
+
+    @pytest.mark.parametrize(
+        ("later", "expected"),
+        [
+            ((20.0, 2, 9), HitRate(2, 11, None)),  # hits went back
+            ((20.0, 9, 2), HitRate(9, 11, None)),  # misses went back
+            ((5.0, 9, 9), HitRate(9, 18, None)),  # the clock went back
+        ],
+        ids=["hits", "misses", "clock"],
+    )
+    def test_anything_going_back_starts_over(
+        self, later: tuple[float, int, int], expected: HitRate
+    ) -> None:
+        """A reset store (or a restarted clock): the report covers everything counted since."""
+        window = HitRateWindow(60)
+        window.observe(10.0, 5, 5)
+        assert window.observe(*later) == expected
+
+    def test_a_second_look_at_the_same_time_covers_nothing_new(self) -> None:
+        window = HitRateWindow(60)
+        window.observe(10.0, 1, 1)
+        assert window.observe(10.0, 2, 2) == HitRate(1, 2, 0.0)
+
+    def test_a_sample_exactly_a_window_old_is_still_the_baseline(self) -> None:
+        window = HitRateWindow(60)
+        window.observe(0.0, 0, 0)
+        window.observe(30.0, 1, 0)
+        assert window.observe(60.0, 2, 0) == HitRate(2, 2, 60.0)
+
+    def test_a_sample_too_close_to_the_one_before_replaces_the_newest(self) -> None:
+        """Kept samples are a sixtieth of the window apart: here one second."""
+        window = HitRateWindow(60)
+        window.observe(0.0, 0, 0)
+        window.observe(0.5, 1, 0)
+        window.observe(0.7, 2, 0)  # 0.5 was too close to 0.0: 0.7 takes its place
+        assert len(window) == 2
+
+    def test_a_sample_exactly_the_resolution_apart_is_kept(self) -> None:
+        window = HitRateWindow(60)
+        window.observe(0.0, 0, 0)
+        window.observe(1.0, 1, 0)
+        window.observe(1.5, 2, 0)  # 1.0 is a full second after 0.0: it stays
+        assert len(window) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -165,6 +166,39 @@ class TestStrategyInvalidate:
         assert await strategy.ainvalidate(tag="t") == 1
         assert await strategy.ainvalidate(tag="t") == 0
 
+    @pytest.mark.parametrize(
+        "only",
+        [
+            {"provider": "openai"},
+            {"model": "mock-2"},
+            {"namespace": "tenant-a"},
+            {"older_than": 30.0},
+        ],
+        ids=lambda only: next(iter(only)),
+    )
+    async def test_ainvalidate_takes_each_filter_alone(
+        self, client: Client, strategy: ProductionStrategy, clock: FakeClock, only: dict[str, Any]
+    ) -> None:
+        """Each filter given alone to the async twin selects by it, as the sync one does."""
+        await client.achat("mock", ask("old"), model="mock-2", cache_namespace="tenant-a")
+        clock.tick(60)
+        await client.achat("mock", ask("new"), model="mock-1")
+        expected = 0 if only.get("provider") == "openai" else 1
+        assert await strategy.ainvalidate(**only, dry_run=True) == expected
+        assert len(strategy.store) == 2  # type: ignore[arg-type]
+        assert await strategy.ainvalidate(**only) == expected
+        assert len(strategy.store) == 2 - expected  # type: ignore[arg-type]
+
+    async def test_ainvalidate_by_key_removes_that_answer_only(
+        self, client: Client, strategy: ProductionStrategy
+    ) -> None:
+        await client.achat("mock", ask("kept"))
+        await client.achat("mock", ask("gone"))
+        key = (await client.achat("mock", ask("gone"))).metadata["cache_key"]  # a hit names it
+        assert await strategy.ainvalidate(key=key, dry_run=True) == 1
+        assert await strategy.ainvalidate(key=key) == 1
+        assert len(strategy.store) == 1  # type: ignore[arg-type]
+
     def test_enum_tags_work_both_ways(self, client: Client, strategy: ProductionStrategy) -> None:
         """A StrEnum tag labels the entry with its value, and invalidates it by either."""
 
@@ -233,6 +267,27 @@ class TestFiltersAreChecked:
         with pytest.raises(ValidationError, match=shown):
             Invalidation(**filters)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        ("filters", "message"),
+        [
+            ({"namespace": ""}, "invalidate namespace must be a non-empty string, got ''"),
+            (
+                {"older_than": -1},
+                "invalidate older_than must be seconds >= 0 or a timedelta, got -1",
+            ),
+            (
+                {},
+                "invalidate needs at least one filter: tag, provider, model, namespace, "
+                "older_than or key (to remove every entry, use the store's clear())",
+            ),
+        ],
+        ids=["text", "age", "none"],
+    )
+    def test_the_whole_message(self, filters: dict[str, object], message: str) -> None:
+        with pytest.raises(ValidationError) as raised:
+            Invalidation(**filters)  # type: ignore[arg-type]
+        assert str(raised.value) == message
+
     @pytest.mark.parametrize("seconds", [0, 0.5, 86400])
     def test_any_age_from_zero_up_is_a_filter(self, seconds: float) -> None:
         """``older_than=0`` is every entry stored before now; fractions of a second count."""
@@ -259,3 +314,28 @@ class TestMatches:
         selector = Invalidation(older_than=60)
         assert not selector.matches("k", self.LABELS, 40.0, 100.0)
         assert selector.matches("k", self.LABELS, 39.9, 100.0)
+
+    @pytest.mark.parametrize(
+        ("name", "other"),
+        [
+            ("tag", "docs-v4"),
+            ("provider", "anthropic"),
+            ("model", "gpt-4o-mini"),
+            ("namespace", "other-ns"),
+            ("key", "k2"),
+        ],
+    )
+    def test_each_filter_alone_selects_by_its_own_label(self, name: str, other: str) -> None:
+        """The entry's own label matches; any other value of that one filter does not."""
+        own = {"tag": "docs-v3", "provider": "openai", "model": "gpt-4o", "namespace": "ns"}
+        own["key"] = "k1"
+        assert Invalidation(**{name: own[name]}).matches("k1", self.LABELS, 0.0, 100.0)
+        assert not Invalidation(**{name: other}).matches("k1", self.LABELS, 0.0, 100.0)
+
+    def test_every_filter_must_hold(self) -> None:
+        """One filter that fails is enough to keep the entry, whatever the others say."""
+        selector = Invalidation(provider="openai", model="gpt-4o", namespace="other-ns")
+        assert not selector.matches("k1", self.LABELS, 0.0, 100.0)
+        assert Invalidation(provider="openai", model="gpt-4o", namespace="ns").matches(
+            "k1", self.LABELS, 0.0, 100.0
+        )

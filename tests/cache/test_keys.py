@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from exllm_py import Message
-from exllm_py.cache.keys import cache_key
+from exllm_py.cache.keys import KEY_FORMAT_VERSION, cache_key
 from exllm_py.errors import ValidationError
 
 MESSAGES: list[dict[str, Any]] = [
@@ -166,3 +168,31 @@ class TestDictOrder:
         assert cache_key("openai", MESSAGES, options) == cache_key(
             "openai", MESSAGES, reordered(options)
         )
+
+
+class TestExplicitKeyFormat:
+    """An explicit key's digest is part of the format: entries stored under it stay reachable."""
+
+    @pytest.mark.parametrize("namespace", [None, "tenant-a"])
+    def test_it_hashes_the_version_namespace_and_key(self, namespace: str | None) -> None:
+        """SHA-256 of ``[version, namespace, "explicit", key]``: stored entries stay reachable."""
+        document = orjson.dumps([KEY_FORMAT_VERSION, namespace, "explicit", "capital-fr"])
+        options = {"cache_key": "capital-fr", "cache_namespace": namespace}
+        assert cache_key("openai", MESSAGES, options) == hashlib.sha256(document).hexdigest()
+
+
+class Thing:
+    """A value with no JSON form and no ``to_dict``."""
+
+
+class TestWhatHasNoJsonForm:
+    """The refusal's cause names the type that has no JSON form."""
+
+    def test_the_cause_names_the_type(self) -> None:
+        with pytest.raises(ValidationError, match="must be JSON values") as raised:
+            cache_key("openai", [{"role": "user", "content": "Hi", "extra": Thing()}], OPTIONS)
+        root = raised.value.__cause__
+        while root is not None and root.__cause__ is not None:
+            root = root.__cause__
+        assert isinstance(root, TypeError)
+        assert str(root) == "Thing is not a JSON value"

@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from exllm_py import telemetry
 from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.entry import CacheEntry, make_entry
+from exllm_py.cache.invalidation import Invalidation
 from exllm_py.cache.stores.lfu import LFU
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.policies import FIFO, LRU
@@ -529,3 +530,25 @@ FIFOStoreAgainstModel.TestCase.settings = _MODEL_SETTINGS
 TestStoreAgainstModel = StoreAgainstModel.TestCase
 TestLFUStoreAgainstModel = LFUStoreAgainstModel.TestCase
 TestFIFOStoreAgainstModel = FIFOStoreAgainstModel.TestCase
+
+
+class TestInvalidateCounts:
+    """Invalidation removes live entries only, each one more eviction on top of those before."""
+
+    def test_each_entry_invalidated_adds_an_eviction(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        for key in ("a", "b", "c"):
+            store.set(key, entry(clock))
+        store.delete("a")  # an explicit eviction before the invalidation
+        assert store.invalidate(Invalidation(key="b")) == 1
+        assert store.stats().evictions == 2
+        assert "c" in store
+
+    def test_an_entry_at_its_deadline_is_not_invalidated(self, clock: FakeClock) -> None:
+        """At its deadline an entry is gone for readers; an invalidation does not count it."""
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        store.set("k", entry(clock, ttl=5))
+        clock.tick(5)
+        assert store.invalidate(Invalidation(key="k"), dry_run=True) == 0
+        assert store.invalidate(Invalidation(key="k")) == 0
+        assert store.stats().evictions == 0

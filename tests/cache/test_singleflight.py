@@ -15,7 +15,15 @@ import pytest
 
 from exllm_py import Client, LLMResponse, telemetry
 from exllm_py.cache.production import ProductionStrategy
-from exllm_py.cache.singleflight import CannotWait, Flight, Flights, LeaderGone, time_left
+from exllm_py.cache.semantic import SemanticCache
+from exllm_py.cache.singleflight import (
+    CannotWait,
+    Flight,
+    Flights,
+    LeaderGone,
+    _forget_flights_after_fork,
+    time_left,
+)
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import (
     AuthenticationError,
@@ -26,6 +34,7 @@ from exllm_py.errors import (
     TimeoutError,
 )
 from tests.cache.flight_parties import Asker, eventually
+from tests.cache.semantic.words_embedder import WordsEmbedder
 from tests.clocks import FakeClock
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import openai_completion, openai_error
@@ -608,3 +617,107 @@ class TestWaitedTooLongMessage:
         follower, _ = flights.join("0123456789abcdef")
         with pytest.raises(TimeoutError, match=r"^waited 7.5s for .* \(cache key 0123456789ab…\)"):
             follower.wait(0.01, Asker(timeout=7.5))
+
+
+class TestWaitingCount:
+    """A follower counts as waiting while it waits, and no longer once it has an outcome."""
+
+    def test_a_thread_follower_is_counted_until_it_is_answered(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("k")  # this thread leads; the follower has its own
+        answered: list[str] = []
+        follower = threading.Thread(target=lambda: answered.append(flight.wait(5)))
+        follower.start()
+        eventually(lambda: flights.waiting() == 1)
+        assert flight.followers == 1
+        flights.resolve(flight, "done")
+        follower.join(5)
+        assert answered == ["done"]
+        assert flight.followers == 0
+
+    def test_a_thread_follower_that_gives_up_is_no_longer_counted(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = lead_in_another_thread(flights, "k")
+        with pytest.raises(TimeoutError):
+            flight.wait(0.01)
+        assert flights.waiting() == 0
+        assert flight.followers == 0
+
+    async def test_a_task_follower_is_counted_until_it_is_answered(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = lead_in_another_thread(flights, "k")
+        follower = asyncio.create_task(flight.await_(5))
+        await until(lambda: flights.waiting() == 1)
+        assert flight.followers == 1
+        flights.resolve(flight, "done")
+        assert await follower == "done"
+        assert flight.followers == 0
+
+    async def test_a_task_follower_that_gives_up_is_no_longer_counted(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = lead_in_another_thread(flights, "k")
+        with pytest.raises(TimeoutError):
+            await flight.await_(0.01)
+        assert flights.waiting() == 0
+        assert flight.followers == 0
+
+
+class TestFollowerToldWhichKey:
+    """What a follower is told instead of an answer names the key it waited for."""
+
+    def test_cannot_wait_names_the_key_on_the_leaders_thread(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("summary-key")
+        with pytest.raises(CannotWait) as raised:
+            flight.wait(30)
+        assert raised.value.args == ("summary-key",)
+
+    async def test_cannot_wait_names_the_key_in_the_leading_task(self) -> None:
+        """A task that leads a key and then waits for that key is told at once, not hung."""
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("summary-key")
+        with pytest.raises(CannotWait) as raised:
+            await flight.await_(30)
+        assert raised.value.args == ("summary-key",)
+
+    def test_a_leaders_own_error_tells_the_follower_to_join_that_key_again(self) -> None:
+        flights: Flights[str] = Flights()
+        flight, _ = flights.join("summary-key", Asker("sk-alice"))
+        flights.fail(flight, AuthenticationError("revoked", status=401, provider="openai"))
+        with pytest.raises(LeaderGone) as raised:
+            flight.wait(1, Asker("sk-bob"))
+        assert raised.value.args == ("summary-key",)
+
+
+class TestForgetAfterFork:
+    """The hook run in a forked child empties every ``Flights``: no parent leader is waited for."""
+
+    def test_the_hook_forgets_every_flight_in_progress(self) -> None:
+        first: Flights[str] = Flights()
+        second: Flights[str] = Flights()
+        first.join("a")
+        second.join("b")
+        _forget_flights_after_fork()
+        assert (len(first), len(second)) == (0, 0)
+        assert first.join("a")[1] is True  # the child's next caller leads its own call
+
+
+class TestFollowersMatch:
+    """A follower's answer says it matched exactly only where the strategy matches by meaning."""
+
+    @pytest.mark.parametrize("by_meaning", [False, True], ids=["exact-only", "semantic"])
+    def test_a_follower_says_how_it_matched(self, by_meaning: bool) -> None:
+        semantic = SemanticCache(WordsEmbedder(), threshold=0.8) if by_meaning else None
+        strategy = ProductionStrategy(MemoryStore(cleanup_interval=None), semantic=semantic)
+        held = HeldReply(QUIET)
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(held)
+            answers = asked_together(3, lambda: ask_openai(client, server), held, strategy)
+        followers = [answer for answer in answers[1:] if isinstance(answer, LLMResponse)]
+        assert len(followers) == 2, answers
+        for follower in followers:
+            assert follower.metadata["single_flight"] is True
+            if by_meaning:
+                assert follower.metadata["cache_match"] == "exact"
+            else:
+                assert "cache_match" not in follower.metadata

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from exllm_py import Client, telemetry
+from exllm_py import Client, MockProvider, telemetry
 from exllm_py.cache import (
     MemoryStore,
     ProductionStrategy,
     WarmFailure,
     WarmProgress,
     WarmReport,
+    warming,
 )
 from exllm_py.errors import ValidationError
 from tests.fakes.payloads import openai_completion, openai_error
@@ -217,6 +219,19 @@ class TestClient:
             warm(questions(1, server), client=other)
         assert server.requests == []
 
+    def test_the_refusal_names_the_other_strategy_and_the_fix(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        with (
+            Client(cache_strategy=ProductionStrategy()) as other,
+            pytest.raises(ValidationError) as raised,
+        ):
+            strategy.warm(questions(1, server), client=other)
+        assert str(raised.value) == (
+            "warm client uses another cache strategy (ProductionStrategy), so the answers "
+            "would not land in this one: pass Client(cache_strategy=strategy), or no client"
+        )
+
     def test_something_else_than_a_client_is_refused(
         self, warm: Warm, server: ProviderServer
     ) -> None:
@@ -240,6 +255,15 @@ class TestConcurrency:
         # The barrier let requests through only in groups of `concurrency`, all in flight.
         assert gate.peak == concurrency
         assert gate.peak_calls == concurrency
+
+    def test_four_at_a_time_by_default(
+        self, warm: Warm, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        gate = Gate(4, strategy)
+        server.route(CHAT_PATH, gate)
+        report = warm(questions(12, server, max_retries=0))
+        assert report.warmed == 12
+        assert (gate.peak, gate.peak_calls) == (4, 4)
 
     def test_a_bound_above_the_number_of_calls_runs_them_all(
         self, warm: Warm, strategy: ProductionStrategy, server: ProviderServer
@@ -324,6 +348,25 @@ class TestFailures:
         assert API_KEY not in str(failure)
         assert API_KEY not in repr(report)
 
+    @pytest.mark.parametrize("key", ["gw8chars", "gateway-key-of-no-known-shape"])
+    def test_a_key_of_no_known_shape_quoted_by_any_error_is_hidden(
+        self, strategy: ProductionStrategy, key: str
+    ) -> None:
+        """Even an error from outside the pipeline (here the transport) never shows the call's key.
+
+        A key is hidden by value from its eighth character up: no real key is shorter.
+        """
+
+        def quote_the_key(_messages: Any) -> str:
+            raise RuntimeError(f"upstream refused key {key}")
+
+        mock = MockProvider(quote_the_key)
+        with Client(cache_strategy=strategy, mock=mock) as client:
+            call = ("mock", [{"role": "user", "content": "q"}], {"api_key": key})
+            (failure,) = strategy.warm([call], client=client).failures
+        assert failure.error_type == "RuntimeError"
+        assert failure.message == "upstream refused key [redacted]"
+
     def test_a_missing_key_fails_its_calls_only(self, warm: Warm, server: ProviderServer) -> None:
         provider, messages, options = question("no key", server)
         del options["api_key"]
@@ -395,6 +438,23 @@ class TestValidation:
         assert message.startswith("calls[1]: messages is empty")
         assert "also bad: calls[2], calls[3], calls[4], calls[5], calls[6] and 2 more" in message
         assert "(8 of 9 calls)" in message
+
+    @pytest.mark.parametrize(
+        ("bad", "named"),
+        [
+            (6, "also bad: calls[2], calls[3], calls[4], calls[5], calls[6] (6 of 7 calls)"),
+            (7, "also bad: calls[2], calls[3], calls[4], calls[5], calls[6] and 1 more (7 of 8"),
+        ],
+    )
+    def test_more_is_said_only_of_bad_calls_left_unnamed(
+        self, warm: Warm, server: ProviderServer, bad: int, named: str
+    ) -> None:
+        """Five bad calls after the first are named; " and N more" only when N is at least one."""
+        calls: list[Any] = [question("good", server), *[("openai", [], {})] * bad]
+        with pytest.raises(ValidationError) as raised:
+            warm(calls)
+        assert named in str(raised.value)
+        assert "more" not in str(raised.value).replace(named, "")
 
     @pytest.mark.parametrize("calls", ["openai", {"openai": []}, 42])
     def test_calls_must_be_a_list(self, warm: Warm, calls: Any) -> None:
@@ -510,3 +570,134 @@ class TestInterruption:
             release.set()
         assert len(server.requests) == 1
         assert strategy.stats().entries == 0
+
+
+class TestDryRun:
+    """``warm(dry_run=True)`` checks and counts the calls, sends nothing, says what it would do."""
+
+    def test_it_counts_the_calls_already_cached_and_sends_nothing(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        calls = questions(3, server)
+        strategy.warm(calls[:2])
+        before = strategy.stats()
+        report = strategy.warm(calls, dry_run=True)
+        assert report == WarmReport(3, 0, 2, 0, (), 0.0, dry_run=True)
+        assert str(report) == "would send 1 of 3 calls (2 already cached)"
+        assert len(server.requests) == 2
+        after = strategy.stats()
+        assert (after.hits, after.misses) == (before.hits, before.misses)
+        assert after.entries == 2  # asking whether a call is cached removed nothing
+
+    def test_a_refresh_is_always_sent(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        calls = questions(2, server)
+        strategy.warm(calls)
+        report = strategy.warm(questions(2, server, cache="refresh"), dry_run=True)
+        assert (report.total, report.skipped) == (2, 0)
+        assert str(report) == "would send 2 of 2 calls (0 already cached)"
+
+
+class TestMessages:
+    """A refused argument is named, with what was expected and what was given, in full."""
+
+    @pytest.mark.parametrize(
+        ("calls", "message"),
+        [
+            (42, "warm calls must be a list of (provider, messages, options) tuples, got int"),
+            (
+                [(7, [{"role": "user", "content": "x"}], {})],
+                "calls[0]: the provider must be a name such as 'openai', got int; nothing was sent",
+            ),
+            (
+                [("openai", [{"role": "user", "content": "x"}], [("model", "m")])],
+                "calls[0]: the options must be a dict of chat() options such as "
+                "{'model': 'gpt-4o-mini'}, got list; nothing was sent",
+            ),
+            (
+                [("openai", [{"role": "user", "content": "x"}], {"cache": False})],
+                "calls[0] has cache=False, which would store nothing: drop it "
+                "(or use cache='refresh' to replace what is stored); nothing was sent",
+            ),
+        ],
+        ids=["calls", "provider", "options", "cache-false"],
+    )
+    def test_a_bad_call(self, warm: Warm, calls: Any, message: str) -> None:
+        with pytest.raises(ValidationError) as raised:
+            warm(calls)
+        assert str(raised.value) == message
+
+    def test_a_bad_progress(self, warm: Warm) -> None:
+        with pytest.raises(ValidationError) as raised:
+            warm([], progress=3)
+        assert str(raised.value) == "warm progress must be a function taking a WarmProgress, got 3"
+
+
+class TestTheCallersClient:
+    """The client given is the one that sends: its own transports answer."""
+
+    def test_warm_sends_through_it(self, strategy: ProductionStrategy) -> None:
+        mock = MockProvider("From the caller's mock.")
+        with Client(cache_strategy=strategy, mock=mock) as client:
+            report = strategy.warm(
+                [("mock", [{"role": "user", "content": "q"}], {})], client=client
+            )
+        assert report.warmed == 1
+        assert mock.calls == 1
+
+    async def test_awarm_sends_through_it(self, strategy: ProductionStrategy) -> None:
+        mock = MockProvider("From the caller's mock.")
+        async with Client(cache_strategy=strategy, mock=mock) as client:
+            calls = [("mock", [{"role": "user", "content": "q"}], {})]
+            report = await strategy.awarm(calls, client=client)
+        assert report.warmed == 1
+        assert mock.calls == 1
+
+
+class TestTheRun:
+    """How a run reports itself and where its calls run."""
+
+    def test_a_run_without_trouble_has_no_progress_error_and_a_true_elapsed(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        started = time.perf_counter()
+        report = strategy.warm(questions(2, server))
+        took = time.perf_counter() - started
+        assert report.progress_error is None
+        assert 0.0 <= report.elapsed <= took
+
+    def test_calls_run_on_threads_named_for_warming(self, strategy: ProductionStrategy) -> None:
+        threads: list[str] = []
+
+        def answer(_messages: Any) -> str:
+            threads.append(threading.current_thread().name)
+            return "An answer."
+
+        with Client(cache_strategy=strategy, mock=MockProvider(answer)) as client:
+            calls = [("mock", [{"role": "user", "content": f"q{n}"}], {}) for n in range(3)]
+            strategy.warm(calls, client=client)
+        assert len(threads) == 3
+        assert all(name.startswith("exllm-warm") for name in threads), threads
+
+
+class TestModuleFunctions:
+    """``warming.warm`` and ``warming.awarm`` called directly send, four at a time, by default."""
+
+    def test_warm_sends_four_at_a_time(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        gate = Gate(4, strategy)
+        server.route(CHAT_PATH, gate)
+        report = warming.warm(strategy, questions(8, server, max_retries=0))
+        assert (report.warmed, report.dry_run) == (8, False)
+        assert gate.peak == 4
+
+    async def test_awarm_sends_four_at_a_time(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        gate = Gate(4, strategy)
+        server.route(CHAT_PATH, gate)
+        report = await warming.awarm(strategy, questions(8, server, max_retries=0))
+        assert report.warmed == 8
+        assert gate.peak == 4
