@@ -6,9 +6,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 
 import exllm_py.client
+from exllm_py import telemetry
 
 # No per-example deadline: on a loaded 2-core CI machine an example that
 # replays a cassette can take 300 ms once and 100 ms the next, and hypothesis
@@ -44,8 +46,16 @@ _PROVIDER_ENV = [
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in _PROVIDER_ENV:
         monkeypatch.delenv(name, raising=False)
+    configured = structlog.is_configured()
     yield
     exllm_py.client.reset_default_client()
+    # structlog.testing.capture_logs leaves structlog marked as configured
+    # (with its defaults: every level, to stdout), and code that leaves a
+    # configured structlog alone, such as the CLI's, would print debug lines
+    # into a later test's output. Unconfigured before the test: unconfigured after.
+    if not configured and structlog.is_configured():
+        structlog.reset_defaults()
+        telemetry.refresh_logging()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
