@@ -94,6 +94,11 @@ class TestRefused:
             ({"model": 4}, "model must be a non-empty string, got 4"),
             ({"cache": "false"}, "cache must be True, False, 'refresh' or 'semantic', got 'false'"),
             ({"cache": 1}, "cache must be True, False, 'refresh' or 'semantic', got 1"),
+            (
+                {"cache_tags": ["docs-v3", ""]},
+                "cache_tags must be a list of non-empty strings such as ['docs-v3', 'tenant-a'], "
+                "got ['docs-v3', '']",
+            ),
         ],
         ids=repr,
     )

@@ -13,17 +13,29 @@ import httpx
 import orjson
 import pytest
 
-from exllm_py import Client
+from exllm_py import Client, LLMResponse
 from exllm_py.cache import MemoryStore, ProductionStrategy
 from exllm_py.cache.keys import cache_key
 from exllm_py.errors import ConfigurationError, ProviderError, ValidationError
-from exllm_py.pipeline import Pipeline
+from exllm_py.pipeline import Call, Pipeline
 from exllm_py.pipeline.build import BuildRequest
 from exllm_py.pipeline.configuration import FetchConfiguration
-from exllm_py.pipeline.plug import EXECUTE
+from exllm_py.pipeline.parse import ParseResponse, TrackCost
+from exllm_py.pipeline.plug import CACHE, EXECUTE, Halt, Plug
 from exllm_py.pipeline.rehearsal import rehearse
-from exllm_py.pipeline.validate import ValidateOptions, ValidateProvider
-from tests.fakes import ProviderServer, anthropic_message, json_reply, provider_server
+from exllm_py.pipeline.validate import (
+    ValidateMessages,
+    ValidateOptions,
+    ValidateOptionValues,
+    ValidateProvider,
+)
+from tests.fakes import (
+    ProviderServer,
+    anthropic_message,
+    json_reply,
+    openai_completion,
+    provider_server,
+)
 
 __all__ = ["provider_server"]
 
@@ -34,6 +46,38 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("anthropic", {"model": "claude-sonnet-4-5", "stop": "END", "cache_namespace": "ns"}),
     ("gemini", {"max_tokens": 20, "cache_tags": ["t"], "cache_ttl": 60}),
 ]
+
+CANNED = LLMResponse(content="from a plug", model="canned", provider="openai")
+OPENAI_ANSWER = openai_completion("Mexico.", model="gpt-4o-mini")
+
+
+class Trace:
+    """A plug that notes its name in a shared list each time it runs."""
+
+    def __init__(self, name: str, seen: list[str]) -> None:
+        self.name = name
+        self.seen = seen
+
+    def __call__(self, call: Call) -> Halt | None:
+        self.seen.append(self.name)
+        return None
+
+
+class Answer:
+    """A plug that ends the call with a canned response."""
+
+    def __call__(self, call: Call) -> Halt | None:
+        return Halt(CANNED)
+
+
+def _checks() -> list[Plug]:
+    return [ValidateProvider(), ValidateOptions(), FetchConfiguration()]
+
+
+def _pipeline(*steps: Plug) -> Pipeline:
+    """The default steps up to the exchange, with ``steps`` put right before EXECUTE."""
+    before = [ValidateMessages(), ValidateOptionValues(), BuildRequest(), *steps]
+    return Pipeline([*_checks(), CACHE, *before, EXECUTE, ParseResponse(), TrackCost()])
 
 
 @pytest.fixture
@@ -97,6 +141,22 @@ class TestAnswers:
         assert answer.cost is not None
         assert dict(answer.metadata) == dict(live.metadata)
 
+    def test_only_the_steps_after_the_exchange_read_the_answer(self) -> None:
+        seen: list[str] = []
+        pipeline = _pipeline(Trace("before execute", seen))
+        rehearsal = rehearse("openai", USER, {}, pipeline=pipeline)
+        assert seen == ["before execute"]
+        answer = rehearsal.answer(httpx.Response(200, content=orjson.dumps(OPENAI_ANSWER)))
+        assert answer.content == "Mexico."
+        assert seen == ["before execute"]
+
+    def test_a_pipeline_without_a_parse_step_has_no_answer_to_give(self) -> None:
+        pipeline = Pipeline([*_checks(), CACHE, BuildRequest(), EXECUTE])
+        rehearsal = rehearse("openai", USER, {}, pipeline=pipeline)
+        response = httpx.Response(200, content=orjson.dumps(OPENAI_ANSWER))
+        with pytest.raises(AssertionError, match=r"^the parse step sets the response\b"):
+            rehearsal.answer(response)
+
     def test_a_body_the_adapter_cannot_read_raises_as_live(self) -> None:
         rehearsal = rehearse("openai", USER, {})
         with pytest.raises(ProviderError, match="choices"):
@@ -123,5 +183,43 @@ class TestRefusals:
 
     def test_a_pipeline_without_a_cache_step_has_no_key(self) -> None:
         steps = [ValidateProvider(), ValidateOptions(), FetchConfiguration(), BuildRequest()]
-        with pytest.raises(ValueError, match="CACHE"):
+        with pytest.raises(
+            ValueError,
+            match=r"^the pipeline has no CACHE step before EXECUTE: the call has no key$",
+        ):
             rehearse("openai", USER, {}, pipeline=Pipeline([*steps, EXECUTE]))
+
+    def test_a_plug_that_answers_leaves_nothing_to_send(self) -> None:
+        with pytest.raises(ValueError, match=r"^Answer answered the call: it has nothing to send$"):
+            rehearse("openai", USER, {}, pipeline=_pipeline(Answer()))
+
+    def test_a_pipeline_without_a_build_step_has_no_request(self) -> None:
+        pipeline = Pipeline([*_checks(), CACHE, EXECUTE, ParseResponse()])
+        with pytest.raises(AssertionError, match=r"^the build step sets the request\b"):
+            rehearse("openai", USER, {}, pipeline=pipeline)
+
+
+def _never_computed() -> LLMResponse:
+    raise AssertionError("a rehearsed call computes nothing")
+
+
+async def _never_acomputed() -> LLMResponse:
+    raise AssertionError("a rehearsed call computes nothing")
+
+
+class TestTheRehearsedCallsStrategy:
+    """The call a rehearsal holds has no cache behind it: asking its strategy says so."""
+
+    NONE = r"^a rehearsed call has no cache strategy$"
+
+    def test_fetch_and_stats_are_refused(self) -> None:
+        rehearsal = rehearse("openai", USER, {})
+        with pytest.raises(RuntimeError, match=self.NONE):
+            rehearsal.call.strategy.fetch(rehearsal.lookup, _never_computed)
+        with pytest.raises(RuntimeError, match=self.NONE):
+            rehearsal.call.strategy.stats()
+
+    async def test_an_async_fetch_is_refused(self) -> None:
+        rehearsal = rehearse("openai", USER, {})
+        with pytest.raises(RuntimeError, match=self.NONE):
+            await rehearsal.call.strategy.afetch(rehearsal.lookup, _never_acomputed)

@@ -330,6 +330,40 @@ class TestAsync:
         await client.aclose()
         assert len(server.requests) == 2
 
+    async def test_achat_retries_a_dropped_connection(
+        self, client: Client, server: ProviderServer, tap: RetryTap
+    ) -> None:
+        server.enqueue(disconnect_reply())
+        answer = await client.achat("openai", USER, base_url=server.url, api_key="k")
+        await client.aclose()
+        assert answer.content == DEFAULT_TEXT
+        assert len(server.requests) == 2
+        assert tap.reasons == [("connection", None)]
+
+    async def test_achat_retries_a_timeout(
+        self, client: Client, server: ProviderServer, tap: RetryTap
+    ) -> None:
+        held = HeldReply()  # answers only once released: the first attempt times out
+        server.enqueue(held)
+        try:
+            answer = await client.achat(
+                "openai", USER, base_url=server.url, api_key="k", timeout=0.2
+            )
+            await client.aclose()
+        finally:
+            held.release.set()
+        assert answer.content == DEFAULT_TEXT
+        assert len(server.requests) == 2
+        assert tap.reasons == [("timeout", None)]
+
+    async def test_the_default_async_sleeper_serves_the_retry(self, server: ProviderServer) -> None:
+        server.enqueue(failing(429, **{"retry-after-ms": "1"}))
+        with Client(cache_strategy=NoCache(), retry_policy=RetryPolicy()) as client:
+            answer = await client.achat("openai", USER, base_url=server.url, api_key="k")
+            await client.aclose()
+        assert answer.content == DEFAULT_TEXT
+        assert len(server.requests) == 2
+
 
 class TestBudget:
     """max_retries is the client's setting, which a call's own option overrides."""

@@ -189,6 +189,31 @@ class TestStreams:
         assert len(provider_server.requests) == 1
 
 
+class TestStreamsFromTheCache:
+    """A stream served from the cache skips the steps after the cache step, as a chat hit does."""
+
+    def test_a_stream_hit_runs_only_the_first_stage(
+        self, client: Client, provider_server: ProviderServer, seen: list[str]
+    ) -> None:
+        _chat(client, provider_server)
+        seen.clear()
+        chunks = list(client.stream("openai", USER, base_url=provider_server.url))
+        assert "".join(chunk.content for chunk in chunks) == DEFAULT_TEXT
+        assert seen == ["before cache"]
+        assert len(provider_server.requests) == 1
+
+    async def test_an_async_stream_hit_runs_only_the_first_stage(
+        self, client: Client, provider_server: ProviderServer, seen: list[str]
+    ) -> None:
+        _chat(client, provider_server)
+        seen.clear()
+        chunks = client.astream("openai", USER, base_url=provider_server.url)
+        assert seen == ["before cache"]
+        assert "".join([chunk.content async for chunk in chunks]) == DEFAULT_TEXT
+        assert seen == ["before cache"]
+        assert len(provider_server.requests) == 1
+
+
 class TestHalting:
     """A plug that returns ``Halt`` ends the call with its response; no later step runs."""
 

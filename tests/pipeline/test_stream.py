@@ -13,8 +13,9 @@ import pytest
 
 from exllm_py import Client
 from exllm_py.cache.nocache import NoCache
+from exllm_py.cache.production import ProductionStrategy
 from exllm_py.errors import ProviderError, ServerError
-from tests.fakes import ProviderServer, SSEEvent, provider_server, sse_reply
+from tests.fakes import DEFAULT_TEXT, ProviderServer, SSEEvent, provider_server, sse_reply
 
 __all__ = ["provider_server"]
 
@@ -62,3 +63,33 @@ class TestErrorsInAStream:
             ):
                 pass
         assert caught.value.provider == "groq"
+
+
+@pytest.fixture
+def caching() -> Iterator[Client]:
+    with Client(cache_strategy=ProductionStrategy(), env={"OPENAI_API_KEY": "sk-test"}) as client:
+        yield client
+
+
+class TestSeveralChoices:
+    """A stream asking for n > 1 answers always goes to the provider, whatever the cache holds."""
+
+    def test_a_stream_is_not_served_the_answer_a_chat_stored(
+        self, caching: Client, provider_server: ProviderServer
+    ) -> None:
+        for _ in range(2):
+            stored = caching.chat("openai", USER, n=2, base_url=provider_server.url)
+        assert stored.metadata["from_cache"] is True
+        chunks = list(caching.stream("openai", USER, n=2, base_url=provider_server.url))
+        assert "".join(chunk.content for chunk in chunks) == DEFAULT_TEXT
+        assert len(provider_server.requests) == 2
+
+    async def test_an_async_stream_is_not_either(
+        self, caching: Client, provider_server: ProviderServer
+    ) -> None:
+        caching.chat("openai", USER, n=2, base_url=provider_server.url)
+        for _ in range(2):
+            chunks = caching.astream("openai", USER, n=2, base_url=provider_server.url)
+            assert "".join([chunk.content async for chunk in chunks]) == DEFAULT_TEXT
+        await caching.aclose()
+        assert len(provider_server.requests) == 3
