@@ -4,8 +4,8 @@ Everything but the ``send`` / ``read`` / ``sleep`` calls themselves is
 shared: :class:`~exllm_py.pipeline.retry.Attempts` decides whether a failed
 attempt is tried again and after how long (:mod:`exllm_py.pipeline.retry`
 states the rule), :func:`translated_errors` turns httpx failures into
-exllm_py errors, and :func:`raise_for_status` turns an error status into the
-matching :class:`~exllm_py.errors.ProviderError`.
+exllm_py errors, and an error status becomes the matching
+:class:`~exllm_py.errors.ProviderError`.
 
 Every request is sent streaming, so that the status is known before the
 body is read: the retry decision is made on the status alone, and a body
@@ -27,7 +27,7 @@ from exllm_py.pipeline.retry import Attempts, Failure
 from exllm_py.providers.http_errors import error_for_response
 from exllm_py.secret_patterns import hide_url_credentials
 
-__all__ = ["asend", "raise_for_status", "send", "translated_errors"]
+__all__ = ["asend", "send", "translated_errors"]
 
 
 def send(http: httpx.Client, call: Call) -> httpx.Response:
@@ -109,12 +109,6 @@ def translated_errors(call: Call) -> Iterator[None]:
             f"could not reach {config.name} at {hide_url_credentials(config.base_url)}: {exc}",
             provider=config.name,
         ) from exc
-
-
-def raise_for_status(call: Call, response: httpx.Response) -> None:
-    """Raise the error a read response with an error status stands for; else nothing."""
-    if response.status_code >= 400:
-        raise _error(call, response)
 
 
 def _error(call: Call, response: httpx.Response) -> ProviderError:
