@@ -170,6 +170,15 @@ class TestContextual:
         assert other.metadata["from_cache"] is False
         assert len(elsewhere.requests) == 1
 
+    def test_another_provider_on_the_same_url_and_model_means_no_hit(
+        self, client: Client, provider: ProviderServer
+    ) -> None:
+        ask(client, provider, user(ASKED))
+        options = {"model": "gpt-4o-mini", "base_url": provider.url, "cache": "semantic"}
+        other = client.chat("groq", user(REWORDED), api_key="k", **options)
+        assert other.content == answer_to(REWORDED)
+        assert len(provider.requests) == 2
+
     def test_a_system_message_in_the_conversation_counts_like_the_option(
         self, client: Client, provider: ProviderServer
     ) -> None:
