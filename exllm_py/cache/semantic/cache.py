@@ -85,7 +85,6 @@ class SemanticCache:
         self.default = bool(default)
         self.index: VectorIndex = _new_index()
         self.vector_file: VectorFile | None = None
-        self._store: CacheStore | None = None  # the first store bound, whose evictions count
         self._counts_lock = threading.Lock()
         renew_after_fork(self, "_counts_lock")
         self._hits = self._unserved_reads = 0
@@ -105,8 +104,6 @@ class SemanticCache:
 
     def bind(self, store: CacheStore) -> None:
         """Called by the strategy that holds this cache: a ``DiskStore`` gets its vectors back."""
-        if self._store is None:
-            self._store = store
         directory = _disk_directory(store)
         if directory is None or self.vector_file is not None:
             return
@@ -160,30 +157,11 @@ class SemanticCache:
         def forget(event: tuple[str, ...], measurements: Any, metadata: Any) -> None:
             live = cache()
             key = metadata.get("key")
-            if live is not None and isinstance(key, str) and not live._still_stored(key):
+            if live is not None and isinstance(key, str):
                 live.forget(key)
 
         telemetry.attach(handler_id, [telemetry.CACHE_EVICT], forget)
         weakref.finalize(self, telemetry.detach, handler_id)
-
-    def _still_stored(self, key: str) -> bool:
-        """Whether this cache's store still holds ``key`` after an eviction was reported.
-
-        Evictions come from every store in the process, by key: another
-        strategy's store, or one tier of a ``TieredStore`` (an L1 eviction
-        while L2 keeps the entry), may report a key this store still serves,
-        and its vector must stay. When unsure (the store cannot be asked),
-        the vector goes: a lookup would drop it anyway on finding no entry.
-        """
-        store = self._store
-        if store is None or key not in self.index:
-            return False
-        from exllm_py.cache.invalidation import holds_key
-
-        try:
-            return holds_key(store, key)
-        except Exception:  # an evict handler that raised would be detached
-            return False
 
 
 def _new_index() -> VectorIndex:

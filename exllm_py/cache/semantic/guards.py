@@ -58,7 +58,7 @@ import bisect
 import math
 from collections.abc import Callable, Mapping
 
-from exllm_py.cache.semantic.signature import Signature, lexical_signature
+from exllm_py.cache.semantic.signature import Signature, lexical_signature, name_stem
 from exllm_py.errors import ConfigurationError
 
 __all__ = [
@@ -109,9 +109,16 @@ def _has_form(other: Signature, stem: str) -> bool:
     # "US" must be there as itself, or "use" would name it.
     if len(stem) < _SHORTEST_NAME_STEM:
         return False
-    # In sorted order, the first word not before the stem starts with it if any does.
-    at = bisect.bisect_left(other.sorted_words, stem)
-    return at < len(other.sorted_words) and other.sorted_words[at].startswith(stem)
+    # In sorted order, the words that start with the stem come together from
+    # the first one not before it; one of them must be a form of the same name
+    # ("Nigeria" starts with Niger's stem but is another name).
+    words = other.sorted_words
+    at = bisect.bisect_left(words, stem)
+    while at < len(words) and words[at].startswith(stem):
+        if name_stem(words[at]) == stem:
+            return True
+        at += 1
+    return False
 
 
 def _same_negations(one: Signature, other: Signature) -> bool:

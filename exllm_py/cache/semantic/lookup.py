@@ -40,6 +40,7 @@ from exllm_py.types import LLMResponse
 
 if TYPE_CHECKING:
     from exllm_py.cache.semantic.cache import SemanticCache
+    from exllm_py.cache.semantic.index import Candidate
 
 __all__ = ["Match", "Probe", "index", "look_up", "served"]
 
@@ -75,7 +76,7 @@ def look_up(
         return Probe(subject, None)
     threshold = cache.thresholds(lookup.control.namespace)
     for candidate in cache.index.search(subject.partition, vector, threshold):
-        if cache.guards and not lexical_match(subject.question, candidate.question):
+        if cache.guards and not _guard_allows(subject.question, candidate):
             continue
         entry: CacheEntry | None = yield Read(store, candidate.key)
         if entry is None:
@@ -88,6 +89,16 @@ def look_up(
             continue
         return Probe(subject, vector, Match(entry, candidate.similarity))
     return Probe(subject, vector)
+
+
+def _guard_allows(question: str, candidate: Candidate) -> bool:
+    # A question the guard cannot read must not break every later lookup
+    # that meets it: the candidate is passed over, and the failure reported.
+    try:
+        return lexical_match(question, candidate.question)
+    except Exception as exc:
+        report_cache_error("semantic", "guard_failed", exc, key=candidate.key)
+        return False
 
 
 def index(

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-__all__ = ["Signature", "lexical_signature"]
+__all__ = ["Signature", "lexical_signature", "name_stem"]
 
 
 def _listed(words: str) -> frozenset[str]:
@@ -43,7 +43,7 @@ _NEGATIONS = {
     word: word for word in ("not", "never", "no", "without", "nothing", "none", "nobody")
 } | {"cannot": "not"}
 # "Is it safe, or not?" and "why or why not" ask for both sides: no negation.
-_BOTH_SIDES = re.compile(r"\b(?:or|and)\s+(?:why\s+)?not\b", re.IGNORECASE)
+_BOTH_SIDES = re.compile(r"\bor\s+(?:why\s+)?not\b", re.IGNORECASE)
 
 # A name is kept as the stem its other forms share, so that they name it
 # too (the guard looks for a word that starts with the stem): "Canada" and
@@ -181,7 +181,7 @@ def lexical_signature(text: str) -> Signature:
     for sentence in _SENTENCE_END.split(_plain(text)):
         for position, match in enumerate(_TOKEN.finditer(sentence)):
             token = match.group()
-            if token[0].isdigit():  # a token starts with a digit only as a number
+            if token[0].isdecimal():  # a token starts with a decimal digit only as a number
                 numbers.add(_number(token))
                 continue
             word = token.lower()
@@ -193,7 +193,7 @@ def lexical_signature(text: str) -> Signature:
                 negations.add(_NEGATIONS.get(word, "not"))
             if _looks_like_name(token, position) and word not in _NOT_NAMES:
                 name = _singular(word)
-                names[name] = _name_stem(name)
+                names[name] = name_stem(name)
     singular = [_singular(word) for word in words]
     opposed = _opposed(frozenset(singular))
     return Signature(
@@ -216,8 +216,9 @@ def _plain(text: str) -> str:
     text = _BOTH_SIDES.sub(" ", text.replace("\u2019", "'"))  # typographic apostrophe
     if text.isascii():
         return text
-    # "Pokémon" is "pokemon" typed on another keyboard.
-    decomposed = unicodedata.normalize("NFKD", text)
+    # "Pokémon" is "pokemon" typed on another keyboard. Canonical decomposition
+    # only: the compatibility one would turn "10²" into "102".
+    decomposed = unicodedata.normalize("NFD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
@@ -230,14 +231,26 @@ def _singular(word: str) -> str:
 def _number(token: str) -> str:
     # "1,000" and "1000" are one number; a lone comma-group like "3,5" is read
     # the same way (as 35) rather than guessing a locale's decimal comma.
-    digits = token.replace(",", "")
+    digits = _ascii_digits(token.replace(",", ""))
     if "." in digits:
         whole, _, fraction = digits.partition(".")
         if "." in fraction:
             return digits  # a version such as 1.2.3, compared as written
         fraction = fraction.rstrip("0")
-        return f"{int(whole)}.{fraction}" if fraction else str(int(whole))
-    return str(int(digits))
+        return f"{_whole(whole)}.{fraction}" if fraction else _whole(whole)
+    return _whole(digits)
+
+
+def _whole(digits: str) -> str:
+    # As text, not int(): a question may hold a number longer than int() reads.
+    return digits.lstrip("0") or "0"
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit of any script written 0-9 ("٣" is 3)."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
 
 
 def _looks_like_name(token: str, position: int) -> bool:
@@ -249,7 +262,8 @@ def _looks_like_name(token: str, position: int) -> bool:
     return position > 0 and token[0].isupper()
 
 
-def _name_stem(name: str) -> str:
+def name_stem(name: str) -> str:
+    """The stem a name's other forms share: "canad" for "canada" and "canadian"."""
     return _NAME_ENDING.sub("", name, count=1)
 
 

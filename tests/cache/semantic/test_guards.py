@@ -102,6 +102,24 @@ class TestLexicalMatch:
         )
 
 
+class TestLookalikes:
+    """What a looser reading would take for the same question is kept apart."""
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            ("What is 10\u00b2?", "What is 102?"),
+            ("Are apples healthy and not expensive?", "Are apples healthy and expensive?"),
+            ("Is Java hard to learn?", "Is javascript hard to learn?"),
+            ("What is the capital of Niger?", "what is the capital of nigeria?"),
+        ],
+        ids=["superscript", "and-not", "java-javascript", "niger-nigeria"],
+    )
+    def test_they_refuse(self, question: str, cached: str) -> None:
+        assert lexical_match(question, cached) is False
+        assert lexical_match(cached, question) is False
+
+
 class TestOpposites:
     """A word of one question whose opposite only the other has refuses the match."""
 

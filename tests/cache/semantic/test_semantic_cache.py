@@ -18,7 +18,6 @@ from exllm_py.cache.semantic import SemanticCache
 from exllm_py.cache.semantic.sidecar import FILE_NAME
 from exllm_py.cache.stores.disk import DiskStore
 from exllm_py.cache.stores.memory import MemoryStore
-from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.errors import ConfigurationError
 from exllm_py.types import LLMResponse, Message
 from tests.cache.semantic.conftest import answer_to
@@ -180,38 +179,22 @@ class TestVerifierShapes:
 
 
 class TestTwoCaches:
-    """Two semantic caches in one process each follow their own store's evictions."""
+    """Two semantic caches in one process each follow the evictions of their entries."""
 
-    def test_each_cache_forgets_what_its_own_store_evicts(
+    def test_each_cache_forgets_its_own_evicted_entry(
         self, provider: ProviderServer, embedder: WordsEmbedder
     ) -> None:
-        first, second = SemanticCache(embedder), SemanticCache(embedder)
+        caches = [SemanticCache(embedder), SemanticCache(embedder)]
         stores = [MemoryStore(cleanup_interval=None), MemoryStore(cleanup_interval=None)]
-        for semantic, store in zip((first, second), stores, strict=True):
+        questions = [ASKED, "How tall is the Eiffel tower?"]
+        for semantic, store, question in zip(caches, stores, questions, strict=True):
             with Client(cache_strategy=ProductionStrategy(store, semantic=semantic)) as client:
-                ask(client, provider, user(ASKED))
-        key = _key(provider, ASKED)
-        assert key in first.index
-        assert key in second.index
-        assert stores[0].delete(key)
-        assert key not in first.index
-        assert key in second.index
-        assert stores[1].delete(key)
-        assert key not in second.index
-
-    def test_an_l1_eviction_keeps_the_vector_of_an_entry_l2_still_serves(
-        self, provider: ProviderServer, embedder: WordsEmbedder
-    ) -> None:
-        l1, l2 = MemoryStore(max_entries=1, cleanup_interval=None), MemoryStore()
-        semantic = SemanticCache(embedder, threshold=0.8)
-        strategy = ProductionStrategy(TieredStore(l1, l2), semantic=semantic)
-        with Client(cache_strategy=strategy) as client:
-            ask(client, provider, user(ASKED))
-            ask(client, provider, user("How tall is the Eiffel tower?"))  # L1 evicts the first
-            assert _key(provider, ASKED) in semantic.index
-            hit = ask(client, provider, user(REWORDED))
-        assert hit.content == answer_to(ASKED)
-        assert hit.metadata["cache_match"] == "semantic"
+                ask(client, provider, user(question))
+        for semantic, store, question in zip(caches, stores, questions, strict=True):
+            key = _key(provider, question)
+            assert key in semantic.index
+            assert store.delete(key)
+            assert key not in semantic.index
 
 
 class TestPersistenceFailures:

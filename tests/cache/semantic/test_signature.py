@@ -86,3 +86,24 @@ class TestPointsAndAsks:
     )
     def test_asks(self, text: str, asks: str) -> None:
         assert lexical_signature(text).asks == asks
+
+
+class TestUnusualText:
+    """Whatever a question holds, reading it never fails, and numbers stay numbers."""
+
+    @pytest.mark.parametrize(
+        ("text", "numbers"),
+        [
+            ("What does \u1369 mean?", frozenset()),  # a digit sign, not a decimal digit
+            ("Is \u0663 odd?", {"3"}),  # an Arabic-Indic three is 3
+            ("Is 007 cool?", {"7"}),
+            ("Is " + "9" * 5000 + " big?", {"9" * 5000}),  # longer than int() reads
+            ("What is 10\u00b2?", {"10"}),  # a superscript is not another digit
+        ],
+        ids=["digit-sign", "arabic-indic", "leading-zeros", "huge", "superscript"],
+    )
+    def test_numbers_of_any_script_and_size(self, text: str, numbers: frozenset[str]) -> None:
+        assert lexical_signature(text).numbers == numbers
+
+    def test_and_not_is_a_negation(self) -> None:
+        assert lexical_signature("Healthy and not expensive?").negations == {"not"}
