@@ -134,7 +134,7 @@ class UsageLog:
         ``uses`` says what each test did with its cassette, for the plays.
         """
         when = datetime.now(UTC) if when is None else when.astimezone(UTC)
-        uses = uses or {}
+        cassettes, uses = list(cassettes), uses or {}
         # Each path resolved once, against the directory resolved once.
         directory = self.cassette_dir.resolve()
         names = {path: _relative(directory, path) for path in (*cassettes, *uses)}

@@ -37,6 +37,11 @@ class TestRecordUsage:
         log.record([log.cassette_dir / "m/a.json", log.cassette_dir / "m/c.json"], EARLY)
         assert log.read() == {"m/a.json": LATE, "m/b.json": LATE, "m/c.json": EARLY}
 
+    def test_any_iterable_of_cassettes_is_recorded(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        log.record((log.cassette_dir / f"m/{name}.json" for name in "ab"), LATE)
+        assert log.read() == {"m/a.json": LATE, "m/b.json": LATE}
+
     def test_file_format(self, tmp_path: Path) -> None:
         log = _log(tmp_path)
         log.record([log.cassette_dir / "m/a.json"], LATE)
