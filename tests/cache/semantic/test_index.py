@@ -80,6 +80,12 @@ class TestGrowthAndRemoval:
         [found] = index.search("p", [1.0, 0.0], 0.9)
         assert (found.key, found.question) == ("k3", "q3")
 
+    def test_an_emptied_partition_starts_over_with_any_dimension(self, index: VectorIndex) -> None:
+        index.add("p", "old", "q", [1.0, 0.0])
+        index.remove("old")
+        index.add("p", "new", "q", [1.0, 0.0, 0.0])  # another embedder's size, say
+        assert [candidate.key for candidate in index.search("p", [1.0, 0.0, 0.0], 0.9)] == ["new"]
+
     def test_a_key_indexed_again_moves(self, index: VectorIndex) -> None:
         index.add("p", "k", "old", [1.0, 0.0])
         index.add("q", "k", "new", [0.0, 1.0])
