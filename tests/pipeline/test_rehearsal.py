@@ -17,11 +17,11 @@ from exllm_py import Client, LLMResponse
 from exllm_py.cache import MemoryStore, ProductionStrategy
 from exllm_py.cache.keys import cache_key
 from exllm_py.errors import ConfigurationError, ProviderError, ValidationError
-from exllm_py.pipeline import Call, Pipeline
+from exllm_py.pipeline import Pipeline
 from exllm_py.pipeline.build import BuildRequest
 from exllm_py.pipeline.configuration import FetchConfiguration
 from exllm_py.pipeline.parse import ParseResponse, TrackCost
-from exllm_py.pipeline.plug import CACHE, EXECUTE, Halt, Plug
+from exllm_py.pipeline.plug import CACHE, EXECUTE, Plug
 from exllm_py.pipeline.rehearsal import rehearse
 from exllm_py.pipeline.validate import (
     ValidateMessages,
@@ -36,6 +36,7 @@ from tests.fakes import (
     openai_completion,
     provider_server,
 )
+from tests.pipeline.test_runner import Answer, Trace
 
 __all__ = ["provider_server"]
 
@@ -47,27 +48,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("gemini", {"max_tokens": 20, "cache_tags": ["t"], "cache_ttl": 60}),
 ]
 
-CANNED = LLMResponse(content="from a plug", model="canned", provider="openai")
 OPENAI_ANSWER = openai_completion("Mexico.", model="gpt-4o-mini")
-
-
-class Trace:
-    """A plug that notes its name in a shared list each time it runs."""
-
-    def __init__(self, name: str, seen: list[str]) -> None:
-        self.name = name
-        self.seen = seen
-
-    def __call__(self, call: Call) -> Halt | None:
-        self.seen.append(self.name)
-        return None
-
-
-class Answer:
-    """A plug that ends the call with a canned response."""
-
-    def __call__(self, call: Call) -> Halt | None:
-        return Halt(CANNED)
 
 
 def _checks() -> list[Plug]:
