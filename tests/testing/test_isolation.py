@@ -23,6 +23,7 @@ class TestChooseStrategyEnv:
 
     @pytest.mark.parametrize("env", [{}, {STRATEGY_ENV: ""}, {STRATEGY_ENV: "  "}])
     def test_unset_becomes_test(self, env: dict[str, str]) -> None:
+        env = dict(env)  # the parameter is shared by every run of this test in a process
         assert choose_strategy_env(env) is True
         assert env == {STRATEGY_ENV: "test"}
 
