@@ -251,3 +251,54 @@ class TestLifecycle:
         monkeypatch.setattr(socket, "getaddrinfo", theirs)
         block.uninstall()
         assert socket.getaddrinfo is theirs
+
+
+class TestMessages:
+    """Each refusal says what was blocked, by which switch, and what to do instead."""
+
+    def test_a_connection_refusal_in_full(self, block: NetworkBlock) -> None:
+        with socket.socket() as sock, pytest.raises(NetworkBlocked) as caught:
+            sock.connect((TEST_NET, 443))
+        assert str(caught.value) == (
+            f"exllm_py blocked a connection to {TEST_NET}:443 (--exllm-block-network): outside "
+            "the recorder, tests may reach loopback addresses only. Record the call in a "
+            "live_api test, or point it at a loopback server."
+        )
+        assert (caught.value.host, caught.value.port) == (TEST_NET, 443)
+
+    def test_a_lookup_refusal_in_full(self, block: NetworkBlock) -> None:
+        with pytest.raises(NetworkBlocked) as caught:
+            socket.getaddrinfo("api.example.com", 443)
+        assert str(caught.value) == (
+            "exllm_py blocked looking up the name api.example.com (--exllm-block-network): the "
+            "DNS query would leave the machine. Record the call in a live_api test, or point it "
+            "at a loopback server."
+        )
+        assert caught.value.host == "api.example.com"
+
+    def test_a_reverse_lookup_refusal_in_full(self, block: NetworkBlock) -> None:
+        with pytest.raises(NetworkBlocked) as caught:
+            socket.gethostbyaddr(TEST_NET)
+        assert str(caught.value) == (
+            f"exllm_py blocked a reverse lookup of {TEST_NET} (--exllm-block-network): the DNS "
+            "query would leave the machine."
+        )
+
+
+class TestOnAndOff:
+    """A block refuses only between start() and stop(), and never once uninstalled."""
+
+    def test_the_default_switch_is_the_command_line_option(self) -> None:
+        assert NetworkBlock().switch == "--exllm-block-network"
+
+    def test_installed_but_not_started_refuses_nothing(self) -> None:
+        block = NetworkBlock()
+        block.install()
+        try:
+            block.check_lookup("api.example.com")  # would raise if it were on
+            block.start()
+            with pytest.raises(NetworkBlocked):
+                block.check_lookup("api.example.com")
+        finally:
+            block.uninstall()
+        block.check_lookup("api.example.com")
