@@ -106,6 +106,10 @@ class TestEncoding:
         ]
         assert decoded.interactions[0].request.headers[0] == ("authorization", "REDACTED")
 
+    def test_a_header_is_looked_up_by_name(self) -> None:
+        response = RecordedResponse(200, (("x-a", "1"), ("x-b", "2"), ("x-b", "3")), Body())
+        assert (response.header("x-b"), response.header("x-c")) == ("2", None)
+
     def test_repeated_headers_become_a_list(self) -> None:
         interaction = _interaction()
         response = RecordedResponse(200, (("x-a", "1"), ("x-a", "2")), Body())
@@ -176,6 +180,44 @@ class TestCorruptCassettes:
             read_cassette(path)
         assert str(path) in str(caught.value)
         assert problem in str(caught.value)
+
+    @pytest.mark.parametrize(
+        ("value", "described"),
+        [("null", "got nothing"), ("7", "got int 7"), ('"GET"', "got str 'GET'")],
+        ids=["null", "number", "string"],
+    )
+    def test_a_wrong_value_is_described(self, tmp_path: Path, value: str, described: str) -> None:
+        path = tmp_path / "broken.json"
+        path.write_text(f'{{"version": 1, "interactions": [{{"request": {value}}}]}}')
+        with pytest.raises(RecordingCorrupt) as caught:
+            read_cassette(path)
+        assert f"interactions[0].request must be a JSON object, {described};" in str(caught.value)
+
+    def test_a_long_wrong_value_is_cut_at_80_characters(self, tmp_path: Path) -> None:
+        path = tmp_path / "broken.json"
+        path.write_text(f'{{"version": 1, "interactions": [{{"request": "{"x" * 200}"}}]}}')
+        with pytest.raises(RecordingCorrupt) as caught:
+            read_cassette(path)
+        assert ", got " + f"str '{'x' * 200}'"[:80] + ";" in str(caught.value)
+
+    def test_a_directory_in_its_place_says_to_remove_it(self, tmp_path: Path) -> None:
+        (tmp_path / "cassette.json").mkdir()
+        with pytest.raises(RecordingCorrupt) as caught:
+            read_cassette(tmp_path / "cassette.json")
+        assert str(caught.value) == (
+            f"cassette {tmp_path / 'cassette.json'} cannot be read: it is a directory, "
+            "not a file; remove it (and re-record)"
+        )
+
+    def test_a_file_where_a_folder_should_be_says_to_remove_it(self, tmp_path: Path) -> None:
+        (tmp_path / "module").write_text("")
+        path = tmp_path / "module" / "cassette.json"
+        with pytest.raises(RecordingCorrupt) as caught:
+            read_cassette(path)
+        assert str(caught.value) == (
+            f"cassette {path} cannot be read: a part of its path is not a directory; "
+            "remove the file in its place"
+        )
 
     def test_missing_file_is_not_corrupt(self, tmp_path: Path) -> None:
         with pytest.raises(FileNotFoundError):

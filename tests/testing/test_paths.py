@@ -54,6 +54,9 @@ class TestCassettePathFor:
             ("t.py::test_x[x::y]", "t/test_x[x.y]~"),
             ("tests/a.b/t.py::test_x", "tests.a.b.t~"),
             ("con.py::test_x", "_con~"),
+            # Read as a path ("\\" as "/", "." folders dropped), hashed as written.
+            ("tests\\live\\test_b.py::test_y", "tests.live.test_b~"),
+            ("./tests/test_a.py::test_x", "tests.test_a~"),
         ],
     )
     def test_other_names_are_hashed(self, nodeid: str, expected: str) -> None:
@@ -125,6 +128,12 @@ class TestNodeidFor:
     @pytest.mark.parametrize("nodeid", ["t.py::test_x[a/b]", "t.py::TestA::test_x"])
     def test_hashed_names_have_no_inverse(self, nodeid: str) -> None:
         assert nodeid_for(ROOT, cassette_path_for(ROOT, nodeid)) is None
+
+    @pytest.mark.parametrize(
+        "relative", ["tests.test_a/test_x.txt", "tests.test_a/deeper/test_x.json", "test_x.json"]
+    )
+    def test_what_is_no_cassette_has_no_inverse(self, relative: str) -> None:
+        assert nodeid_for(ROOT, ROOT / relative) is None
 
 
 class TestIterCassettes:

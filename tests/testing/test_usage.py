@@ -102,6 +102,17 @@ class TestPerMachineStateStaysOutOfTheCassetteDir:
         assert state_dir_for(tmp_path, "build/cache") == tmp_path / "build/cache/d/exllm"
 
 
+class TestExists:
+    """A cassette dir has usage once a run recorded some, and not before."""
+
+    def test_nothing_recorded_is_no_usage(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        assert log.exists() is False
+        log.record([log.cassette_dir / "m/a.json"], LATE)
+        assert log.exists() is True
+        assert _log(tmp_path, "other-cassettes").exists() is False
+
+
 class TestEarlierUsageFile:
     """A usage file an earlier version left among the cassettes is read, then taken over."""
 
