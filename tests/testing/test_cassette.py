@@ -238,3 +238,25 @@ class TestExplainMiss:
     def test_missing_cassette_says_so(self, tmp_path: Path) -> None:
         cassette = Cassette.open(tmp_path / "c.json", mode="none")
         assert "does not exist yet" in cassette.explain_miss(_key(cassette, "q"))
+
+    def test_each_situation_has_its_sentence(self, tmp_path: Path, recorded: Path) -> None:
+        absent = Cassette.open(tmp_path / "absent.json", mode="none")
+        lines = absent.explain_miss(_key(absent, "q")).splitlines()
+        assert lines[0] == (
+            "no recording matches POST https://api.example.com/v1/chat in cassette "
+            f"{tmp_path / 'absent.json'}, record mode 'none'."
+        )
+        assert lines[1] == "The cassette does not exist yet."
+        once = Cassette.open(recorded, mode="once")
+        lines = once.explain_miss(_key(once, "twp")).splitlines()
+        assert lines[1:3] == [
+            "The cassette exists, and mode 'once' only records missing cassettes.",
+            "The closest recorded request (- recorded, + this request):",
+        ]
+
+    def test_an_empty_cassette_says_it_holds_nothing(self, tmp_path: Path) -> None:
+        path = tmp_path / "empty.json"
+        path.write_text('{"version": 1, "interactions": []}')
+        cassette = Cassette.open(path, mode="none")
+        lines = cassette.explain_miss(_key(cassette, "q")).splitlines()
+        assert lines[1] == "The cassette holds no interactions."

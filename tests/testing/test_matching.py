@@ -66,6 +66,14 @@ class TestRequestKey:
         ignoring = Matcher(ignore_headers=frozenset({"Anthropic-Version", "x-trace-*"}))
         assert ignoring.request_key(v1) == ignoring.request_key(v2)
 
+    def test_a_star_ignores_headers_by_prefix_and_only_by_prefix(self) -> None:
+        matcher = Matcher(ignore_headers=frozenset({"x-trace-*", "x-exact"}))
+        assert matcher.is_ignored("x-trace-id")
+        assert matcher.is_ignored("x-trace-")
+        assert not matcher.is_ignored("x-tracer")  # the dash is part of the prefix
+        assert matcher.is_ignored("x-exact")
+        assert not matcher.is_ignored("x-exactly")  # no star: the whole name only
+
     def test_ignored_body_paths_take_no_part(self) -> None:
         matcher = Matcher(ignore_body_paths=("metadata.user_id", "messages.*.name"))
         a = _request(body={"metadata": {"user_id": "u1", "k": 1}, "messages": [{"name": "a"}]})
