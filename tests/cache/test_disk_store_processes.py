@@ -37,7 +37,9 @@ def _write(directory: str, prefix: str, count: int) -> None:
     store.close()
 
 
-def _write_and_read(directory: str, mine: str, theirs: str, start: Any, out: Any) -> None:
+def _write_and_read(
+    directory: str, mine: str, theirs: str, start: Any, done: Any, out: Any
+) -> None:
     """Write own keys while reading the other's; report how many of theirs were seen."""
     store = DiskStore(directory, timeout=10.0)
     start.wait(JOIN_TIMEOUT)
@@ -48,15 +50,14 @@ def _write_and_read(directory: str, mine: str, theirs: str, start: Any, out: Any
         for other in range(n + 1):
             if other not in seen and store.get(f"{theirs}{other}") is not None:
                 seen.add(other)
-    # Bounded: the other writer finishes its ROUNDS writes; read until all are seen.
-    for _ in range(ROUNDS * 20):
-        if len(seen) == ROUNDS:
-            break
-        for other in set(range(ROUNDS)) - seen:
-            got = store.get(f"{theirs}{other}")
-            if got is not None:
-                assert got.response.content == f"answer to {theirs}{other}"
-                seen.add(other)
+    # Once the other writer says it has committed all of its keys, every one must be there.
+    done[mine].set()
+    done[theirs].wait(JOIN_TIMEOUT)
+    for other in set(range(ROUNDS)) - seen:
+        got = store.get(f"{theirs}{other}")
+        if got is not None:
+            assert got.response.content == f"answer to {theirs}{other}"
+            seen.add(other)
     out.put((mine, len(seen), store.stats().hits))
     store.close()
 
@@ -126,8 +127,9 @@ class TestAcrossProcesses:
     def test_two_processes_write_and_read_at_once(self, tmp_path: Path) -> None:
         """Each writes its keys while reading the other's: all are seen, the totals add up."""
         start, out = SPAWN.Event(), SPAWN.Queue()
+        done = {"a": SPAWN.Event(), "b": SPAWN.Event()}  # set once a writer has committed all
         children = [
-            SPAWN.Process(target=_write_and_read, args=(str(tmp_path), a, b, start, out))
+            SPAWN.Process(target=_write_and_read, args=(str(tmp_path), a, b, start, done, out))
             for a, b in (("a", "b"), ("b", "a"))
         ]
         for child in children:
