@@ -12,16 +12,15 @@ The exact hit is ``chat()`` served from a ``MemoryStore``, with a
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import structlog
 
 import exllm_py
+from bench.hit_path import _environment
 from bench.measure import Row, median_ns, row
 from exllm_py.cache.entry import make_entry
 from exllm_py.cache.production import ProductionStrategy
@@ -153,21 +152,6 @@ def _exact_hit_ratio() -> Row:
         "≤ 1.1x",
         on <= 1.1 * off,
     )
-
-
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Set env vars for a block; the benchmarks that follow must not see them."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                del os.environ[name]
-            else:
-                os.environ[name] = value
 
 
 if __name__ == "__main__":

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
+import httpx
 
 from exllm_py.extensions import MISSING_KEY, PROVIDER
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.plug import Halt
 from exllm_py.request import ChatRequest
 
-__all__ = ["BuildRequest"]
+if TYPE_CHECKING:
+    from exllm_py.providers.config import ProviderConfig
+
+__all__ = ["BuildRequest", "labelled"]
 
 
 class BuildRequest:
@@ -32,13 +38,23 @@ class BuildRequest:
         call.request = request = ChatRequest(
             spec.name, call.model, call.messages, call.answer_options, call.stream
         )
-        http_request = config.adapter.build_request(request, config)
-        if config.timeout is not None:
-            http_request.extensions["timeout"] = dict.fromkeys(
-                ("connect", "read", "write", "pool"), config.timeout
-            )
-        http_request.extensions[PROVIDER] = config.name
-        if api_key is None and config.missing_key_env is not None:
-            http_request.extensions[MISSING_KEY] = (config.name, config.missing_key_env)
-        call.http_request = http_request
+        call.http_request = labelled(config.adapter.build_request(request, config), config, api_key)
         return None
+
+
+def labelled(
+    http_request: httpx.Request, config: ProviderConfig, api_key: str | None
+) -> httpx.Request:
+    """``http_request`` marked with the call's timeout, provider and (keyless) missing env var.
+
+    What the transports below read: httpx the timeout, the recorder the
+    provider's name, and the credential guard which variable was missing.
+    """
+    if config.timeout is not None:
+        http_request.extensions["timeout"] = dict.fromkeys(
+            ("connect", "read", "write", "pool"), config.timeout
+        )
+    http_request.extensions[PROVIDER] = config.name
+    if api_key is None and config.missing_key_env is not None:
+        http_request.extensions[MISSING_KEY] = (config.name, config.missing_key_env)
+    return http_request

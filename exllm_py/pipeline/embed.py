@@ -26,7 +26,7 @@ import attrs
 import httpx
 
 from exllm_py.errors import ExLLMError
-from exllm_py.extensions import MISSING_KEY, PROVIDER
+from exllm_py.pipeline.build import labelled
 from exllm_py.pipeline.call import Call
 from exllm_py.pipeline.configuration import FetchConfiguration
 from exllm_py.pipeline.embed_lookup import embed_lookup
@@ -64,15 +64,7 @@ class BuildEmbedRequest:
             tuple(call.messages),
             call.answer_options.get("dimensions"),
         )
-        http_request = _adapter(call).build_request(request, config)
-        if config.timeout is not None:
-            http_request.extensions["timeout"] = dict.fromkeys(
-                ("connect", "read", "write", "pool"), config.timeout
-            )
-        http_request.extensions[PROVIDER] = config.name
-        if api_key is None and config.missing_key_env is not None:
-            http_request.extensions[MISSING_KEY] = (config.name, config.missing_key_env)
-        call.http_request = http_request
+        call.http_request = labelled(_adapter(call).build_request(request, config), config, api_key)
         return None
 
 
