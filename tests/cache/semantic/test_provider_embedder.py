@@ -47,14 +47,7 @@ class TestProviderEmbedder:
     def test_a_reworded_question_is_served_through_provider_embeddings(
         self, provider: ProviderServer, embedding_client: Client
     ) -> None:
-        embedder = ProviderEmbedder(
-            "openai",
-            "text-embedding-3-small",
-            client=embedding_client,
-            base_url=provider.url,
-            api_key="k",
-        )
-        semantic = SemanticCache(embedder, threshold=0.8)
+        semantic = _over_the_endpoint(provider, embedding_client)
         with Client(cache_strategy=ProductionStrategy(MemoryStore(), semantic=semantic)) as client:
             ask(client, provider, user(ASKED))
             hit = ask(client, provider, user(REWORDED))
@@ -66,14 +59,7 @@ class TestProviderEmbedder:
     async def test_async_calls_embed_asynchronously(
         self, provider: ProviderServer, embedding_client: Client
     ) -> None:
-        embedder = ProviderEmbedder(
-            "openai",
-            "text-embedding-3-small",
-            client=embedding_client,
-            base_url=provider.url,
-            api_key="k",
-        )
-        semantic = SemanticCache(embedder, threshold=0.8)
+        semantic = _over_the_endpoint(provider, embedding_client)
         options: dict[str, Any] = {
             "base_url": provider.url,
             "api_key": "k",
@@ -84,3 +70,15 @@ class TestProviderEmbedder:
             await client.achat("openai", user(ASKED), **options)
             hit = await client.achat("openai", user(REWORDED), **options)
         assert hit.metadata["cache_match"] == "semantic"
+
+
+def _over_the_endpoint(provider: ProviderServer, embedding_client: Client) -> SemanticCache:
+    """A semantic cache whose questions the loopback provider's embeddings endpoint embeds."""
+    embedder = ProviderEmbedder(
+        "openai",
+        "text-embedding-3-small",
+        client=embedding_client,
+        base_url=provider.url,
+        api_key="k",
+    )
+    return SemanticCache(embedder, threshold=0.8)
