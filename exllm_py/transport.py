@@ -3,8 +3,9 @@
 The transport stack, innermost first: the network transport (or one the user
 passed), the :class:`~exllm_py.pipeline.credentials.CredentialGuard`, then
 whatever the cache strategy wraps around it (the test cache's recorder).
-The offline mock provider is mounted beside the stack, so it never reaches
-the network nor the recorder.
+Requests for the offline mock provider's host are routed to it before the
+stack, so they never reach the network nor the recorder (a host comparison:
+an httpx mount would compile a URL pattern on a process's first call).
 
 The network transport is made on the first request that reaches it, with
 one SSL context shared by the whole process: a call answered by the cache,
@@ -38,9 +39,16 @@ from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["AsyncNetworkTransport", "HttpClients", "NetworkTransport", "shared_ssl_context"]
+__all__ = [
+    "AsyncMockRouter",
+    "AsyncNetworkTransport",
+    "HttpClients",
+    "MockRouter",
+    "NetworkTransport",
+    "shared_ssl_context",
+]
 
-_MOCK_MOUNT = MOCK_BASE_URL.rsplit("/v1", 1)[0]
+_MOCK_URL = httpx.URL(MOCK_BASE_URL)
 
 
 class HttpClients:
@@ -75,10 +83,9 @@ class HttpClients:
             with self._lock:
                 if self._sync is None:
                     inner = self._transport or NetworkTransport()
+                    stack = self._wrap(CredentialGuard(transport=inner))
                     self._sync = httpx.Client(
-                        transport=self._wrap(CredentialGuard(transport=inner)),
-                        mounts={_MOCK_MOUNT: self.mock},
-                        timeout=self._timeout,
+                        transport=MockRouter(self.mock, stack), timeout=self._timeout
                     )
                 client = self._sync
         return client
@@ -92,10 +99,9 @@ class HttpClients:
         if known is not None:
             return known[0]
         inner = self._async_transport or AsyncNetworkTransport()
+        stack = self._awrap(CredentialGuard(async_transport=inner))
         client = httpx.AsyncClient(
-            transport=self._awrap(CredentialGuard(async_transport=inner)),
-            mounts={_MOCK_MOUNT: self.mock},
-            timeout=self._timeout,
+            transport=AsyncMockRouter(self.mock, stack), timeout=self._timeout
         )
         closer = _close_at_loop_shutdown(client)
         await anext(closer)
@@ -121,6 +127,43 @@ async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[N
         yield
     finally:
         await client.aclose()
+
+
+def _for_mock(request: httpx.Request) -> bool:
+    url = request.url
+    return url.host == _MOCK_URL.host and url.scheme == _MOCK_URL.scheme
+
+
+class MockRouter(httpx.BaseTransport):
+    """The mock provider's requests to it, every other one down the transport stack."""
+
+    def __init__(self, mock: MockProvider, stack: httpx.BaseTransport) -> None:
+        self._mock = mock
+        self._stack = stack
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if _for_mock(request):
+            return self._mock.handle_request(request)
+        return self._stack.handle_request(request)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+class AsyncMockRouter(httpx.AsyncBaseTransport):
+    """:class:`MockRouter` for an ``httpx.AsyncClient``."""
+
+    def __init__(self, mock: MockProvider, stack: httpx.AsyncBaseTransport) -> None:
+        self._mock = mock
+        self._stack = stack
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _for_mock(request):
+            return await self._mock.handle_async_request(request)
+        return await self._stack.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
 
 
 @functools.cache

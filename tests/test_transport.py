@@ -13,6 +13,10 @@ import subprocess
 import sys
 import textwrap
 
+import httpx
+
+from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
+from exllm_py.transport import AsyncMockRouter, MockRouter
 from tests.fakes.provider_server import ProviderServer
 
 
@@ -94,3 +98,57 @@ class TestOneContextPerProcess:
             assert result.returncode == 0, result.stderr
             assert result.stdout == "1\n"
             assert len(server.requests) == 20
+
+
+class TestMockRouting:
+    """The mock provider's host goes to the mock; every other request down the stack."""
+
+    @staticmethod
+    def _stack_log() -> tuple[list[str], httpx.MockTransport]:
+        seen: list[str] = []
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(str(request.url))
+            return httpx.Response(200, json={"from": "stack"})
+
+        return seen, httpx.MockTransport(answer)
+
+    def test_the_mock_host_is_answered_by_the_mock_and_never_reaches_the_stack(self) -> None:
+        seen, stack = self._stack_log()
+        with httpx.Client(transport=MockRouter(MockProvider(), stack)) as client:
+            response = client.post(
+                f"{MOCK_BASE_URL}/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            )
+        assert response.json()["object"] == "chat.completion"
+        assert seen == []
+
+    def test_other_hosts_and_the_mock_host_over_https_go_down_the_stack(self) -> None:
+        seen, stack = self._stack_log()
+        urls = ["http://127.0.0.1:9/v1/models", "https://mock.exllm.invalid/v1/models"]
+        with httpx.Client(transport=MockRouter(MockProvider(), stack)) as client:
+            answers = [client.get(url).json() for url in urls]
+        assert answers == [{"from": "stack"}, {"from": "stack"}]
+        assert seen == urls
+
+    async def test_the_async_router_routes_alike(self) -> None:
+        seen, stack = self._stack_log()
+        async with httpx.AsyncClient(transport=AsyncMockRouter(MockProvider(), stack)) as client:
+            mocked = await client.post(
+                f"{MOCK_BASE_URL}/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            )
+            other = await client.get("http://127.0.0.1:9/v1/models")
+        assert mocked.json()["object"] == "chat.completion"
+        assert other.json() == {"from": "stack"}
+        assert seen == ["http://127.0.0.1:9/v1/models"]
+
+    def test_closing_the_client_closes_the_stack(self) -> None:
+        closed: list[str] = []
+
+        class Stack(httpx.BaseTransport):
+            def close(self) -> None:
+                closed.append("stack")
+
+        httpx.Client(transport=MockRouter(MockProvider(), Stack())).close()
+        assert closed == ["stack"]

@@ -1,8 +1,8 @@
 """The offline ``mock`` provider: an httpx transport that answers like OpenAI, with no network.
 
-The client mounts :class:`MockProvider` for :data:`MOCK_BASE_URL`, so mock
-calls travel the whole pipeline (request building, caching, parsing) and
-only the socket is missing. Answers are deterministic: the same request
+The client routes requests for :data:`MOCK_BASE_URL` to :class:`MockProvider`,
+so mock calls travel the whole pipeline (request building, caching, parsing)
+and only the socket is missing. Answers are deterministic: the same request
 gets the same body, id included, every time.
 """
 
