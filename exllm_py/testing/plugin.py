@@ -42,6 +42,7 @@ and a strategy they gave ``exllm_py.configure()`` (in a conftest, say).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Generator, Iterator
@@ -78,6 +79,8 @@ _settings_key: pytest.StashKey[TestCacheSettings] = pytest.StashKey()
 _used_key: pytest.StashKey[set[Path]] = pytest.StashKey()
 _uses_key: pytest.StashKey[dict[Path, CassetteUse]] = pytest.StashKey()
 _report_key: pytest.StashKey[RunReport] = pytest.StashKey()
+# On a live_api test's item: its cassette (None when the test cache is disabled).
+_cassette_key: pytest.StashKey[Cassette | None] = pytest.StashKey()
 # On a live_api test's item: whether its call phase passed (read when its cassette closes).
 _passed_key: pytest.StashKey[bool] = pytest.StashKey()
 # What an xdist worker sends its controller: the run report, as JSON.
@@ -295,31 +298,61 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 
 
 @pytest.fixture
-def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
+def exllm_cassette(request: pytest.FixtureRequest, _exllm_test_strategy: None) -> Cassette | None:
     """The cassette of the running ``live_api`` test (``None`` when the cache is disabled).
 
     It exposes ``path``, ``mode``, ``interactions`` (what the cassette holds),
     ``played`` and ``recorded`` (what this test replayed and recorded).
     """
     node = request.node
-    markers = list(node.iter_markers(_MARKER))
-    if not markers:
+    if node.get_closest_marker(_MARKER) is None:
         pytest.fail(
             f"{node.nodeid}: the exllm_cassette fixture is for tests marked @pytest.mark.{_MARKER}",
             pytrace=False,
         )
+    cassette: Cassette | None = node.stash[_cassette_key]
+    return cassette
+
+
+@pytest.fixture(autouse=True)
+def _exllm_test_strategy(request: pytest.FixtureRequest) -> Iterator[None]:
+    # The module-level functions' default client lives for the session: start
+    # its test cache afresh, so no test is answered from another's cache. Only
+    # the cache a TestStrategy made for itself; never the user's strategy.
+    # Nothing to do until something imported the client module (no default
+    # client can exist before): plain tests import none of the client stack.
+    if "exllm_py.client" in sys.modules:
+        from exllm_py.testing.isolation import start_test
+
+        start_test()
+    # Autouse so that marking a test is enough; unmarked tests only pay this
+    # check. A marked test opens its cassette here, not through
+    # getfixturevalue("exllm_cassette"): that lookup cost each test about as
+    # much as the rest of the plugin's setup (250 of 1,600 Python calls).
+    if request.node.get_closest_marker(_MARKER) is None:
+        yield
+        return
+    with _test_cassette(request) as cassette:
+        request.node.stash[_cassette_key] = cassette
+        yield
+
+
+@contextlib.contextmanager
+def _test_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
+    """Record or replay a marked test's calls; save and account for them after it."""
     from exllm_py.testing.cassette import Cassette
     from exllm_py.testing.isolation import recording_default_client
     from exllm_py.testing.migration import adopt_legacy_cassette
     from exllm_py.testing.strategy import recording
 
+    node = request.node
     settings = request.config.stash[_settings_key]
     if not settings.enabled:
         request.config.stash[_report_key].uncached_tests += 1
         with recording_default_client(), recording(None):
             yield None
         return
-    options = _marker_options(node.nodeid, markers)
+    options = _marker_options(node.nodeid, list(node.iter_markers(_MARKER)))
     cassette = Cassette.open(
         adopt_legacy_cassette(settings.cassette_dir, node.nodeid),
         mode=settings.mode,
@@ -346,22 +379,6 @@ def exllm_cassette(request: pytest.FixtureRequest) -> Iterator[Cassette | None]:
     _account(request, cassette, written, saved=not failure, cache_hits=hits.count)
     if failure:
         pytest.fail(f"{node.nodeid}: {failure}", pytrace=False)
-
-
-@pytest.fixture(autouse=True)
-def _exllm_test_strategy(request: pytest.FixtureRequest) -> None:
-    # The module-level functions' default client lives for the session: start
-    # its test cache afresh, so no test is answered from another's cache. Only
-    # the cache a TestStrategy made for itself; never the user's strategy.
-    # Nothing to do until something imported the client module (no default
-    # client can exist before): plain tests import none of the client stack.
-    if "exllm_py.client" in sys.modules:
-        from exllm_py.testing.isolation import start_test
-
-        start_test()
-    # Autouse so that marking a test is enough; unmarked tests only pay this check.
-    if request.node.get_closest_marker(_MARKER) is not None:
-        request.getfixturevalue("exllm_cassette")
 
 
 def _save(cassette: Cassette) -> tuple[str, Written]:
