@@ -58,15 +58,16 @@ def intercepting(
     cassette: CassetteSource = active_cassette, passthrough: HostFilter = active_passthrough
 ) -> Iterator[None]:
     """Route every httpx and httpx2 network request through the recorder while the block runs."""
-    core = RecordingCore(cassette, passthrough)
+    if (cassette, passthrough) == (active_cassette, active_passthrough):
+        core = _ACTIVE_CORE
+    else:
+        core = RecordingCore(cassette, passthrough)
     patched: list[tuple[type, str, object]] = []
 
     def patch(targets: Sequence[_Target]) -> None:
         for owner, name, shell, is_async in targets:
             original = owner.__dict__.get(name, _ABSENT)
-            method = getattr(owner, name)
-            hook = _async_hook if is_async else _sync_hook
-            setattr(owner, name, hook(core, method, shell))
+            setattr(owner, name, _hook(core, getattr(owner, name), shell, is_async))
             patched.append((owner, name, original))
 
     # None in sys.modules: an import of httpx2 fails (as when it is absent).
@@ -127,6 +128,17 @@ class _Then(importlib.abc.Loader):
     def __getattr__(self, name: str) -> Any:
         # The rest of the loader's interface (resource readers, get_source…).
         return getattr(self._loader, name)
+
+
+# The core every live_api test uses: it reads the active cassette when called.
+_ACTIVE_CORE = RecordingCore(active_cassette, active_passthrough)
+
+
+# A test patches the same methods with the same core as the test before it:
+# keep the hooks (wrapping a method costs a replayed test as much as its match).
+@functools.lru_cache(maxsize=32)
+def _hook(core: RecordingCore, original: Callable[..., Any], shell: _Shell, is_async: bool) -> Any:
+    return (_async_hook if is_async else _sync_hook)(core, original, shell)
 
 
 def _sync_hook(core: RecordingCore, original: Callable[..., Any], shell: _Shell) -> Any:
