@@ -10,6 +10,7 @@ Everything here is pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -60,9 +61,17 @@ def json_request(
         "accept": "text/event-stream" if stream else "application/json",
         **headers,
     }
-    return httpx.Request(
-        "POST", url, params=params, headers=all_headers, content=orjson.dumps(body)
-    )
+    endpoint = _endpoint(url, tuple(params.items()) if params else ())
+    return httpx.Request("POST", endpoint, headers=all_headers, content=orjson.dumps(body))
+
+
+# Parsing a URL costs a request more than its headers and JSON body together,
+# and a client calls the same few endpoints: an httpx.URL is immutable, and a
+# request made from one takes it as it is.
+@functools.lru_cache(maxsize=256)
+def _endpoint(url: str, params: tuple[tuple[str, str], ...]) -> httpx.URL:
+    parsed = httpx.URL(url)
+    return parsed.copy_merge_params(dict(params)) if params else parsed
 
 
 def text_of(content: Any) -> str:

@@ -36,6 +36,26 @@ class TestJsonRequest:
         assert http.headers["accept"] == "text/event-stream"
         assert str(http.url) == "https://x.test/a?alt=sse"
 
+    def test_params_join_a_query_the_url_already_has(self) -> None:
+        """A base URL's own query (an API version, say) is kept beside the call's params."""
+        http = json_request("https://x.test/a?api-version=2", {}, {}, params={"alt": "sse"})
+        assert str(http.url) == "https://x.test/a?api-version=2&alt=sse"
+
+    def test_requests_to_one_endpoint_are_independent(self) -> None:
+        """Two requests to the same URL (parsed once) each carry their own body and headers."""
+        first = json_request("https://x.test/a", {"n": 1}, {"x-k": "1"}, params={"alt": "sse"})
+        second = json_request("https://x.test/a", {"n": 2}, {"x-k": "2"})
+        assert (str(first.url), first.content, first.headers["x-k"]) == (
+            "https://x.test/a?alt=sse",
+            b'{"n":1}',
+            "1",
+        )
+        assert (str(second.url), second.content, second.headers["x-k"]) == (
+            "https://x.test/a",
+            b'{"n":2}',
+            "2",
+        )
+
 
 class TestText:
     """Message content flattens to its text."""
