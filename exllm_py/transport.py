@@ -48,7 +48,9 @@ __all__ = [
     "shared_ssl_context",
 ]
 
-_MOCK_URL = httpx.URL(MOCK_BASE_URL)
+# "http", "mock.exllm.invalid": split by hand, as parsing a URL at import would cost.
+_MOCK_SCHEME, _, _MOCK_PATH = MOCK_BASE_URL.partition("://")
+_MOCK_HOST = _MOCK_PATH.split("/", 1)[0]
 
 
 class HttpClients:
@@ -131,7 +133,7 @@ async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[N
 
 def _for_mock(request: httpx.Request) -> bool:
     url = request.url
-    return url.host == _MOCK_URL.host and url.scheme == _MOCK_URL.scheme
+    return url.host == _MOCK_HOST and url.scheme == _MOCK_SCHEME
 
 
 class MockRouter(httpx.BaseTransport):
