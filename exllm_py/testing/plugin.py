@@ -60,12 +60,14 @@ if TYPE_CHECKING:
 __all__ = [
     "exllm_cassette",
     "pytest_addoption",
+    "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_load_initial_conftests",
     "pytest_recording_configure",
     "pytest_report_header",
     "pytest_runtest_call",
     "pytest_runtest_makereport",
+    "pytest_runtest_setup",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
     "pytest_testnodedown",
@@ -73,6 +75,8 @@ __all__ = [
 ]
 
 _MARKER = "live_api"
+# The autouse fixture that opens a marked test's cassette.
+_AUTOUSE = "_exllm_test_strategy"
 _RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 _settings_key: pytest.StashKey[TestCacheSettings] = pytest.StashKey()
@@ -316,6 +320,35 @@ def exllm_cassette(request: pytest.FixtureRequest, _exllm_test_strategy: None) -
 
 @pytest.fixture(autouse=True)
 def _exllm_test_strategy(request: pytest.FixtureRequest) -> Iterator[None]:
+    # Autouse so that marking a test is enough; pytest_collection_modifyitems
+    # takes it off unmarked tests. The cassette is opened here, not through
+    # getfixturevalue("exllm_cassette"): that lookup cost each test about as
+    # much as the rest of the plugin's setup (250 of 1,600 Python calls).
+    if request.node.get_closest_marker(_MARKER) is None:
+        yield
+        return
+    with _test_cassette(request) as cassette:
+        request.node.stash[_cassette_key] = cassette
+        yield
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Setting up a fixture, even one that does nothing, costs a plain test a
+    # fifth of its run (about 300 of 1,700 Python calls): only marked tests
+    # keep the one that opens their cassette. Each item gets its own list
+    # (parametrized items share theirs, and their marks may differ).
+    for item in items:
+        if (
+            isinstance(item, pytest.Function)
+            and _AUTOUSE in item.fixturenames
+            and item.get_closest_marker(_MARKER) is None
+        ):
+            item.fixturenames = [name for name in item.fixturenames if name != _AUTOUSE]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
     # The module-level functions' default client lives for the session: start
     # its test cache afresh, so no test is answered from another's cache. Only
     # the cache a TestStrategy made for itself; never the user's strategy.
@@ -325,16 +358,6 @@ def _exllm_test_strategy(request: pytest.FixtureRequest) -> Iterator[None]:
         from exllm_py.testing.isolation import start_test
 
         start_test()
-    # Autouse so that marking a test is enough; unmarked tests only pay this
-    # check. A marked test opens its cassette here, not through
-    # getfixturevalue("exllm_cassette"): that lookup cost each test about as
-    # much as the rest of the plugin's setup (250 of 1,600 Python calls).
-    if request.node.get_closest_marker(_MARKER) is None:
-        yield
-        return
-    with _test_cassette(request) as cassette:
-        request.node.stash[_cassette_key] = cassette
-        yield
 
 
 @contextlib.contextmanager
