@@ -22,8 +22,9 @@ What it does:
   (production caching outside ``live_api`` tests);
 - gives each test a fresh production cache behind that strategy;
 - opens each ``live_api`` test's cassette before the test and saves it
-  after (the ``exllm_cassette`` fixture), and routes the test's calls
-  through the recorder whatever strategy the user chose;
+  after (an autouse fixture that only marked tests keep; the
+  ``exllm_cassette`` fixture hands the cassette to the test), and routes
+  the test's calls through the recorder whatever strategy the user chose;
 - merges the cassettes the run used into the usage log at the end, kept in
   pytest's cache dir (:mod:`exllm_py.testing.usage`), never among the
   cassettes, with what each test played, for finding stale interactions
