@@ -79,6 +79,28 @@ def test_each(live, request):
         marked = "test_parameters_marked_apart_get_it_apart.py::test_each[True]"
         assert cassette_path_for(pytester.path / "cassettes", marked).is_file()
 
+    def test_a_mark_added_by_a_conftest_hook_counts(
+        self, pytester: pytest.Pytester, loopback_server: ProviderServer
+    ) -> None:
+        """A conftest marking tests in ``pytest_collection_modifyitems``, even last, records them."""
+        pytester.makeconftest(
+            """
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "live" in item.name:
+            item.add_marker(pytest.mark.live_api)
+"""
+        )
+        pytester.makepyfile(ASK + "\n\ndef test_live_by_name(exllm_cassette):\n    ask()\n")
+        result = pytester.runpytest("-p", "no:randomly")
+        result.assert_outcomes(passed=1)
+        nodeid = "test_a_mark_added_by_a_conftest_hook_counts.py::test_live_by_name"
+        assert cassette_path_for(pytester.path / "cassettes", nodeid).is_file()
+
 
 class TestPlainTestsStillStartAfresh:
     """Without the fixture, each plain test still gets the default client's test cache empty."""
