@@ -82,7 +82,7 @@ def test_each(live, request):
     def test_a_mark_added_by_a_conftest_hook_counts(
         self, pytester: pytest.Pytester, loopback_server: ProviderServer
     ) -> None:
-        """A conftest marking tests in ``pytest_collection_modifyitems``, even last, records them."""
+        """Tests a conftest marks in ``pytest_collection_modifyitems``, even last, record."""
         pytester.makeconftest(
             """
 import pytest
