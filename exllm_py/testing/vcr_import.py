@@ -79,10 +79,19 @@ def _convert(source: Path) -> tuple[CassetteFile, list[tuple[str, str]]]:
     requests, responses = _load(source)
     recorded_at = utc_timestamp(datetime.fromtimestamp(source.stat().st_mtime, UTC))
     matcher = Matcher()
-    interactions = tuple(
-        _interaction(request, response, recorded_at, source.name, matcher)
-        for request, response in zip(requests, responses, strict=True)
-    )
+    try:
+        interactions = tuple(
+            _interaction(request, response, recorded_at, source.name, matcher)
+            for request, response in zip(requests, responses, strict=True)
+        )
+    except UnicodeEncodeError as exc:
+        # vcrpy leaves as text a body it cannot encode (a lone surrogate, which a
+        # JSON file can spell as \ud83d), and httpx takes ASCII header values only.
+        unencodable = exc.object[exc.start : exc.end]
+        raise RecordingCorrupt(
+            f"vcrpy cassette {source} cannot be read: it holds {unencodable!r}, which cannot "
+            f"be encoded ({exc.reason}); remove it from the file or re-record"
+        ) from exc
     sent = [
         found
         for request in requests

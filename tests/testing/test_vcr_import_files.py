@@ -190,6 +190,27 @@ class TestRefusals:
         reason = str(caught.value).removeprefix(f"vcrpy cassette {source} cannot be read: ")
         assert reason.split(":")[0].endswith("Error")
 
+    @pytest.mark.parametrize("part", ["body", "headers"])
+    def test_a_character_no_utf_8_can_hold_is_corrupt_naming_it(
+        self, tmp_path: Path, part: str
+    ) -> None:
+        # A lone surrogate: json writes it as an escape, and reads it back as itself.
+        lone = json.loads(json.dumps(EMOJI))
+        lone["response"][part] = (
+            {"string": "Done \ud83d"} if part == "body" else {"X-Trace": ["\ud83d"]}
+        )
+        source = write_vcr(tmp_path / "lone.json", lone)
+        destination = tmp_path / "out.json"
+        with pytest.raises(RecordingCorrupt) as caught:
+            import_vcr_cassette(source, destination)
+        message = str(caught.value)
+        assert message.startswith(
+            f"vcrpy cassette {source} cannot be read: it holds '\\ud83d', which cannot be "
+            "encoded ("  # then why, as the codec says it
+        )
+        assert message.endswith("); remove it from the file or re-record")
+        assert not destination.exists()
+
     def test_a_missing_file_is_not_found_rather_than_corrupt(self, tmp_path: Path) -> None:
         with pytest.raises(FileNotFoundError):
             read_vcr_cassette(tmp_path / "absent.yaml")
