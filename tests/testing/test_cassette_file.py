@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -218,6 +219,13 @@ class TestCorruptCassettes:
             f"cassette {path} cannot be read: a part of its path is not a directory; "
             "remove the file in its place"
         )
+
+    def test_any_other_failure_is_named_by_the_system_reason_alone(self, tmp_path: Path) -> None:
+        path = tmp_path / "cassette.json"
+        path.symlink_to(path)  # a link to itself: opening it loops
+        with pytest.raises(RecordingCorrupt) as caught:
+            read_cassette(path)
+        assert str(caught.value) == f"cassette {path} cannot be read: {os.strerror(errno.ELOOP)}"
 
     def test_missing_file_is_not_corrupt(self, tmp_path: Path) -> None:
         with pytest.raises(FileNotFoundError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -260,10 +261,10 @@ def recorded(
     }
 
 
-def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    """Edit a cassette by hand: ``change`` gets its first interaction as JSON."""
+def edit(path: Path, change: Callable[[dict[str, Any]], None], index: int = 0) -> None:
+    """Edit a cassette by hand: ``change`` gets its interaction ``index`` (the first) as JSON."""
     document = json.loads(path.read_text())
-    change(document["interactions"][0])
+    change(document["interactions"][index])
     path.write_text(json.dumps(document, indent=2))
 
 
@@ -397,6 +398,82 @@ class TestSkippedInteractions:
         assert harvest.skipped == {SkipReason.STREAMED.value: 1}
         assert harvest.entries == ()
 
+    @pytest.mark.parametrize(
+        ("call", "change"),
+        [
+            (
+                CALLS[0],
+                lambda item: item["response"].update(
+                    sse=[f"data: {json.dumps(item['response'].pop('json'))}"]
+                ),
+            ),
+            (
+                CALLS[0],
+                lambda item: item["response"]["headers"].update(
+                    {"content-type": "text/event-stream; charset=utf-8"}
+                ),
+            ),
+            (CALLS[0], lambda item: item["request"]["json"].update(stream=True)),
+            (
+                CALLS[4],
+                lambda item: item["request"].update(
+                    url=item["request"]["url"].replace(":generate", ":streamGenerate")
+                ),
+            ),
+        ],
+        ids=["answer-as-events", "event-stream-type", "stream-asked", "gemini-stream-url"],
+    )
+    def test_any_one_sign_of_a_stream_skips_the_interaction(
+        self,
+        recorder: exllm_py.Client,
+        provider_server: ProviderServer,
+        cassettes: Path,
+        call: Recorded,
+        change: Callable[[dict[str, Any]], None],
+    ) -> None:
+        path = cassette(cassettes, "one_sign")
+        record(recorder, provider_server, path, call)
+        edit(path, change)
+        harvest = harvest_cassettes(cassettes)
+        assert harvest.entries == ()
+        assert [
+            (skip.cassette, skip.index, skip.reason, skip.detail) for skip in harvest.skips
+        ] == [(path, 0, SkipReason.STREAMED, "a streamed answer")]
+
+    @pytest.mark.parametrize("side", ["request", "answer"])
+    def test_a_body_that_is_not_json_is_skipped_naming_which(
+        self,
+        recorder: exllm_py.Client,
+        provider_server: ProviderServer,
+        cassettes: Path,
+        side: str,
+    ) -> None:
+        path = cassette(cassettes, "two_calls")
+        with use_cassette(path, mode="once"):
+            for text in ("First.", "Second."):
+                provider_server.enqueue(json_reply(openai_completion(text)))
+                recorder.chat(
+                    "openai", [{"role": "user", "content": text}], base_url=provider_server.url
+                )
+        part = "request" if side == "request" else "response"
+        edit(path, lambda item: item[part].update(text=json.dumps(item[part].pop("json"))), 1)
+        harvest = harvest_cassettes(cassettes)
+        assert [item.index for item in harvest.entries] == [0]
+        assert [
+            (skip.cassette, skip.index, skip.reason, skip.detail) for skip in harvest.skips
+        ] == [(path, 1, SkipReason.NOT_JSON, f"the {side} body is text")]
+
+    def test_a_redirection_is_an_error_answer(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        path = record_one(recorder, provider_server, cassettes)
+        edit(path, lambda item: item["response"].update(status=300))
+        harvest = harvest_cassettes(cassettes)
+        assert harvest.entries == ()
+        assert [(skip.reason, skip.detail) for skip in harvest.skips] == [
+            (SkipReason.ERROR_RESPONSE, "answered 300")
+        ]
+
     def test_an_error_answer_is_skipped(
         self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
     ) -> None:
@@ -467,6 +544,24 @@ class TestSkippedInteractions:
         edit(path, lambda item: item.pop("provider"))
         harvest = harvest_cassettes(cassettes)
         assert harvest.skipped == {SkipReason.PROVIDER_UNKNOWN.value: 1}
+        assert harvest.skips[0].detail == (
+            f"{provider_server.url}/chat/completions is labelled 'openai-compatible', "
+            "not a provider name"
+        )
+
+    def test_a_chat_path_of_no_known_provider_is_skipped_as_labelled_nothing(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        # A tuned Gemini model's path: a generateContent call, but not under /models/.
+        path = cassette(cassettes, "tuned")
+        record(recorder, provider_server, path, CALLS[4])
+        tuned = f"{provider_server.url}/v1beta/tunedModels/mine:generateContent"
+        edit(path, lambda item: (item.pop("provider"), item["request"].update(url=tuned)))
+        [skip] = harvest_cassettes(cassettes).skips
+        assert (skip.reason, skip.detail) == (
+            SkipReason.PROVIDER_UNKNOWN,
+            f"{tuned} is labelled 'nothing', not a provider name",
+        )
 
     def test_an_unlabelled_anthropic_call_is_known_by_its_path(
         self,
@@ -497,6 +592,33 @@ class TestSkippedInteractions:
             http.post(f"{provider_server.url}/v1/embeddings", json={"input": "hi", "model": "e"})
         harvest = harvest_cassettes(cassettes)
         assert harvest.skipped == {SkipReason.NOT_CHAT_ENDPOINT.value: 1}
+        assert harvest.skips[0].detail == f"POST {provider_server.url}/v1/embeddings"
+
+    def test_a_chat_request_sent_by_another_method_is_skipped(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        path = record_one(recorder, provider_server, cassettes)
+        edit(path, lambda item: item["request"].update(method="PUT"))
+        [skip] = harvest_cassettes(cassettes).skips
+        assert (skip.reason, skip.detail) == (
+            SkipReason.NOT_CHAT_ENDPOINT,
+            "PUT is not how a chat call is sent",
+        )
+
+    def test_a_url_the_call_would_spell_otherwise_is_skipped(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        # The call reads back with a base URL ending in "/", which the adapter drops.
+        path = record_one(recorder, provider_server, cassettes)
+        recorded = f"{provider_server.url}/v1//chat/completions"
+        edit(path, lambda item: item["request"].update(url=recorded))
+        harvest = harvest_cassettes(cassettes)
+        assert harvest.entries == ()
+        [skip] = harvest.skips
+        assert (skip.reason, skip.detail) == (
+            SkipReason.UNREPRODUCIBLE,
+            f"the call sends POST {provider_server.url}/v1/chat/completions, not POST {recorded}",
+        )
 
     def test_an_empty_answer_is_skipped(
         self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
@@ -504,7 +626,9 @@ class TestSkippedInteractions:
         provider_server.enqueue(json_reply(openai_completion("")))
         with use_cassette(cassette(cassettes, "empty"), mode="once"):
             recorder.chat("openai", [QUESTION], base_url=provider_server.url)
-        assert harvest_cassettes(cassettes).skipped == {SkipReason.EMPTY_ANSWER.value: 1}
+        harvest = harvest_cassettes(cassettes)
+        assert harvest.skipped == {SkipReason.EMPTY_ANSWER.value: 1}
+        assert harvest.skips[0].detail == "no content and no tool calls"
 
     def test_an_answer_the_client_cannot_read_is_skipped(
         self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
@@ -512,10 +636,12 @@ class TestSkippedInteractions:
         provider_server.enqueue(json_reply({"unexpected": True}))
         with (
             use_cassette(cassette(cassettes, "unreadable"), mode="once"),
-            pytest.raises(ProviderError),
+            pytest.raises(ProviderError) as live,
         ):
             recorder.chat("openai", [QUESTION], base_url=provider_server.url)
-        assert harvest_cassettes(cassettes).skipped == {SkipReason.UNREADABLE_ANSWER.value: 1}
+        harvest = harvest_cassettes(cassettes)
+        assert harvest.skipped == {SkipReason.UNREADABLE_ANSWER.value: 1}
+        assert harvest.skips[0].detail == str(live.value)  # why the live call failed too
 
     def test_skips_are_counted_per_reason_beside_the_entries(
         self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
@@ -573,6 +699,56 @@ class TestSkippedInteractions:
             SkipReason.RECORDED_AGAIN,
             cassette(cassettes, "b_older"),
         )
+
+    def test_the_newest_recording_wins_whatever_order_the_files_are_read_in(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        # Read in this order: a time nobody can read, an old one, the newest last.
+        times = {
+            "a_undated": "last Tuesday",
+            "b_older": "2020-01-01T00:00:00Z",
+            "c_newest": "2024-06-01T00:00:00+02:00",
+        }
+        for name, recorded_at in times.items():
+            provider_server.enqueue(json_reply(openai_completion(f"Answer of {name}.")))
+            with use_cassette(cassette(cassettes, name), mode="once"):
+                recorder.chat("openai", [QUESTION], base_url=provider_server.url)
+            edit(
+                cassette(cassettes, name), lambda item, at=recorded_at: item.update(recorded_at=at)
+            )
+        harvest = harvest_cassettes(cassettes)
+        [entry] = harvest.entries
+        newest = cassette(cassettes, "c_newest")
+        assert (entry.entry.response.content, entry.cassette) == ("Answer of c_newest.", newest)
+        # Each skip names the later recording that replaced it.
+        later = {"a_undated": "b_older", "b_older": "c_newest"}
+        assert sorted(
+            (skip.cassette, skip.index, skip.reason, skip.detail) for skip in harvest.skips
+        ) == [
+            (
+                cassette(cassettes, name),
+                0,
+                SkipReason.RECORDED_AGAIN,
+                f"recorded again in {cassette(cassettes, by)}, interaction 0",
+            )
+            for name, by in later.items()
+        ]
+
+    def test_of_recordings_equally_new_the_first_file_read_is_kept(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        for name in ("a_first", "b_second"):
+            provider_server.enqueue(json_reply(openai_completion(f"Answer of {name}.")))
+            with use_cassette(cassette(cassettes, name), mode="once"):
+                recorder.chat("openai", [QUESTION], base_url=provider_server.url)
+            edit(
+                cassette(cassettes, name),
+                lambda item: item.update(recorded_at="2024-06-01T00:00:00Z"),
+            )
+        harvest = harvest_cassettes(cassettes)
+        [entry] = harvest.entries
+        assert entry.cassette == cassette(cassettes, "a_first")
+        assert [skip.cassette for skip in harvest.skips] == [cassette(cassettes, "b_second")]
 
 
 # -- namespaces, tags, TTLs ----------------------------------------------------------------
@@ -649,15 +825,22 @@ class TestWhereEntriesGo:
         [
             ({"namespace": ""}, "namespace"),
             ({"tags": "from-cassettes"}, "tags"),
-            ({"tags": ["ok", ""]}, "tag"),
+            ({"tags": ["ok", ""]}, "each tag"),
             ({"ttl": -5}, "ttl"),
         ],
     )
     def test_bad_arguments_are_refused_before_any_cassette_is_read(
         self, cassettes: Path, arguments: dict[str, Any], named: str
     ) -> None:
-        with pytest.raises(ValidationError, match=named):
+        with pytest.raises(ValidationError, match=rf"^{named} must be "):
             warm_from_cassettes(MemoryStore(), cassettes, **arguments)
+
+    def test_what_is_no_store_is_refused_naming_the_argument(self, cassettes: Path) -> None:
+        with pytest.raises(ValidationError) as refused:
+            warm_from_cassettes(MemoryStore, cassettes)  # type: ignore[arg-type]  # the class
+        assert str(refused.value).startswith(
+            "warm_from_cassettes store must be a cache store such as MemoryStore()"
+        )
 
 
 # -- storing -------------------------------------------------------------------------------
@@ -722,6 +905,18 @@ class TestStoring:
             (call.provider, call.options["model"], "staging") for call in CALLS
         }
 
+    def test_each_put_names_the_key_its_entry_is_stored_under(self, cassettes: Path) -> None:
+        puts: list[dict[str, Any]] = []
+        telemetry.attach("warm-keys", [telemetry.CACHE_PUT], lambda e, m, meta: puts.append(meta))
+        store = MemoryStore()
+        try:
+            warm_from_cassettes(store, cassettes)
+        finally:
+            telemetry.detach("warm-keys")
+        keys = [put["key"] for put in puts]
+        assert keys == [item.key for item in harvest_cassettes(cassettes).entries]
+        assert all(store.get(key) is not None for key in keys)
+
     def test_progress_is_reported_after_each_entry(self, cassettes: Path) -> None:
         store = MemoryStore()
         first = harvest_cassettes(cassettes).entries[0]
@@ -735,6 +930,34 @@ class TestStoring:
             ALL_SPELLINGS - 1
         )
         assert seen[0].key == first.key
+
+    def test_each_entry_names_the_interaction_it_came_from(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        path = cassette(cassettes, "two_calls")
+        with use_cassette(path, mode="once"):
+            for text in ("First.", "Second."):
+                provider_server.enqueue(json_reply(openai_completion(text)))
+                recorder.chat(
+                    "openai", [{"role": "user", "content": text}], base_url=provider_server.url
+                )
+        entries = [item for item in harvest_cassettes(cassettes).entries if item.cassette == path]
+        assert [(item.cassette, item.index, item.entry.response.content) for item in entries] == [
+            (path, 0, "First."),
+            (path, 1, "Second."),
+        ]
+
+    def test_a_harvest_dates_its_entries_now_unless_told_when(self, cassettes: Path) -> None:
+        before = time.time()
+        entries = harvest_cassettes(cassettes, ttl=60).entries
+        after = time.time()
+        assert entries
+        for item in entries:
+            assert before <= item.entry.stored_at <= after
+            assert item.entry.expires_at == item.entry.stored_at + 60
+        assert {item.entry.stored_at for item in harvest_cassettes(cassettes, now=1e9).entries} == {
+            1e9
+        }
 
     def test_a_harvest_reports_each_cassette_read(self, cassettes: Path) -> None:
         seen: list[HarvestProgress] = []
@@ -780,6 +1003,46 @@ class TestStoring:
         assert (document["stored"], document["declined"]) == (ALL_SPELLINGS, 0)
         assert document["dry_run"] is True
         assert document["skipped"] == {}
+
+
+class TestTheReport:
+    """The report's JSON form holds every figure under its own name, paths as strings."""
+
+    def test_every_figure_is_in_the_json_form(
+        self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+    ) -> None:
+        record_one(recorder, provider_server, cassettes, "a_kept")
+        record_one(recorder, provider_server, cassettes, "b_again")  # the same request
+        provider_server.enqueue(json_reply(openai_completion("Stored before warming.")))
+        with use_cassette(cassette(cassettes, "c_present"), mode="once"):
+            recorder.chat("openai", [_PROBE], base_url=provider_server.url)
+        provider_server.enqueue(json_reply(openai_error("no"), status=400))
+        with (
+            use_cassette(cassette(cassettes, "d_error"), mode="once"),
+            pytest.raises(ProviderError),
+        ):
+            recorder.chat("openai", [QUESTION], base_url=provider_server.url)
+        broken = cassette(cassettes, "e_broken")
+        broken.write_text("{not json")
+        store = MemoryStore()
+        present = next(
+            item
+            for item in harvest_cassettes(cassettes).entries
+            if item.cassette == cassette(cassettes, "c_present")
+        )
+        store.set(present.key, present.entry)
+        report = warm_from_cassettes(store, cassettes)
+        assert json.loads(json.dumps(report.to_dict())) == {
+            "stored": 1,
+            "already_cached": 1,
+            "declined": 0,
+            "skipped": {SkipReason.ERROR_RESPONSE.value: 1, SkipReason.RECORDED_AGAIN.value: 1},
+            "cassettes": 5,
+            "interactions": 4,
+            "harvested": 2,
+            "unreadable": {str(broken): report.unreadable[broken]},
+            "dry_run": False,
+        }
 
 
 @pytest.mark.usefixtures("recorded")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,16 +11,19 @@ from typing import Any
 
 import httpx
 import httpx2
+import orjson
 import pytest
 
 import exllm_py.testing
 from exllm_py.errors import ConfigurationError, RecordingNotFound
 from exllm_py.testing import async_http_client, http_client
+from exllm_py.testing.cassette import Cassette
 from exllm_py.testing.cassette_file import read_cassette
 from exllm_py.testing.clients import default_flavor
 from exllm_py.testing.paths import iter_cassettes
-from exllm_py.testing.strategy import use_cassette
-from tests.fakes import DEFAULT_TEXT, ProviderServer
+from exllm_py.testing.strategy import recording, use_cassette
+from tests.fakes import DEFAULT_TEXT, ProviderServer, json_reply
+from tests.fakes.provider_server import Reply
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
 
@@ -146,6 +150,114 @@ class TestExplicitInjection:
             assert client.timeout.read == 7
 
 
+ANSWERED = {"path": "/v1/models"}
+
+
+def _answer(request: Any) -> Any:
+    """A MockTransport handler of either library, answering with the path asked for."""
+    library = httpx2 if isinstance(request, httpx2.Request) else httpx
+    return library.Response(200, json={"path": request.url.path})
+
+
+def _get(flavor: str, is_async: bool, url: str, **options: Any) -> Any:
+    """GET ``url`` with a fresh client of ``flavor``, sync or async; the read response."""
+    if not is_async:
+        with http_client(flavor, **options) as client:  # type: ignore[call-overload]
+            return client.get(url)
+
+    async def call() -> Any:
+        async with async_http_client(flavor, **options) as client:  # type: ignore[call-overload]
+            response = await client.get(url)
+            await response.aread()
+            return response
+
+    return asyncio.run(call())
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+class TestEveryKindOfClient:
+    """Sync and async clients of both libraries take the same options and honour the same hosts."""
+
+    def test_the_given_transport_is_the_one_wrapped(
+        self, tmp_path: Path, flavor: str, is_async: bool
+    ) -> None:
+        library = httpx2 if flavor == "httpx2" else httpx
+        cassette_path = tmp_path / "mock.json"
+        with use_cassette(cassette_path, mode="once"):
+            url = "https://api.example.com/v1/models"
+            response = _get(flavor, is_async, url, transport=library.MockTransport(_answer))
+        assert response.json() == ANSWERED
+        [interaction] = read_cassette(cassette_path).interactions
+        assert interaction.request.url == "https://api.example.com/v1/models"
+
+    def test_client_options_reach_the_client(
+        self, tmp_path: Path, flavor: str, is_async: bool
+    ) -> None:
+        library = httpx2 if flavor == "httpx2" else httpx
+        with use_cassette(tmp_path / "mock.json", mode="once"):
+            response = _get(
+                flavor,
+                is_async,
+                "/models",
+                base_url="https://api.example.com/v1",
+                transport=library.MockTransport(_answer),
+            )
+        assert response.json() == ANSWERED
+
+    def test_an_answer_keeps_its_headers_live_and_replayed(
+        self, server: ProviderServer, tmp_path: Path, flavor: str, is_async: bool
+    ) -> None:
+        server.route("/v1/models", json_reply(ANSWERED, headers={"x-request-id": "req-7"}))
+        url = f"{server.url}/v1/models"
+        untouched = _get(flavor, is_async, url)
+        with use_cassette(tmp_path / "headers.json", mode="once"):
+            live = _get(flavor, is_async, url)
+        with use_cassette(tmp_path / "headers.json", mode="none"):
+            replayed = _get(flavor, is_async, url)
+        for response in (live, replayed):
+            assert response.headers["x-request-id"] == "req-7"
+            assert response.json() == ANSWERED
+        # What the transport reported of the exchange reaches the caller, as if untouched.
+        assert set(live.extensions) == set(untouched.extensions)
+
+    def test_a_compressed_answer_is_decoded_live_and_replayed(
+        self, server: ProviderServer, tmp_path: Path, flavor: str, is_async: bool
+    ) -> None:
+        compressed = Reply(
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+            content=gzip.compress(orjson.dumps(ANSWERED)),
+        )
+        server.route("/v1/models", compressed)
+        path = tmp_path / "gzip.json"
+        with use_cassette(path, mode="once"):
+            live = _get(flavor, is_async, f"{server.url}/v1/models")
+        with use_cassette(path, mode="none"):
+            replayed = _get(flavor, is_async, f"{server.url}/v1/models")
+        assert live.json() == replayed.json() == ANSWERED
+        [interaction] = read_cassette(path).interactions
+        assert interaction.response.body.value == ANSWERED
+
+    def test_outside_a_recording_requests_go_untouched(
+        self, server: ProviderServer, flavor: str, is_async: bool
+    ) -> None:
+        server.route("/v1/models", json_reply(ANSWERED))
+        assert _get(flavor, is_async, f"{server.url}/v1/models").json() == ANSWERED
+        assert len(server.requests) == 1
+
+    def test_a_passthrough_host_is_reached_unrecorded(
+        self, server: ProviderServer, tmp_path: Path, flavor: str, is_async: bool
+    ) -> None:
+        # Replay only, and empty: a request it saw would be a miss.
+        cassette = Cassette.open(tmp_path / "empty.json", mode="none")
+        server.route("/v1/models", json_reply(ANSWERED))
+        with recording(cassette, passthrough_hosts=frozenset({"127.0.0.1"})):
+            response = _get(flavor, is_async, f"{server.url}/v1/models")
+        assert response.json() == ANSWERED
+        assert len(server.requests) == 1
+        assert (cassette.live, cassette.recorded) == (1, [])
+
+
 class TestFlavor:
     """The flavor picks the library; the default is httpx2 when installed, else httpx."""
 
@@ -177,10 +289,13 @@ class TestFlavor:
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setitem(sys.modules, "httpx2", None)
-        with pytest.raises(ImportError, match=r"pip install 'exllm_py\[httpx2\]'"):
-            http_client("httpx2")
-        with pytest.raises(ImportError, match=r"pip install 'exllm_py\[httpx2\]'"):
-            async_http_client("httpx2")
+        for make in (http_client, async_http_client):
+            with pytest.raises(ImportError) as caught:
+                make("httpx2")
+            assert str(caught.value) == (
+                "flavor='httpx2' needs the httpx2 package: pip install 'exllm_py[httpx2]' "
+                "(or pass flavor='httpx' for an SDK built on httpx)"
+            )
 
     def test_unknown_flavor_names_the_choices(self) -> None:
         with pytest.raises(ConfigurationError, match="'httpx', 'httpx2'"):

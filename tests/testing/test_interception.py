@@ -7,15 +7,20 @@ with the server stopped, ``CI=true`` and no API key.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import httpx2
 import pytest
 
+from exllm_py.errors import RecordingNotFound
 from exllm_py.pipeline.credentials import CredentialGuard
+from exllm_py.testing.cassette import Cassette
 from exllm_py.testing.cassette_file import read_cassette
 from exllm_py.testing.interception import intercepting
 from exllm_py.testing.paths import iter_cassettes
@@ -405,6 +410,47 @@ class TestHttpx2ImportedDuringTheTest:
         )
         assert result.stdout.split() == ["unimported", "sealed", "restored"], result.stderr
         assert server.requests == []
+
+    def test_a_late_import_in_this_process_is_sealed_and_keeps_its_loader(
+        self, tmp_path: Path, server: ProviderServer, httpx2_unimported: None
+    ) -> None:
+        """The same, in this process: the import goes through the loader sealing wraps."""
+        finders = list(sys.meta_path)
+        cassette = Cassette.open(tmp_path / "c.json", mode="none")
+        with recording(cassette), intercepting():
+            fresh = importlib.import_module("httpx2")
+            hooked = fresh.HTTPTransport.__dict__["handle_request"]
+            with fresh.Client() as client, pytest.raises(RecordingNotFound):
+                client.post(f"{server.url}/chat/completions", json={"model": "m"})
+            # The rest of the loader's interface still answers (tracebacks read source so).
+            source = fresh.__spec__.loader.get_source("httpx2")
+        assert fresh is not httpx2
+        assert fresh.HTTPTransport.__dict__["handle_request"] is hooked.__wrapped__
+        assert sys.meta_path == finders
+        assert source == Path(fresh.__file__).read_text()
+        assert server.requests == []
+
+
+@pytest.fixture
+def httpx2_unimported() -> Iterator[None]:
+    """This process as if it had not imported httpx2 yet; its own modules are put back after."""
+
+    def loaded() -> dict[str, ModuleType]:
+        return {
+            name: module
+            for name, module in sys.modules.items()
+            if name == "httpx2" or name.startswith("httpx2.")
+        }
+
+    held = loaded()
+    for name in held:
+        del sys.modules[name]
+    try:
+        yield
+    finally:
+        for name in loaded():
+            del sys.modules[name]
+        sys.modules.update(held)
 
 
 def test_default_text_is_what_the_generated_tests_expect() -> None:

@@ -67,6 +67,22 @@ class TestAdoption:
         _write(legacy_cassette_path_for(tmp_path, nodeid), None)
         assert adopt_legacy_cassette(tmp_path, nodeid).exists()
 
+    @pytest.mark.parametrize(
+        "document",
+        ['[{"test": "elsewhere"}]', '{"metadata": "elsewhere"}', '{"metadata": {"test": ""}}'],
+        ids=["not-an-object", "metadata-not-an-object", "empty-test"],
+    )
+    def test_without_a_test_named_in_its_metadata_the_name_decides(
+        self, tmp_path: Path, document: str
+    ) -> None:
+        nodeid = "tests/t.py::TestA::test_x"
+        legacy = legacy_cassette_path_for(tmp_path, nodeid)
+        legacy.parent.mkdir(parents=True)
+        legacy.write_text(document)
+        path = adopt_legacy_cassette(tmp_path, nodeid)
+        assert path.read_text() == document
+        assert not legacy.exists()
+
     def test_another_tests_file_is_left_alone(self, tmp_path: Path) -> None:
         # Under the old rule [x::y] and [x.y] shared a file; it holds [x.y]'s recording.
         shared = legacy_cassette_path_for(tmp_path, "t.py::test_x[x::y]")

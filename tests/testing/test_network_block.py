@@ -127,6 +127,47 @@ class TestConnections:
                 assert sock.sendto(b"ping", receiver.getsockname()) == 4
                 assert receiver.recv(16) == b"ping"
 
+    def test_a_datagram_to_the_peer_of_a_connected_socket_passes(self, block: NetworkBlock) -> None:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+        ):
+            receiver.bind(("127.0.0.1", 0))
+            sock.connect(receiver.getsockname())
+            assert sock.sendmsg([b"pi", b"ng"], [], 0) == 4  # no address: the peer's
+            assert sock.sendmsg([b"pong"], [], 0, receiver.getsockname()) == 4
+            assert [receiver.recv(16), receiver.recv(16)] == [b"ping", b"pong"]
+
+    def test_an_address_given_by_keyword_is_checked_too(self, block: NetworkBlock) -> None:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+            pytest.raises(NetworkBlocked, match=r"192\.0\.2\.1:53"),
+        ):
+            sock.sendmsg([b"query"], address=(TEST_NET, 53))  # type: ignore[call-arg]
+
+    def test_a_keyword_the_socket_refuses_is_still_refused_by_it(self, block: NetworkBlock) -> None:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+            pytest.raises(TypeError, match="keyword"),
+        ):
+            sock.sendmsg([b"ping"], address=("127.0.0.1", 9))  # type: ignore[call-arg]
+
+    @pytest.mark.parametrize(
+        "address",
+        [(443, 80), (TEST_NET,), f"{TEST_NET}:80"],
+        ids=["host-not-text", "no-port", "not-a-pair"],
+    )
+    def test_a_malformed_address_gets_the_sockets_own_error(
+        self, block: NetworkBlock, address: object
+    ) -> None:
+        with socket.socket() as sock, pytest.raises(TypeError):
+            sock.connect(address)
+
+    def test_a_port_that_is_not_a_number_is_not_named_as_one(self, block: NetworkBlock) -> None:
+        with socket.socket() as sock, pytest.raises(NetworkBlocked) as caught:
+            sock.connect((TEST_NET, "https"))
+        assert (caught.value.host, caught.value.port) == (TEST_NET, None)
+
 
 class TestNameLookups:
     """A lookup that could send a DNS query fails; numeric and local names need none and pass."""
@@ -152,12 +193,33 @@ class TestNameLookups:
         with pytest.raises(NetworkBlocked, match=r"reverse lookup of 192\.0\.2\.1"):
             socket.getnameinfo((TEST_NET, 80), 0)
 
+    def test_a_name_given_as_bytes_is_refused_even_when_not_ascii(
+        self, block: NetworkBlock
+    ) -> None:
+        with pytest.raises(NetworkBlocked, match=r"looking up the name api\.example\.com"):
+            socket.getaddrinfo(b"api.example.com", 443)
+        with pytest.raises(NetworkBlocked) as caught:
+            socket.getaddrinfo("bücher.example.com".encode(), 443)
+        assert isinstance(caught.value.host, str)
+        assert caught.value.host.endswith("cher.example.com")
+
+    def test_a_host_of_the_wrong_type_gets_the_socket_modules_own_error(
+        self, block: NetworkBlock
+    ) -> None:
+        with pytest.raises(TypeError, match="getaddrinfo"):
+            socket.getaddrinfo(443, 443)  # type: ignore[arg-type]  # the mistake under test
+
     def test_lookups_that_stay_local_pass(self, block: NetworkBlock) -> None:
         assert socket.getaddrinfo(TEST_NET, 443)[0][4][0] == TEST_NET  # numeric: no query
         assert socket.getaddrinfo(None, 0, flags=socket.AI_PASSIVE)
         assert socket.gethostbyname("localhost").startswith("127.")
         assert socket.getnameinfo((TEST_NET, 80), socket.NI_NUMERICHOST)[0] == TEST_NET
         assert socket.getfqdn()  # the machine's own name
+
+    def test_a_lookup_that_passes_keeps_its_keyword_arguments(self, block: NetworkBlock) -> None:
+        found = socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_DGRAM)
+        assert found
+        assert {entry[1] for entry in found} == {socket.SOCK_DGRAM}
 
 
 class TestNetworkAllowed:
@@ -219,6 +281,27 @@ class TestNetworkAllowed:
         thread.join()
         assert outcomes == ["passed", "refused"]
 
+    def test_reverse_lookups_on_executor_threads_pass(self, block: NetworkBlock) -> None:
+        # As names are: asyncio's getnameinfo() runs on an executor thread too.
+        outcomes: list[str] = []
+
+        def reverse_lookup() -> None:
+            try:
+                block.check_reverse_lookup(TEST_NET)
+                outcomes.append("passed")
+            except NetworkBlocked:
+                outcomes.append("refused")
+
+        with network_allowed():
+            reverse_lookup()
+            thread = threading.Thread(target=reverse_lookup)
+            thread.start()
+            thread.join()
+        thread = threading.Thread(target=reverse_lookup)
+        thread.start()
+        thread.join()
+        assert outcomes == ["passed", "passed", "refused"]
+
 
 class TestLifecycle:
     """The block refuses only while on, and uninstall puts socket back as it was."""
@@ -229,6 +312,7 @@ class TestLifecycle:
             block.check_connection(sock, (TEST_NET, 80), close=True)
             assert sock.fileno() != -1
         block.check_lookup("api.example.com")
+        block.check_reverse_lookup(TEST_NET)
 
     def test_uninstall_restores_socket(self) -> None:
         originals = (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo)
@@ -283,6 +367,30 @@ class TestMessages:
             f"exllm_py blocked a reverse lookup of {TEST_NET} (--exllm-block-network): the DNS "
             "query would leave the machine."
         )
+        assert (caught.value.host, caught.value.port) == (TEST_NET, None)
+
+    @pytest.mark.parametrize(
+        "refused",
+        [
+            lambda udp: socket.socket().connect((TEST_NET, 443)),  # the block closes it
+            lambda udp: socket.getaddrinfo("api.example.com", 443),
+            lambda udp: socket.gethostbyaddr(TEST_NET),
+            lambda udp: socket.getnameinfo((TEST_NET, 80), 0),
+            lambda udp: udp.sendto(b"q", (TEST_NET, 53)),
+            lambda udp: udp.sendmsg([b"q"], [], 0, (TEST_NET, 53)),
+        ],
+        ids=["connect", "getaddrinfo", "gethostbyaddr", "getnameinfo", "sendto", "sendmsg"],
+    )
+    def test_pytest_shows_the_refused_call_not_the_block(
+        self, block: NetworkBlock, refused: Callable[[socket.socket], object]
+    ) -> None:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+            pytest.raises(NetworkBlocked) as caught,
+        ):
+            refused(udp)
+        shown = caught.traceback.filter(caught)
+        assert {Path(str(entry.path)) for entry in shown} == {Path(__file__)}
 
 
 class TestOnAndOff:
@@ -290,6 +398,20 @@ class TestOnAndOff:
 
     def test_the_default_switch_is_the_command_line_option(self) -> None:
         assert NetworkBlock().switch == "--exllm-block-network"
+
+    def test_active_says_whether_it_refuses(self) -> None:
+        block = NetworkBlock()
+        assert block.active is False
+        block.install()
+        try:
+            block.start()
+            assert block.active is True
+            block.stop()
+            assert block.active is False
+            block.start()
+        finally:
+            block.uninstall()
+        assert block.active is False
 
     def test_installed_but_not_started_refuses_nothing(self) -> None:
         block = NetworkBlock()

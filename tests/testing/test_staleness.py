@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import exllm_py
+from exllm_py.cache import MemoryStore, ProductionStrategy
 from exllm_py.testing.cassette_file import (
     Body,
     CassetteFile,
@@ -14,8 +16,15 @@ from exllm_py.testing.cassette_file import (
     read_cassette,
     write_cassette,
 )
-from exllm_py.testing.staleness import CassettePlays, CassetteUse, interaction_id, stale_indexes
+from exllm_py.testing.staleness import (
+    CassettePlays,
+    CassetteUse,
+    interaction_id,
+    stale_indexes,
+    watching_cache_hits,
+)
 from exllm_py.testing.usage import UsageLog
+from tests.fakes import ProviderServer
 
 EARLY = datetime(2026, 1, 1, tzinfo=UTC)
 LATE = datetime(2026, 2, 1, tzinfo=UTC)
@@ -108,3 +117,25 @@ class TestKeptInTheUsageLog:
         )
         assert CassettePlays.from_json(["not", "a", "mapping"]) == CassettePlays()
         assert CassettePlays.from_json({"held": "x", "played": [1, "y"]}).played == {"y"}
+
+
+class TestWatchingCacheHits:
+    """The production cache hits inside the block are counted, each one, and none after it."""
+
+    def test_each_hit_inside_the_block_counts_once(self) -> None:
+        messages = [{"role": "user", "content": "Count my hits."}]
+        with (
+            ProviderServer() as server,
+            exllm_py.Client(cache_strategy=ProductionStrategy(MemoryStore())) as client,
+        ):
+
+            def ask() -> None:
+                client.chat("openai", messages, base_url=server.url, api_key="k")
+
+            with watching_cache_hits() as hits:
+                ask()  # a miss: stored, not counted
+                ask()
+                ask()
+            ask()  # after the block: not counted
+            assert len(server.requests) == 1
+        assert hits.count == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +16,10 @@ from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.strategy import CacheLookup
 from exllm_py.client import strategy_from_env
 from exllm_py.errors import ValidationError
+from exllm_py.pipeline import Pipeline
+from exllm_py.pipeline.plug import CACHE
 from exllm_py.request import CacheControl
+from exllm_py.testing.cassette import Cassette
 from exllm_py.testing.strategy import (
     TestStrategy,
     active_cassette,
@@ -23,6 +27,7 @@ from exllm_py.testing.strategy import (
 )
 from exllm_py.types import LLMResponse
 from tests.fakes.provider_server import ProviderServer
+from tests.pipeline.test_runner import Trace, fresh_steps
 
 LOOKUP = CacheLookup("key", CacheControl(), "openai", "gpt-4o-mini")
 ANSWER = LLMResponse(content="hi", model="m", provider="openai")
@@ -75,6 +80,17 @@ class TestDelegation:
             assert await strategy.afetch(LOOKUP, _answer) is ANSWER
         assert delegate.calls == ["afetch"]
 
+    async def test_an_async_call_outside_a_test_is_answered_from_the_delegates_cache(
+        self,
+    ) -> None:
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server:
+            async with exllm_py.Client(cache_strategy=strategy) as client:
+                for _ in range(2):
+                    await client.achat("openai", STREAMED, base_url=server.url, api_key="k")
+            assert len(server.requests) == 1
+        assert strategy.stats().entries == 1
+
     def test_stats_are_the_delegates(self) -> None:
         delegate = SpyNoCache()
         assert TestStrategy(delegate).stats() == CacheStats()
@@ -116,6 +132,8 @@ class TestWrappingCreatesNoCache:
         strategy.wrap_transport(transport)
         strategy.wrap_async_transport(httpx.MockTransport(lambda _: httpx.Response(200)))
         assert repr(strategy) == "<TestStrategy delegate=not created>"
+        assert isinstance(strategy.delegate, ProductionStrategy)
+        assert repr(strategy) == "<TestStrategy delegate=ProductionStrategy>"
 
     def test_given_delegate_still_wraps(self) -> None:
         class Wrapping(NoCache):
@@ -127,6 +145,46 @@ class TestWrappingCreatesNoCache:
         transport = httpx.MockTransport(lambda _: httpx.Response(200))
         TestStrategy(delegate).wrap_transport(transport)
         assert delegate.wrapped is transport
+
+    def test_given_delegate_still_wraps_async_transports(self) -> None:
+        class Wrapping(NoCache):
+            def wrap_async_transport(
+                self, transport: httpx.AsyncBaseTransport
+            ) -> httpx.AsyncBaseTransport:
+                self.wrapped = transport
+                return transport
+
+        delegate = Wrapping()
+        transport = httpx.MockTransport(lambda _: httpx.Response(200))
+        TestStrategy(delegate).wrap_async_transport(transport)
+        assert delegate.wrapped is transport
+
+
+class TestPassthroughInsideATest:
+    """Inside a recording test, requests to a passthrough host go out live, unrecorded, counted."""
+
+    def _replay_only(self, tmp_path: Path) -> Cassette:
+        # An empty cassette in replay-only mode: any request it saw would be a miss.
+        return Cassette.open(tmp_path / "c.json", mode="none")
+
+    def test_sync_calls_pass_through(self, tmp_path: Path) -> None:
+        cassette = self._replay_only(tmp_path)
+        with ProviderServer() as server, exllm_py.Client(cache_strategy=TestStrategy()) as client:
+            with recording(cassette, passthrough_hosts=frozenset({"127.0.0.1"})):
+                for _ in range(2):
+                    client.chat("openai", STREAMED, base_url=server.url, api_key="k")
+            assert len(server.requests) == 2
+        assert (cassette.live, cassette.recorded) == (2, [])
+
+    async def test_async_calls_pass_through(self, tmp_path: Path) -> None:
+        cassette = self._replay_only(tmp_path)
+        with ProviderServer() as server:
+            async with exllm_py.Client(cache_strategy=TestStrategy()) as client:
+                with recording(cassette, passthrough_hosts=frozenset({"127.0.0.1"})):
+                    for _ in range(2):
+                        await client.achat("openai", STREAMED, base_url=server.url, api_key="k")
+            assert len(server.requests) == 2
+        assert (cassette.live, cassette.recorded) == (2, [])
 
 
 class TestActivation:
@@ -216,4 +274,67 @@ class TestStreams:
                 with recording(None):
                     await self._astream(client, server)
                     await self._astream(client, server)
+            assert len(server.requests) == 2
+
+
+def _traced_after_cache(seen: list[str]) -> Pipeline:
+    """The default steps with a tracer right after the cache step: it runs only on a miss."""
+    steps = fresh_steps()
+    steps.insert(steps.index(CACHE) + 1, Trace("after cache", seen))
+    return Pipeline(steps)
+
+
+class TestStreamsServedFromMemory:
+    """An async stream the delegate holds in memory skips the later steps, outside tests only."""
+
+    async def _astream(self, client: exllm_py.Client, server: ProviderServer) -> str:
+        chunks = client.astream("openai", STREAMED, base_url=server.url, api_key="k")
+        return "".join([chunk.content async for chunk in chunks])
+
+    async def test_outside_a_test_a_hit_skips_the_steps_after_the_cache_step(self) -> None:
+        seen: list[str] = []
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server:
+            async with exllm_py.Client(
+                cache_strategy=strategy, pipeline=_traced_after_cache(seen)
+            ) as client:
+                live = await self._astream(client, server)
+                assert seen == ["after cache"]
+                served = client.astream("openai", STREAMED, base_url=server.url, api_key="k")
+                assert seen == ["after cache"]  # decided when astream() returned
+                assert "".join([chunk.content async for chunk in served]) == live
+            assert len(server.requests) == 1
+
+    async def test_inside_a_test_a_held_answer_is_not_served(self) -> None:
+        seen: list[str] = []
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server:
+            async with exllm_py.Client(
+                cache_strategy=strategy, pipeline=_traced_after_cache(seen)
+            ) as client:
+                await self._astream(client, server)
+                with recording(None):
+                    await self._astream(client, server)
+            assert seen == ["after cache", "after cache"]
+            assert len(server.requests) == 2
+
+
+class TestDelegatesThatCacheNoStreams:
+    """A delegate without stream methods leaves every stream to the provider, outside tests too."""
+
+    def test_every_stream_reaches_the_provider(self) -> None:
+        strategy = TestStrategy(NoCache())
+        with ProviderServer() as server, exllm_py.Client(cache_strategy=strategy) as client:
+            for _ in range(2):
+                chunks = client.stream("openai", STREAMED, base_url=server.url, api_key="k")
+                assert "".join(chunk.content for chunk in chunks)
+            assert len(server.requests) == 2
+
+    async def test_every_async_stream_reaches_the_provider(self) -> None:
+        strategy = TestStrategy(NoCache())
+        with ProviderServer() as server:
+            async with exllm_py.Client(cache_strategy=strategy) as client:
+                for _ in range(2):
+                    chunks = client.astream("openai", STREAMED, base_url=server.url, api_key="k")
+                    assert "".join([chunk.content async for chunk in chunks])
             assert len(server.requests) == 2

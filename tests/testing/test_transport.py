@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -528,6 +529,23 @@ class TestStreamingFidelity:
         assert replayed[0].content == first.content
         assert "".join(chunk.content for chunk in replayed) == "one two three four"
 
+    async def test_an_async_stream_left_early_is_still_recorded_whole(
+        self, strategy: TestStrategy, provider_server: ProviderServer, cassette_path: Path
+    ) -> None:
+        provider_server.enqueue(sse_reply(openai_stream_events("one two three four")))
+        url = provider_server.url
+        with use_cassette(cassette_path, mode="once"):
+            async with exllm_py.Client(cache_strategy=strategy) as client:
+                stream = client.astream("openai", MESSAGES, base_url=url, api_key="sk-test-0001")
+                first = await anext(stream)
+                await stream.aclose()  # type: ignore[attr-defined]  # an async generator
+        provider_server.stop()
+        with use_cassette(cassette_path, mode="none"):
+            async with exllm_py.Client(cache_strategy=strategy) as client:
+                replayed = [c async for c in client.astream("openai", MESSAGES, base_url=url)]
+        assert replayed[0].content == first.content
+        assert "".join(chunk.content for chunk in replayed) == "one two three four"
+
     async def test_async_stream_replays_the_same_chunks(
         self, strategy: TestStrategy, provider_server: ProviderServer, cassette_path: Path
     ) -> None:
@@ -582,6 +600,29 @@ class TestTelemetry:
                 "test_id": "tests/t.py::test_x",
                 "request": "POST https://api.openai.com/v1/chat/completions model=gpt-4o-mini",
             }
+
+    def test_each_duration_is_the_time_inside_the_call_that_reported_it(
+        self, make_client: ClientFactory, cassette_path: Path
+    ) -> None:
+        durations: list[int] = []
+        telemetry.attach(
+            "t",
+            [telemetry.TEST_CACHE_HIT, telemetry.TEST_CACHE_MISS],
+            lambda event, measurements, metadata: durations.append(measurements["duration_ns"]),
+        )
+        elapsed: list[int] = []
+        try:
+            for mode, transport in (("once", CountingTransport()), ("none", Unreachable())):
+                with use_cassette(cassette_path, mode=mode):
+                    client = make_client(transport=transport, env=KEYED)
+                    started = time.perf_counter_ns()
+                    client.chat("openai", MESSAGES, model="gpt-4o-mini")
+                    elapsed.append(time.perf_counter_ns() - started)
+        finally:
+            telemetry.detach("t")
+        assert len(durations) == len(elapsed) == 2
+        for duration, bound in zip(durations, elapsed, strict=True):
+            assert 0 < duration <= bound
 
     def test_not_found_is_reported_as_an_error(self, cassette_path: Path) -> None:
         errors: list[tuple[Any, ...]] = []
