@@ -6,12 +6,13 @@ timeout, and a bounded poll for what happens in another thread.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
 import attrs
 
-__all__ = ["Asker", "eventually"]
+__all__ = ["Asker", "eventually", "outcome_of"]
 
 
 @attrs.frozen
@@ -35,3 +36,18 @@ def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.005)
+
+
+def outcome_of(call: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    """Run ``call`` in a thread; the list receives its answer or its error."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome

@@ -19,7 +19,7 @@ from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.singleflight import Flights, LeaderGone
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ProviderError, ServerError, TimeoutError
-from tests.cache.flight_parties import Asker, eventually
+from tests.cache.flight_parties import Asker, eventually, outcome_of
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import gemini_error
 from tests.fakes.provider_server import DEFAULT_TEXT, ProviderServer, json_reply
@@ -37,21 +37,6 @@ API_KEY_INVALID = gemini_error(
         }
     ],
 )
-
-
-def outcome_of(call: Callable[[], LLMResponse]) -> tuple[threading.Thread, list[object]]:
-    """Run ``call`` in a thread; the list receives its answer or its error."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(call())
-        except Exception as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def ask_gemini(client: Client, server: ProviderServer, api_key: str) -> LLMResponse:

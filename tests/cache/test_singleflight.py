@@ -33,7 +33,7 @@ from exllm_py.errors import (
     ServerError,
     TimeoutError,
 )
-from tests.cache.flight_parties import Asker, eventually
+from tests.cache.flight_parties import Asker, eventually, outcome_of
 from tests.cache.semantic.words_embedder import WordsEmbedder
 from tests.clocks import FakeClock
 from tests.fakes.held_reply import HeldReply
@@ -347,21 +347,6 @@ class TestBoundedWait:
 
 def ask_openai(client: Client, server: ProviderServer, **options: Any) -> LLMResponse:
     return client.chat("openai", USER, base_url=server.url, **{"api_key": "sk-alice", **options})
-
-
-def outcome_of(call: Callable[[], LLMResponse]) -> tuple[threading.Thread, list[object]]:
-    """Run ``call`` in a thread; the list receives its answer or its error."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(call())
-        except Exception as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -1,15 +1,16 @@
-"""What the retry tests share: sleepers that note the delays, a telemetry tap, and a breaker.
+"""What the retry tests share: sleepers that note the delays, a telemetry tap, and breakers.
 
 :class:`NotedSleeps` stands in for ``time.sleep`` and ``asyncio.sleep`` in a
 :class:`~exllm_py.pipeline.retry.RetryPolicy`, so no test waits real
 seconds; :class:`RetryTap` collects the retry events; :class:`BreakingTransport`
-wraps a real network transport and breaks a response's body off after its
-first chunk, as a dropped connection would, with no timing involved.
+(and :class:`AsyncBreakingTransport`, its async twin) wraps a real network
+transport and breaks a response's body off after its first chunk, as a
+dropped connection would, with no timing involved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +18,14 @@ import httpx
 from exllm_py import telemetry
 from exllm_py.pipeline.retry import RetryPolicy
 
-__all__ = ["JITTER", "BreakingTransport", "NotedSleeps", "RetryTap", "backoff"]
+__all__ = [
+    "JITTER",
+    "AsyncBreakingTransport",
+    "BreakingTransport",
+    "NotedSleeps",
+    "RetryTap",
+    "backoff",
+]
 
 #: The jitter source the tests fix: each backoff is shortened by 0.25 * JITTER of itself.
 JITTER = 0.5
@@ -100,3 +108,35 @@ class _FirstChunkOnly(httpx.SyncByteStream):
 
     def close(self) -> None:
         self.response.close()
+
+
+class AsyncBreakingTransport(httpx.AsyncBaseTransport):
+    """Async twin of :class:`BreakingTransport`."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_AsyncFirstChunkOnly(response),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _AsyncFirstChunkOnly(httpx.AsyncByteStream):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.response.stream:  # type: ignore[union-attr]  # an async stream
+            yield chunk
+            raise httpx.ReadError("the connection dropped mid-body")
+
+    async def aclose(self) -> None:
+        await self.response.aclose()

@@ -13,6 +13,8 @@ import pytest
 
 from exllm_py import Client
 from exllm_py.cache.nocache import NoCache
+from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ProviderError, TimeoutError
 from tests.fakes import (
     ProviderServer,
@@ -56,6 +58,17 @@ class TestBaseUrl:
     ) -> None:
         client.chat("openai", USER, base_url=f"{provider_server.url}/gateway-X//")
         assert provider_server.last_request.path == "/gateway-X/chat/completions"
+
+    def test_a_trailing_slash_names_the_same_cache_entry(
+        self, provider_server: ProviderServer
+    ) -> None:
+        """``…/v1/`` and ``…/v1`` are one endpoint: the second call is served from the cache."""
+        strategy = ProductionStrategy(MemoryStore(cleanup_interval=None))
+        with Client(cache_strategy=strategy, env={"OPENAI_API_KEY": "sk-test"}) as client:
+            client.chat("openai", USER, base_url=f"{provider_server.url}/v1/")
+            again = client.chat("openai", USER, base_url=f"{provider_server.url}/v1")
+        assert again.metadata["from_cache"] is True
+        assert len(provider_server.requests) == 1
 
     def test_a_client_reads_the_env_base_url_once(self) -> None:
         """As the providers' SDKs do: a later change reaches new clients, not this one."""

@@ -8,15 +8,18 @@ memory store runs on a fake clock, so that lifetimes are read off the clock.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from exllm_py import Client
+from exllm_py.cache.keys import KEY_FORMAT_VERSION
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
-from exllm_py.errors import ValidationError
+from exllm_py.errors import ConfigurationError, ValidationError
 from tests.clocks import FakeClock
 from tests.fakes import ProviderServer, provider_server
 
@@ -90,6 +93,43 @@ class TestCacheControls:
             embed(client, provider_server, cache=True)
         assert len(provider_server.requests) == 1
 
+    def test_every_cache_option_at_once_is_obeyed(
+        self, client: Client, provider_server: ProviderServer, strategy: ProductionStrategy
+    ) -> None:
+        """``cache=False`` still bypasses the cache when every other cache option is given too."""
+        controls = {
+            "cache": False,
+            "cache_ttl": 60,
+            "cache_key": "france",
+            "cache_namespace": "tenant-a",
+            "cache_tags": ["docs-v3"],
+        }
+        for _ in range(2):
+            embed(client, provider_server, **controls)
+        assert len(provider_server.requests) == 2
+        assert strategy.stats().entries == 0
+
+    def test_without_dimensions_the_key_holds_no_options(
+        self, provider_server: ProviderServer
+    ) -> None:
+        """A call naming no ``dimensions`` is stored under the documented key, options ``{}``."""
+        store = MemoryStore(cleanup_interval=None)
+        with Client(cache_strategy=ProductionStrategy(store), env={}) as client:
+            embed(client, provider_server, model="text-embedding-3-small")
+        document = [
+            KEY_FORMAT_VERSION,
+            None,
+            "embed",
+            "openai",
+            provider_server.url,
+            "text-embedding-3-small",
+            TEXTS,
+            {},
+        ]
+        key = hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        assert store.get(key) is not None
+        assert store.stats().entries == 1
+
     def test_tags_label_the_entry_by_their_string_values(
         self, client: Client, provider_server: ProviderServer, strategy: ProductionStrategy
     ) -> None:
@@ -140,6 +180,32 @@ class TestRefusals:
             "gemini embeds at most 100 texts per request, got 101: "
             "split the list (ProviderEmbedder does)"
         )
+        assert provider_server.requests == []
+
+    def test_a_full_batch_is_sent_in_one_request(
+        self, client: Client, provider_server: ProviderServer
+    ) -> None:
+        """Exactly as many texts as a request carries is not too many."""
+        texts = [f"text {index}" for index in range(100)]
+        vectors = client.embed("gemini", texts, base_url=provider_server.url, api_key="test-key")
+        assert len(vectors) == 100
+        assert len(provider_server.requests) == 1
+
+    def test_a_provider_without_embeddings_names_those_with_them(
+        self, client: Client, provider_server: ProviderServer
+    ) -> None:
+        """Anthropic has no embeddings endpoint: the message lists the providers that do."""
+        with pytest.raises(ConfigurationError) as caught:
+            client.embed("anthropic", TEXTS, base_url=provider_server.url, api_key="test-key")
+        message = str(caught.value)
+        prefix = "anthropic has no embeddings endpoint; embed with one of "
+        suffix = ", or use exllm_py.cache.embedders.LocalEmbedder"
+        assert message.startswith(prefix)
+        assert message.endswith(suffix)
+        named = message.removeprefix(prefix).removesuffix(suffix).split(", ")
+        assert named == sorted(named)
+        assert {"gemini", "mistral", "openai"} <= set(named)
+        assert "anthropic" not in named
         assert provider_server.requests == []
 
     def test_an_option_like_no_other_gets_no_suggestion(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from exllm_py import Client
 from exllm_py.cache.nocache import NoCache
 from exllm_py.errors import ProviderError
+from exllm_py.extensions import FROM_CACHE
 from exllm_py.providers.wire import clip
 from tests.fakes import ProviderServer, json_reply, openai_completion, provider_server, text_reply
 
@@ -44,6 +46,40 @@ class TestModel:
         provider_server.enqueue(json_reply(body))
         response = client.chat("openai", USER, model="gpt-4o", base_url=provider_server.url)
         assert response.model == "gpt-4o"
+
+
+class ReplayMarkingTransport(httpx.BaseTransport):
+    """Real HTTP through ``inner``; each response carries the marks an HTTP-level cache sets."""
+
+    def __init__(self, inner: httpx.BaseTransport, marks: dict[str, object]) -> None:
+        self.inner = inner
+        self.marks = marks
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.extensions = {**response.extensions, FROM_CACHE: dict(self.marks)}
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class TestReplayedAnswers:
+    """An answer an HTTP-level cache replayed is marked ``from_cache``, with the layer's marks."""
+
+    def test_the_answer_is_marked_from_cache(self, provider_server: ProviderServer) -> None:
+        """Whatever marks the layer gives, ``from_cache`` is True and the marks are kept."""
+        marks = {"cassette": "test_greeting.json", "recorded_at": "2025-01-01T00:00:00Z"}
+        transport = ReplayMarkingTransport(httpx.HTTPTransport(), marks)
+        with Client(cache_strategy=NoCache(), transport=transport, env={}) as client:
+            response = client.chat("openai", USER, base_url=provider_server.url, api_key="k")
+        assert response.metadata["from_cache"] is True
+        assert response.metadata["cassette"] == "test_greeting.json"
+
+    def test_a_live_answer_is_not(self, client: Client, provider_server: ProviderServer) -> None:
+        response = client.chat("openai", USER, base_url=provider_server.url)
+        assert response.metadata["from_cache"] is False
+        assert "cassette" not in response.metadata
 
 
 class TestNotJson:

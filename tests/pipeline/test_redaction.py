@@ -19,7 +19,7 @@ import pytest
 import exllm_py
 from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
-from exllm_py.errors import AuthenticationError, ExLLMError, ProviderError
+from exllm_py.errors import AuthenticationError, ExLLMError, ProviderError, ValidationError
 from exllm_py.pipeline.call import Call
 from exllm_py.providers.config import ProviderConfig
 from exllm_py.providers.openai import OpenAIAdapter
@@ -219,3 +219,60 @@ class TestWhatATracebackShows:
             client.chat("mistral", MESSAGES, base_url=provider_server.url, api_key=key)
         assert "no such key: [redacted]" in str(caught.value)
         assert SHAPELESS_KEY not in _shown(caught.value)
+
+
+class TestBeforeTheRequestIsBuilt:
+    """A credential the call would send is hidden even from a refusal raised before any request."""
+
+    def test_a_key_passed_by_mistake_as_another_option(
+        self, client: exllm_py.Client, provider_server: ProviderServer
+    ) -> None:
+        """The key, given as the ``timeout`` too, is refused there without being shown."""
+        with pytest.raises(ValidationError) as caught:
+            client.chat(
+                "mistral",
+                MESSAGES,
+                base_url=provider_server.url,
+                api_key=SHAPELESS_KEY,
+                timeout=SHAPELESS_KEY,
+            )
+        assert str(caught.value) == (
+            "timeout must be a positive number of seconds, got '[redacted]'"
+        )
+        assert provider_server.requests == []
+
+    def test_a_key_from_the_environment_given_as_another_option(
+        self, provider_server: ProviderServer
+    ) -> None:
+        """The key the environment holds for the provider is hidden as the per-call one is."""
+        env = {"MISTRAL_API_KEY": SHAPELESS_KEY}
+        with (
+            exllm_py.Client(cache_strategy=NoCache(), env=env) as client,
+            pytest.raises(ValidationError) as caught,
+        ):
+            client.chat("mistral", MESSAGES, base_url=provider_server.url, timeout=SHAPELESS_KEY)
+        assert SHAPELESS_KEY not in _shown(caught.value)
+        assert str(caught.value).endswith("got '[redacted]'")
+
+    def test_a_url_password_passed_by_mistake_as_another_option(
+        self, client: exllm_py.Client, provider_server: ProviderServer
+    ) -> None:
+        """The password in ``base_url``, given as ``cache_tags`` too, is not shown either."""
+        base_url = provider_server.url.replace("://", "://alice:S3cret-pass@")
+        with pytest.raises(ValidationError) as caught:
+            client.chat(
+                "openai", MESSAGES, base_url=base_url, api_key="k", cache_tags="S3cret-pass"
+            )
+        assert "S3cret" not in _shown(caught.value)
+        assert str(caught.value).endswith("got '[redacted]'")
+
+    def test_a_base_url_without_userinfo_is_named_in_full(
+        self, client: exllm_py.Client, provider_server: ProviderServer
+    ) -> None:
+        """Only a URL's user name and password are credentials: the rest names the endpoint."""
+        provider_server.enqueue(disconnect_reply())
+        with pytest.raises(ProviderError) as caught:
+            client.chat(
+                "openai", MESSAGES, base_url=provider_server.url, api_key="k", max_retries=0
+            )
+        assert f"could not reach openai at {provider_server.url}" in str(caught.value)

@@ -8,7 +8,7 @@ delays and the ``("exllm", "request", "retry")`` events.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -35,7 +35,13 @@ from tests.fakes.provider_server import (
     json_reply,
     sse_reply,
 )
-from tests.pipeline.retry_parts import BreakingTransport, NotedSleeps, RetryTap, backoff
+from tests.pipeline.retry_parts import (
+    AsyncBreakingTransport,
+    BreakingTransport,
+    NotedSleeps,
+    RetryTap,
+    backoff,
+)
 
 USER = [{"role": "user", "content": "Name a prime number."}]
 
@@ -48,6 +54,11 @@ def client(sleeps: NotedSleeps) -> Iterator[Client]:
 
 def ask(client: Client, server: ProviderServer, **options: Any) -> Any:
     return client.chat("openai", USER, base_url=server.url, **{"api_key": "k", **options})
+
+
+async def _collect(chunks: AsyncIterator[StreamChunk], into: list[StreamChunk]) -> None:
+    async for chunk in chunks:
+        into.append(chunk)
 
 
 def failing(status: int, **headers: str) -> Any:
@@ -167,6 +178,25 @@ class TestNotRetried:
             chunks = client.stream("openai", USER, base_url=server.url, api_key="k")
             with pytest.raises(ProviderError, match="could not reach openai"):
                 delivered.extend(chunks)
+        assert delivered, "the caller got the first chunk before the break"
+        assert len(server.requests) == 1
+        assert tap.events == []
+
+    async def test_an_async_stream_that_breaks_off_after_its_first_chunk_is_not_retried(
+        self, server: ProviderServer, sleeps: NotedSleeps, tap: RetryTap
+    ) -> None:
+        """The async caller, too, gets the first chunk before the break, and no retry."""
+        transport = AsyncBreakingTransport(httpx.AsyncHTTPTransport())
+        delivered: list[StreamChunk] = []
+        client = Client(
+            cache_strategy=NoCache(), async_transport=transport, retry_policy=sleeps.policy()
+        )
+        try:
+            chunks = client.astream("openai", USER, base_url=server.url, api_key="k")
+            with pytest.raises(ProviderError, match="could not reach openai"):
+                await _collect(chunks, delivered)
+        finally:
+            await client.aclose()
         assert delivered, "the caller got the first chunk before the break"
         assert len(server.requests) == 1
         assert tap.events == []
@@ -411,8 +441,30 @@ class TestValidation:
 
     @pytest.mark.parametrize(
         ("setting", "value"),
-        [("initial_delay", -0.5), ("max_delay", float("nan")), ("sleep", "now")],
+        [
+            ("initial_delay", -0.5),
+            ("initial_delay", "1"),
+            ("max_delay", float("nan")),
+            ("max_delay", 1e9),
+            ("max_retry_after", True),
+            ("sleep", "now"),
+        ],
     )
     def test_the_policys_settings(self, setting: str, value: object) -> None:
+        """A negative, non-numeric, boolean or billion-second setting names the setting."""
         with pytest.raises(ValidationError, match=f"RetryPolicy {setting}"):
             RetryPolicy(**{setting: value})  # type: ignore[arg-type]
+
+
+class TestPolicySettings:
+    """The policy's delays take any number of seconds from 0 up to, not including, a billion."""
+
+    def test_a_zero_delay_retries_at_once(self, server: ProviderServer) -> None:
+        """``initial_delay=0`` is a valid policy: the retry follows the failure without a sleep."""
+        sleeps = NotedSleeps()
+        policy = sleeps.policy(initial_delay=0, max_delay=999_999_999.0)
+        with Client(cache_strategy=NoCache(), retry_policy=policy) as client:
+            server.enqueue(failing(500))
+            assert ask(client, server).content == DEFAULT_TEXT
+        assert len(server.requests) == 2
+        assert sleeps.delays == []

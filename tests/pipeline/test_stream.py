@@ -11,11 +11,12 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from exllm_py import Client
+from exllm_py import Client, assemble
 from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.errors import ProviderError, ServerError
 from tests.fakes import DEFAULT_TEXT, ProviderServer, SSEEvent, provider_server, sse_reply
+from tests.fakes.payloads import openai_stream_events
 
 __all__ = ["provider_server"]
 
@@ -69,6 +70,34 @@ class TestErrorsInAStream:
 def caching() -> Iterator[Client]:
     with Client(cache_strategy=ProductionStrategy(), env={"OPENAI_API_KEY": "sk-test"}) as client:
         yield client
+
+
+class TestModelOfAStream:
+    """A stream whose chunks name no model is labelled with the model the call asked for."""
+
+    def test_the_requested_model_fills_in(
+        self, client: Client, provider_server: ProviderServer
+    ) -> None:
+        provider_server.enqueue(sse_reply(openai_stream_events("Hi there", model="")))
+        chunks = client.stream("groq", USER, model="llama-3.3-70b", base_url=provider_server.url)
+        answer = assemble(chunks)
+        assert (answer.content, answer.model) == ("Hi there", "llama-3.3-70b")
+
+
+class TestCompletedAsyncStreams:
+    """A completed async stream is stored; an identical one is replayed without a request."""
+
+    async def test_the_second_astream_is_served_from_the_cache(
+        self, caching: Client, provider_server: ProviderServer
+    ) -> None:
+        texts = []
+        for _ in range(2):
+            chunks = caching.astream("openai", USER, n=1, base_url=provider_server.url)
+            texts.append("".join([chunk.content async for chunk in chunks]))
+        await caching.aclose()
+        assert texts == [DEFAULT_TEXT, DEFAULT_TEXT]
+        assert len(provider_server.requests) == 1
+        assert caching.cache_strategy.stats().entries == 1
 
 
 class TestSeveralChoices:

@@ -13,9 +13,11 @@ from exllm_py import Client, Message, MockProvider
 from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.nocache import NoCache
 from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.semantic import SemanticCache
 from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ConfigurationError, ServerError, ValidationError
+from tests.cache.semantic.words_embedder import WordsEmbedder
 
 USER = [{"role": "user", "content": "Hi"}]
 
@@ -285,6 +287,52 @@ class TestValidationAroundTheCache:
         response = client.chat("mock", [Message(role="user", content="Hi")])
         assert response.metadata["from_cache"] is True
         assert client.mock.calls == 1
+
+
+ASKED = "What is the capital of France?"
+REWORDED = "what is the capital of france"
+
+
+def _with_semantic_cache() -> ProductionStrategy:
+    semantic = SemanticCache(WordsEmbedder(), threshold=0.8)
+    return ProductionStrategy(MemoryStore(cleanup_interval=None), semantic=semantic)
+
+
+class TestSemanticMode:
+    """``cache="semantic"`` is accepted; it reads and writes exact entries like ``cache=True``."""
+
+    def test_an_identical_call_is_an_exact_hit(self) -> None:
+        strategy = ProductionStrategy(MemoryStore(cleanup_interval=None))
+        client = Client(cache_strategy=strategy, mock=MockProvider("cached"))
+        first = client.chat("mock", USER, cache="semantic")
+        again = client.chat("mock", USER, cache="semantic")
+        assert (first.metadata["from_cache"], again.metadata["from_cache"]) == (False, True)
+        assert client.mock.calls == 1
+        assert strategy.stats().entries == 1
+
+    def test_it_reads_what_cache_true_stored(self) -> None:
+        client = Client(
+            cache_strategy=ProductionStrategy(MemoryStore(cleanup_interval=None)),
+            mock=MockProvider("cached"),
+        )
+        client.chat("mock", USER)
+        assert client.chat("mock", USER, cache="semantic").metadata["from_cache"] is True
+        assert client.mock.calls == 1
+
+    def test_with_a_semantic_cache_it_serves_a_reworded_question(self) -> None:
+        client = Client(cache_strategy=_with_semantic_cache(), mock=MockProvider("Paris"))
+        client.chat("mock", [{"role": "user", "content": ASKED}], cache="semantic")
+        hit = client.chat("mock", [{"role": "user", "content": REWORDED}], cache="semantic")
+        assert hit.metadata["cache_match"] == "semantic"
+        assert client.mock.calls == 1
+
+    def test_cache_true_asks_the_provider_for_a_reworded_question(self) -> None:
+        """Only ``cache="semantic"`` turns the semantic lookup on, per call."""
+        client = Client(cache_strategy=_with_semantic_cache(), mock=MockProvider("Paris"))
+        client.chat("mock", [{"role": "user", "content": ASKED}], cache="semantic")
+        missed = client.chat("mock", [{"role": "user", "content": REWORDED}])
+        assert missed.metadata["from_cache"] is False
+        assert client.mock.calls == 2
 
 
 class TestWarmAndColdAgree:

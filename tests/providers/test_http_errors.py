@@ -249,3 +249,87 @@ class TestEdgesOfTheMapping:
         """Text, or an ``error`` that is not an object: a plain ProviderError, no status."""
         error = stream_error("openai", payload)
         assert (type(error), error.status) == (ProviderError, None)
+
+
+def google_stream_error(code: int, reason: str, metadata: dict[str, str] | None = None) -> object:
+    """A Google error body whose ErrorInfo gives ``reason`` (``metadata`` when given)."""
+    info: dict[str, object] = {"@type": "type.googleapis.com/google.rpc.ErrorInfo"}
+    info["reason"] = reason
+    if metadata is not None:
+        info["metadata"] = metadata
+    return gemini_error("denied", code=code, status="PERMISSION_DENIED", details=[info])
+
+
+class TestStreamErrorReasons:
+    """In a stream error, a Google reason naming the key or the project wins, as for HTTP errors."""
+
+    def test_a_bad_key_reason_in_a_streamed_list_is_an_authentication_error(self) -> None:
+        """Gemini streams its error as a one-element list; its reason is still read."""
+        payload = [google_stream_error(400, "API_KEY_INVALID")]
+        raised = stream_error("gemini", payload)
+        assert (type(raised), raised.status) == (AuthenticationError, None)
+
+    def test_a_bad_key_reason_wins_over_the_payloads_code(self) -> None:
+        """A 400 whose reason is ``API_KEY_INVALID`` is about the key, not the request."""
+        raised = stream_error("gemini", google_stream_error(400, "API_KEY_INVALID"))
+        assert (type(raised), raised.status) == (AuthenticationError, 400)
+
+    def test_a_bad_key_reason_wins_over_a_documented_status(self) -> None:
+        """The reason names the key even when the caller passes the status itself."""
+        payload = google_stream_error(400, "API_KEY_SERVICE_BLOCKED")
+        raised = stream_error("gemini", payload, status=400)
+        assert (type(raised), raised.status) == (AuthenticationError, 400)
+
+    def test_other_reasons_keep_the_plain_mapping(self) -> None:
+        """A reason that names neither key nor project leaves a plain ProviderError."""
+        raised = stream_error("gemini", [google_stream_error(400, "BAD_FIELD")])
+        assert (type(raised), raised.status) == (ProviderError, None)
+
+    def test_a_disabled_api_in_a_streamed_list_says_what_to_enable(self) -> None:
+        """The message of a listed ``SERVICE_DISABLED`` error names the API and the project."""
+        metadata = {"service": "generativelanguage.googleapis.com", "consumer": "projects/42"}
+        raised = stream_error("gemini", [google_stream_error(403, "SERVICE_DISABLED", metadata)])
+        assert isinstance(raised, AuthenticationError)
+        assert str(raised) == (
+            "gemini reported an error in the middle of the stream: denied"
+            " (enable generativelanguage.googleapis.com in Google Cloud project 42)"
+        )
+
+
+def gemini_403(details: list[object]) -> ProviderError:
+    body = gemini_error("denied", code=403, status="PERMISSION_DENIED", details=details)
+    return error_for_response(
+        403, httpx.Headers(), orjson.dumps(body), provider="gemini", adapter=GeminiAdapter()
+    )
+
+
+class TestWhatToEnable:
+    """A disabled API's message says what to enable where, with stand-ins for what Google omits."""
+
+    def test_without_metadata_there_is_no_hint(self) -> None:
+        """An ErrorInfo with no metadata object adds nothing to the provider's words."""
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED"}
+        raised = gemini_403([{**info, "metadata": "n/a"}])
+        assert str(raised) == "gemini answered 403 Forbidden: denied"
+
+    def test_empty_metadata_names_the_api_and_the_keys_project(self) -> None:
+        """No service, consumer or activation URL: the hint still reads, without a link."""
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED"}
+        raised = gemini_403([{**info, "metadata": {}}])
+        assert str(raised) == (
+            "gemini answered 403 Forbidden: denied"
+            " (enable the API in Google Cloud project the key's project)"
+        )
+
+    def test_the_error_info_is_found_after_other_details(self) -> None:
+        """Google lists details in any order: a RetryInfo or a note before it hides nothing."""
+        retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "3s"}
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+        raised = error_for_response(
+            400,
+            httpx.Headers(),
+            orjson.dumps(gemini_error("API key not valid.", details=["note", retry, info])),
+            provider="gemini",
+            adapter=GeminiAdapter(),
+        )
+        assert (type(raised), raised.status) == (AuthenticationError, 400)
