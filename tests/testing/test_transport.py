@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from exllm_py.cache.nocache import NoCache
 from exllm_py.errors import (
     AuthenticationError,
     ConfigurationError,
+    ExLLMError,
     ProviderError,
     RecordingCorrupt,
     RecordingNotFound,
@@ -562,6 +563,72 @@ class TestStreamingFidelity:
             async with exllm_py.Client(cache_strategy=strategy) as client:
                 replayed = [c async for c in client.astream("anthropic", MESSAGES, base_url=url)]
         assert _chunks(replayed) == _chunks(live)
+
+
+class _BreakingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """One SSE event, then the connection drops."""
+
+    def __init__(self, first: bytes) -> None:
+        self._first = first
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._first
+        raise httpx.ReadError("connection lost mid-stream")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._first
+        raise httpx.ReadError("connection lost mid-stream")
+
+
+async def _read_into(chunks: list[StreamChunk], stream: AsyncIterator[StreamChunk]) -> None:
+    async for chunk in stream:
+        chunks.append(chunk)
+
+
+class BreaksMidStream(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A provider whose stream sends its first event and then drops the connection."""
+
+    def _response(self) -> httpx.Response:
+        first = openai_stream_events("one two")[0].encode()
+        headers = {"content-type": "text/event-stream"}
+        return httpx.Response(200, headers=headers, stream=_BreakingStream(first))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._response()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._response()
+
+
+class TestBrokenStreams:
+    """A stream the network cuts short is not recorded: the next run must go live again."""
+
+    def test_a_stream_cut_short_is_not_recorded(
+        self, make_client: ClientFactory, cassette_path: Path
+    ) -> None:
+        client = make_client(transport=BreaksMidStream(), max_retries=0)
+        with use_cassette(cassette_path, mode="once") as cassette:
+            chunks: list[StreamChunk] = []
+            with pytest.raises(ExLLMError):
+                chunks.extend(client.stream("openai", MESSAGES, api_key="sk-test-key-0001"))
+            assert len(chunks) == 1
+            assert cassette.recorded == []
+        assert not cassette_path.exists()
+
+    async def test_an_async_stream_cut_short_is_not_recorded(
+        self, strategy: TestStrategy, cassette_path: Path
+    ) -> None:
+        broken = BreaksMidStream()
+        with use_cassette(cassette_path, mode="once") as cassette:
+            async with exllm_py.Client(
+                cache_strategy=strategy, async_transport=broken, max_retries=0
+            ) as client:
+                chunks: list[StreamChunk] = []
+                stream = client.astream("openai", MESSAGES, api_key="sk-test-0001")
+                with pytest.raises(ExLLMError):
+                    await _read_into(chunks, stream)
+            assert len(chunks) == 1
+            assert cassette.recorded == []
 
 
 def provider_server_url(cassette_path: Path) -> str:
