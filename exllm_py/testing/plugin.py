@@ -77,7 +77,7 @@ __all__ = [
 
 _MARKER = "live_api"
 # The autouse fixture that opens a marked test's cassette.
-_AUTOUSE = "_exllm_test_strategy"
+_AUTOUSE = "_exllm_live_api_cassette"
 _RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 _settings_key: pytest.StashKey[TestCacheSettings] = pytest.StashKey()
@@ -303,7 +303,9 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 
 
 @pytest.fixture
-def exllm_cassette(request: pytest.FixtureRequest, _exllm_test_strategy: None) -> Cassette | None:
+def exllm_cassette(
+    request: pytest.FixtureRequest, _exllm_live_api_cassette: None
+) -> Cassette | None:
     """The cassette of the running ``live_api`` test (``None`` when the cache is disabled).
 
     It exposes ``path``, ``mode``, ``interactions`` (what the cassette holds),
@@ -320,7 +322,7 @@ def exllm_cassette(request: pytest.FixtureRequest, _exllm_test_strategy: None) -
 
 
 @pytest.fixture(autouse=True)
-def _exllm_test_strategy(request: pytest.FixtureRequest) -> Iterator[None]:
+def _exllm_live_api_cassette(request: pytest.FixtureRequest) -> Iterator[None]:
     # Autouse so that marking a test is enough; pytest_collection_modifyitems
     # takes it off unmarked tests. The cassette is opened here, not through
     # getfixturevalue("exllm_cassette"): that lookup cost each test about as

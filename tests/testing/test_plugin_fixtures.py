@@ -13,7 +13,7 @@ from exllm_py.testing.paths import cassette_path_for
 from tests.fakes import ProviderServer
 from tests.testing.pytester_project import plain_project
 
-_OPENS_CASSETTE = "_exllm_test_strategy"
+_OPENS_CASSETTE = "_exllm_live_api_cassette"
 
 ASK = """
 import os
@@ -68,7 +68,7 @@ class TestOnlyMarkedTestsSetUpTheCassetteFixture:
 )
 def test_each(live, request):
     fixtures = request.fixturenames
-    assert ("exllm_cassette" in fixtures or "_exllm_test_strategy" in fixtures) is live
+    assert ("exllm_cassette" in fixtures or "_exllm_live_api_cassette" in fixtures) is live
     if live:
         assert request.getfixturevalue("exllm_cassette") is not None
         ask()
