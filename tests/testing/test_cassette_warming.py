@@ -448,13 +448,7 @@ class TestSkippedInteractions:
         cassettes: Path,
         side: str,
     ) -> None:
-        path = cassette(cassettes, "two_calls")
-        with use_cassette(path, mode="once"):
-            for text in ("First.", "Second."):
-                provider_server.enqueue(json_reply(openai_completion(text)))
-                recorder.chat(
-                    "openai", [{"role": "user", "content": text}], base_url=provider_server.url
-                )
+        path = _two_calls_recorded(recorder, provider_server, cassettes)
         part = "request" if side == "request" else "response"
         edit(path, lambda item: item[part].update(text=json.dumps(item[part].pop("json"))), 1)
         harvest = harvest_cassettes(cassettes)
@@ -934,13 +928,7 @@ class TestStoring:
     def test_each_entry_names_the_interaction_it_came_from(
         self, recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
     ) -> None:
-        path = cassette(cassettes, "two_calls")
-        with use_cassette(path, mode="once"):
-            for text in ("First.", "Second."):
-                provider_server.enqueue(json_reply(openai_completion(text)))
-                recorder.chat(
-                    "openai", [{"role": "user", "content": text}], base_url=provider_server.url
-                )
+        path = _two_calls_recorded(recorder, provider_server, cassettes)
         entries = [item for item in harvest_cassettes(cassettes).entries if item.cassette == path]
         assert [(item.cassette, item.index, item.entry.response.content) for item in entries] == [
             (path, 0, "First."),
@@ -1086,3 +1074,17 @@ class TestRedis:
                 warm_from_cassettes(store, cassettes)
         finally:
             store.close()
+
+
+def _two_calls_recorded(
+    recorder: exllm_py.Client, provider_server: ProviderServer, cassettes: Path
+) -> Path:
+    """A cassette holding two recorded calls, "First." then "Second."."""
+    path = cassette(cassettes, "two_calls")
+    with use_cassette(path, mode="once"):
+        for text in ("First.", "Second."):
+            provider_server.enqueue(json_reply(openai_completion(text)))
+            recorder.chat(
+                "openai", [{"role": "user", "content": text}], base_url=provider_server.url
+            )
+    return path
