@@ -8,6 +8,7 @@ still get its own answer.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -102,6 +103,45 @@ class TestGeminiBadKey:
         assert isinstance(followed, ProviderError)
         assert followed.status == 400
         assert calls == 1
+
+
+async def asked_while_held_async(
+    held: HeldReply, strategy: ProductionStrategy, client: Client, server: ProviderServer
+) -> tuple[object, object]:
+    """From achat: tenant a's call held at the server until tenant b waits on its flight."""
+
+    async def ask(api_key: str) -> LLMResponse:
+        return await client.achat("gemini", USER, model=MODEL, base_url=server.url, api_key=api_key)
+
+    lead = asyncio.create_task(ask("revoked-key-of-tenant-a"))
+    try:
+        assert await asyncio.to_thread(held.arrived.wait, 5), "the leader never reached the server"
+        follow = asyncio.create_task(ask("valid-key-of-tenant-b"))
+        for _ in range(10_000):  # each yield lets the follower's task run on to the flight
+            if strategy.waiting() == 1:
+                break
+            await asyncio.sleep(0)
+        assert strategy.waiting() == 1, "the follower never waited on the leader's flight"
+    finally:
+        held.release.set()
+    led, followed = await asyncio.gather(lead, follow, return_exceptions=True)
+    return led, followed
+
+
+class TestGeminiBadKeyAsync:
+    """From achat too, a tenant waiting on another's bad-key flight gets its own answer."""
+
+    async def test_another_tenant_gets_its_own_answer(self) -> None:
+        strategy = ProductionStrategy(MemoryStore(cleanup_interval=None))
+        held = HeldReply(json_reply(API_KEY_INVALID, status=400))
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            server.enqueue(held)
+            led, followed = await asked_while_held_async(held, strategy, client, server)
+            keys = [request.headers["x-goog-api-key"] for request in server.requests]
+        assert isinstance(led, ProviderError)
+        assert isinstance(followed, LLMResponse), followed
+        assert followed.content == DEFAULT_TEXT
+        assert keys == ["revoked-key-of-tenant-a", "valid-key-of-tenant-b"]
 
 
 class TestWhichErrorsStayWithTheKey:

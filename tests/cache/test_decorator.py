@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 import exllm_py
 from exllm_py import telemetry
-from exllm_py.cache import MemoryStore, NoCache, ProductionStrategy, RedisStore
+from exllm_py.cache import MemoryStore, NoCache, ProductionStrategy, RedisStore, decorator
 from exllm_py.cache.decorator import FUNCTION_PROVIDER, cached, default_strategy
 from exllm_py.errors import ValidationError
 from tests.cache.flight_parties import eventually
@@ -667,3 +668,147 @@ class TestRedisStore:
             [sys.executable, "-c", child], capture_output=True, text=True, check=True, cwd=root
         )
         assert result.stdout.split() == ["pid", "child"]
+
+
+class Pricer:
+    """A callable object, not a function: it has no ``__qualname__`` of its own."""
+
+    def __call__(self, item: str) -> dict[str, Any]:
+        return {"item": item, "price": len(item)}
+
+
+class TestWhatRefusalsSay:
+    """Each refusal says in full what is wrong and what to write instead."""
+
+    @pytest.mark.parametrize(
+        ("settings", "message"),
+        [
+            (
+                {"key": "text"},
+                "cached key must be a function of the arguments returning a JSON value, got 'text'",
+            ),
+            (
+                {"strategy": NoCache(), "store": MemoryStore()},
+                "cached takes strategy= or store=, not both: a store goes inside the strategy",
+            ),
+        ],
+    )
+    def test_a_bad_setting(self, settings: dict[str, Any], message: str) -> None:
+        with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+            cached(**settings)
+
+    def test_the_decorator_without_parentheses(self) -> None:
+        def embed(text: str) -> str:
+            return text
+
+        message = (
+            "cached takes settings, not the function: write @cached() with parentheses, "
+            "or @cached(ttl=600)"
+        )
+        with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+            cached(embed)  # type: ignore[arg-type]
+
+    def test_something_that_cannot_be_called(self) -> None:
+        message = "the function @cached decorates must be a function or method, got 42"
+        with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+            cached()(42)  # type: ignore[type-var]
+
+    def test_a_generator_and_an_async_generator(self) -> None:
+        def numbers() -> Iterator[int]:
+            yield 1
+
+        async def anumbers() -> AsyncIterator[int]:
+            yield 1
+
+        for generator in (numbers, anumbers):
+            message = (
+                f"@cached cannot cache the generator {generator.__qualname__}: its values are "
+                "made as they are read; cache a function that returns them as a list instead"
+            )
+            with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+                cached()(generator)
+
+    def test_a_function_whose_parameters_cannot_be_read(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            cached()(max)
+        message = str(raised.value)
+        assert message.startswith("@cached cannot read the parameters of builtins.max (")
+        assert message.endswith(
+            "): give it a key= function that maps the arguments to a JSON value"
+        )
+
+    def test_an_unkeyable_argument_says_why_json_refused_it(self, store: MemoryStore) -> None:
+        @cached(store=store)
+        def fetch(session: object) -> str:
+            return "page"
+
+        with pytest.raises(ValidationError) as raised:
+            fetch(object())
+        message = str(raised.value)
+        assert "(Type is not JSON serializable: object)" in message
+        assert message.endswith("give @cached a key= function that maps the arguments to one")
+
+
+class TestWhatKeysAreMadeOf:
+    """The parts of a function's key that a caller can choose or rely on."""
+
+    def test_leaving_the_version_out_is_version_1(self, store: MemoryStore) -> None:
+        body = Counted()
+
+        def embed(text: str) -> dict[str, Any]:
+            return body(text)
+
+        cached(store=store)(embed)("hello")
+        assert cached(store=store, version="1")(embed)("hello")["call"] == 1
+        assert cached(store=store, version="2")(embed)("hello")["call"] == 2
+
+    def test_a_callable_object_is_named_by_its_class(
+        self, store: MemoryStore, events: list[Event]
+    ) -> None:
+        price = cached(store=store)(Pricer())
+        assert price("tea") == {"item": "tea", "price": 3}
+        assert price("tea") == {"item": "tea", "price": 3}
+        assert {metadata["model"] for _, _, metadata in events} == {f"{__name__}.Pricer"}
+        by_name = ProductionStrategy(store).invalidate(model=f"{__name__}.Pricer", dry_run=True)
+        assert by_name == 1
+
+    def test_a_key_function_makes_unreadable_parameters_no_obstacle(
+        self, store: MemoryStore
+    ) -> None:
+        largest = cached(store=store, key=lambda *numbers: sorted(numbers))(max)
+        assert largest(3, 5) == 5
+        assert largest(5, 3) == 5
+        assert store.stats().hits == 1
+
+
+class TestWhatIsStored:
+    """A return value is stored as a model answer would be, from the function's provider."""
+
+    def test_the_entry_names_the_function_as_its_model(
+        self, store: MemoryStore, events: list[Event]
+    ) -> None:
+        @cached(store=store)
+        def embed(text: str) -> list[float]:
+            return [0.25, 0.5]
+
+        embed("x")
+        [key] = [metadata["key"] for event, _, metadata in events if event == telemetry.CACHE_PUT]
+        entry = store.get(key)
+        assert entry is not None
+        stored = entry.response
+        assert (stored.provider, stored.model) == (
+            FUNCTION_PROVIDER,
+            f"{__name__}.{embed.__qualname__}",
+        )
+        assert stored.content == "[0.25,0.5]"
+
+
+class TestTheDefaultStrategy:
+    """Made on first use, then the same one for every function and every call."""
+
+    def test_it_is_made_on_first_use_and_then_kept(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(decorator, "_default", None)  # as in a fresh process
+        made = default_strategy()
+        assert isinstance(made, ProductionStrategy)
+        assert isinstance(made.store, MemoryStore)
+        assert default_strategy() is made

@@ -99,6 +99,15 @@ class TestWhatChangesTheKey:
     def test_message_order(self) -> None:
         assert cache_key("openai", list(reversed(MESSAGES)), OPTIONS) != BASE
 
+    def test_base_urls_apart_only_in_their_last_character(self) -> None:
+        """Only a trailing slash is dropped from a base URL: any other last character counts."""
+        gateway = "https://gateway.example/route/X"
+        with_x = cache_key("openai", MESSAGES, {**OPTIONS, "base_url": gateway})
+        without = cache_key("openai", MESSAGES, {**OPTIONS, "base_url": gateway[:-1]})
+        slashed = cache_key("openai", MESSAGES, {**OPTIONS, "base_url": gateway + "/"})
+        assert with_x != without
+        assert slashed == with_x
+
 
 class TestWhatDoesNotChangeTheKey:
     """Credentials, timeouts, cache controls and dict order never enter the key."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -122,6 +123,49 @@ class TestLFU:
 
     def test_asking_an_empty_lfu_for_a_victim_says_so(self) -> None:
         with pytest.raises(LookupError, match="no key tracked"):
+            LFU().victim()
+
+
+class TestLFUChain:
+    """Count buckets emptied or made in any order never lose a key still tracked."""
+
+    def test_two_neighbouring_buckets_emptied_in_turn(self) -> None:
+        policy = tracking(LFU(), "a", "b", "c")
+        policy.on_hit("b")
+        policy.on_hit("c")
+        policy.on_hit("c")  # counts: a 1, b 2, c 3
+        policy.on_remove("b")
+        policy.on_remove("c")
+        assert policy.victim() == "a"
+
+    def test_a_newcomer_below_a_bucket_that_then_empties(self) -> None:
+        policy = tracking(LFU(), "a")
+        policy.on_hit("a")  # a alone, at 2
+        policy.on_insert("b")  # a bucket for 1 made below it
+        policy.on_remove("a")
+        assert policy.victim() == "b"
+
+    def test_a_bucket_made_in_a_gap_between_counts(self) -> None:
+        policy = tracking(LFU(), "c")
+        policy.on_hit("c")
+        policy.on_hit("c")  # c alone, at 3
+        policy.on_insert("a")
+        policy.on_insert("b")
+        policy.on_hit("b")  # b at 2: between a's bucket and c's
+        policy.on_remove("b")
+        policy.on_remove("a")
+        assert policy.victim() == "c"
+
+
+class TestWhatPoliciesSay:
+    """A policy shows as the expression that makes it; an empty LFU says what to do."""
+
+    def test_each_repr_is_its_constructor(self) -> None:
+        assert [repr(make()) for make in POLICIES] == ["LRU()", "LFU()", "FIFO()"]
+
+    def test_the_empty_lfu_message(self) -> None:
+        message = "LFU.victim() was asked with no key tracked: store one first"
+        with pytest.raises(LookupError, match=f"^{re.escape(message)}$"):
             LFU().victim()
 
 

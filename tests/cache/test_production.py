@@ -7,6 +7,7 @@ import copy
 import json
 import operator
 import pickle
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -480,3 +481,95 @@ class TestArguments:
 
     def test_no_store_means_a_memory_store(self) -> None:
         assert isinstance(ProductionStrategy().store, MemoryStore)
+
+
+def _timed(events: Any, name: tuple[str, ...]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(measurements, metadata) for event, measurements, metadata in events if event == name]
+
+
+class TestAsyncEvents:
+    """An async call reports its miss, put and hit as a sync call does, with the same labels."""
+
+    async def test_a_miss_then_a_hit_report_the_key_and_the_match(
+        self, client: Client, events: Any
+    ) -> None:
+        await client.achat("mock", USER)
+        hit = await client.achat("mock", USER)
+        key = hit.metadata["cache_key"]
+        assert [event[0][-1] for event in events] == ["miss", "put", "hit"]
+        (_, missed), (_, put), (_, served) = (event[1:] for event in events)
+        assert missed["key"] == put["key"] == served["key"] == key
+        assert (served["provider"], served["model"], served["match"]) == ("mock", "mock-1", "exact")
+
+    async def test_durations_fit_inside_the_calls_that_measured_them(
+        self, client: Client, events: Any
+    ) -> None:
+        before = time.perf_counter_ns()
+        await client.achat("mock", USER)
+        await client.achat("mock", USER)
+        elapsed = time.perf_counter_ns() - before
+        [(put, _)] = _timed(events, telemetry.CACHE_PUT)
+        [(hit, _)] = _timed(events, telemetry.CACHE_HIT)
+        [(miss, _)] = _timed(events, telemetry.CACHE_MISS)
+        for duration in (put["compute_ns"], hit["duration_ns"], miss["duration_ns"]):
+            assert 0 <= duration <= elapsed
+
+    def test_a_sync_hits_duration_fits_inside_the_call(self, client: Client, events: Any) -> None:
+        client.chat("mock", USER)
+        before = time.perf_counter_ns()
+        client.chat("mock", USER)
+        elapsed = time.perf_counter_ns() - before
+        [(hit, metadata)] = _timed(events, telemetry.CACHE_HIT)
+        assert 0 < hit["duration_ns"] <= elapsed
+        assert metadata["match"] == "exact"
+
+
+class TestAsyncControls:
+    """cache=False and cache="refresh" behave the same from achat as from chat."""
+
+    async def test_cache_false_returns_the_providers_answer_and_stores_nothing(
+        self, client: Client, mock: MockProvider, strategy: ProductionStrategy
+    ) -> None:
+        response = await client.achat("mock", USER, cache=False)
+        assert response.content == "Paris."
+        assert response.metadata["from_cache"] is False
+        assert strategy.stats().entries == 0
+
+
+class DiskGoneStore(DiskFullStore):
+    """A user's store whose disk went away: writes fail, and so do deletes."""
+
+    def delete(self, key: str) -> bool:
+        raise OSError(5, "Input/output error")
+
+    async def adelete(self, key: str) -> bool:
+        return self.delete(key)
+
+
+class TestStoreErrorsAsync:
+    """An async store error while storing never reaches the caller, whatever else fails."""
+
+    @pytest.mark.parametrize("calling", ["chat", "achat"])
+    async def test_a_store_that_cannot_delete_either_still_answers(
+        self, clock: FakeClock, calling: str
+    ) -> None:
+        strategy = ProductionStrategy(DiskGoneStore(clock=clock, cleanup_interval=None))
+        with ProviderServer() as server, Client(cache_strategy=strategy) as client:
+            options: dict[str, Any] = {"base_url": server.url, "api_key": "k"}
+            if calling == "chat":
+                answer = client.chat("openai", USER, **options)
+            else:
+                answer = await client.achat("openai", USER, **options)
+        assert answer.content
+        assert answer.metadata["from_cache"] is False
+
+    async def test_a_failed_async_refresh_removes_the_old_entry(self, clock: FakeClock) -> None:
+        store = DiskFullStore(clock=clock, cleanup_interval=None)
+        key = cache_key("openai", USER, {"cache_key": "q"})
+        old = make_entry(LLMResponse("Lyon.", "gpt-4o-mini", "openai"), key, clock(), 900.0)
+        MemoryStore.set(store, key, old)
+        with ProviderServer() as server, Client(cache_strategy=ProductionStrategy(store)) as client:
+            options: dict[str, Any] = {"base_url": server.url, "api_key": "k", "cache_key": "q"}
+            refreshed = await client.achat("openai", USER, cache="refresh", **options)
+        assert refreshed.content != "Lyon."
+        assert store.get(key) is None

@@ -8,6 +8,7 @@ no test sleeps to wait for the thread.
 from __future__ import annotations
 
 import math
+import re
 import threading
 
 import pytest
@@ -92,6 +93,32 @@ class TestSweeping:
     ) -> None:
         with pytest.raises(ValueError, match=r"^cleanup_interval must be positive, finite"):
             Sweeper().register(SignallingStore(clock), interval)
+
+
+class TestSchedule:
+    """First swept an interval after registering, by a thread that never holds up the exit."""
+
+    def test_a_store_is_not_swept_before_its_interval(self, clock: FakeClock) -> None:
+        patient = expired_store(clock)
+        eager = expired_store(clock)
+        sweeper = Sweeper()
+        sweeper.register(patient, 3600.0)
+        sweeper.register(eager, 0.01)
+        # The pass that swept ``eager`` looked at ``patient`` too, registered before it.
+        assert eager.swept.wait(5), "the sweeper never swept the short-interval store"
+        assert not patient.swept.is_set()
+        assert len(patient) == 1
+
+    def test_the_thread_is_a_daemon(self, clock: FakeClock) -> None:
+        before = sweeper_threads()
+        Sweeper().register(SignallingStore(clock), 3600.0)
+        [thread] = sweeper_threads() - before
+        assert thread.daemon is True
+
+    def test_the_refusal_says_what_to_pass(self, clock: FakeClock) -> None:
+        message = "cleanup_interval must be positive, finite seconds (or None to turn sweeping off)"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            Sweeper().register(SignallingStore(clock), 0)
 
 
 class TestAfterFork:
