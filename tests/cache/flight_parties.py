@@ -9,10 +9,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-__all__ = ["Asker", "eventually", "outcome_of"]
+if TYPE_CHECKING:
+    from exllm_py.cache.production import ProductionStrategy
+    from tests.fakes.held_reply import HeldReply
+
+__all__ = ["Asker", "asked_while_held", "eventually", "outcome_of"]
 
 
 @attrs.frozen
@@ -51,3 +56,25 @@ def outcome_of(call: Callable[[], object]) -> tuple[threading.Thread, list[objec
     thread = threading.Thread(target=run)
     thread.start()
     return thread, outcome
+
+
+def asked_while_held(
+    held: HeldReply,
+    strategy: ProductionStrategy,
+    leader: Callable[[], Any],
+    follower: Callable[[], Any],
+) -> tuple[object, object]:
+    """``leader`` is held at the server until ``follower`` waits on its flight; both outcomes."""
+    lead, led = outcome_of(leader)
+    follow: threading.Thread | None = None
+    try:
+        assert held.arrived.wait(5), "the leader's request never reached the server"
+        follow, followed = outcome_of(follower)
+        eventually(lambda: strategy.waiting() == 1)
+    finally:
+        held.release.set()
+    for thread in (lead, follow):
+        if thread is not None:
+            thread.join(10)
+            assert not thread.is_alive(), "a call is still running after 10 s"
+    return led[0], followed[0]

@@ -9,9 +9,6 @@ still get its own answer.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -20,7 +17,7 @@ from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.singleflight import Flights, LeaderGone
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ProviderError, ServerError, TimeoutError
-from tests.cache.flight_parties import Asker, eventually, outcome_of
+from tests.cache.flight_parties import Asker, asked_while_held
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import gemini_error
 from tests.fakes.provider_server import DEFAULT_TEXT, ProviderServer, json_reply
@@ -42,28 +39,6 @@ API_KEY_INVALID = gemini_error(
 
 def ask_gemini(client: Client, server: ProviderServer, api_key: str) -> LLMResponse:
     return client.chat("gemini", USER, model=MODEL, base_url=server.url, api_key=api_key)
-
-
-def asked_while_held(
-    held: HeldReply,
-    strategy: ProductionStrategy,
-    leader: Callable[[], Any],
-    follower: Callable[[], Any],
-) -> tuple[object, object]:
-    """``leader`` is held at the server until ``follower`` waits on its flight; both outcomes."""
-    lead, led = outcome_of(leader)
-    follow: threading.Thread | None = None
-    try:
-        assert held.arrived.wait(5), "the leader's request never reached the server"
-        follow, followed = outcome_of(follower)
-        eventually(lambda: strategy.waiting() == 1)
-    finally:
-        held.release.set()
-    for thread in (lead, follow):
-        if thread is not None:
-            thread.join(10)
-            assert not thread.is_alive(), "a call is still running after 10 s"
-    return led[0], followed[0]
 
 
 class TestGeminiBadKey:

@@ -8,9 +8,8 @@ its stream, so that every follower is known to wait on it.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from exllm_py.errors import AuthenticationError
 from exllm_py.errors import TimeoutError as CallTimeoutError
 from exllm_py.request import CacheControl
 from exllm_py.types import StreamChunk
-from tests.cache.flight_parties import eventually, outcome_of
+from tests.cache.flight_parties import asked_while_held, outcome_of
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import openai_error, openai_stream_events
 from tests.fakes.provider_server import ProviderServer, json_reply, sse_reply
@@ -174,27 +173,6 @@ class TestFollowers:
         }
 
 
-def held_then(
-    held: HeldReply,
-    strategy: ProductionStrategy,
-    leader: Callable[[], Any],
-    follower: Callable[[], Any],
-) -> tuple[object, object]:
-    """``leader`` held at the server until ``follower`` waits on its flight; both outcomes."""
-    lead, led = outcome_of(leader)
-    follow: threading.Thread | None = None
-    try:
-        assert held.arrived.wait(5), "the leader's request never reached the server"
-        follow, followed = outcome_of(follower)
-        eventually(lambda: strategy.waiting() == 1)
-    finally:
-        held.release.set()
-    for thread in (lead, follow):
-        if thread is not None:
-            thread.join(10)
-    return led[0], followed[0]
-
-
 class TestALeadersOwnError:
     """A leader's credential error reaches only streams that send the same key."""
 
@@ -203,7 +181,7 @@ class TestALeadersOwnError:
         held = HeldReply(json_reply(openai_error("Incorrect API key provided"), status=401))
         server.enqueue(held)
         with Client(cache_strategy=strategy) as client:
-            led, followed = held_then(
+            led, followed = asked_while_held(
                 held,
                 strategy,
                 lambda: list(client.stream("openai", USER, **options(server, "sk-revoked"))),
