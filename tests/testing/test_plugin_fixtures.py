@@ -95,7 +95,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.live_api)
 """
         )
-        pytester.makepyfile(ASK + "\n\ndef test_live_by_name(exllm_cassette):\n    ask()\n")
+        pytester.makepyfile(ASK + "\n\ndef test_live_by_name():\n    ask()\n")
         result = pytester.runpytest("-p", "no:randomly")
         result.assert_outcomes(passed=1)
         nodeid = "test_a_mark_added_by_a_conftest_hook_counts.py::test_live_by_name"
