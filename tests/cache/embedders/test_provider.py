@@ -13,6 +13,8 @@ from exllm_py.cache.embedders import Embedder, ProviderEmbedder
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ConfigurationError, ValidationError
+from exllm_py.pipeline.embed_validate import EMBED_OPTIONS
+from exllm_py.providers.embeddings.catalog import EMBEDDING_ADAPTERS
 from tests.fakes import ProviderServer
 from tests.fakes.embedding_payloads import stand_in_vector
 
@@ -118,18 +120,39 @@ class TestConstruction:
         with pytest.raises(ConfigurationError, match="unknown provider 'opneai'"):
             ProviderEmbedder("opneai")
 
-    def test_a_provider_without_embeddings(self) -> None:
-        with pytest.raises(ConfigurationError, match="anthropic has no embeddings endpoint"):
+    def test_a_provider_without_embeddings_names_those_with(self) -> None:
+        with pytest.raises(ConfigurationError) as raised:
             ProviderEmbedder("anthropic")
+        head, _, listed = str(raised.value).partition("; use one of ")
+        assert head == "anthropic has no embeddings endpoint"
+        assert listed.removesuffix(", or LocalEmbedder").split(", ") == sorted(EMBEDDING_ADAPTERS)
 
     def test_a_provider_without_a_default_model(self) -> None:
-        with pytest.raises(ValidationError, match="ollama has no default embedding model"):
+        with pytest.raises(ValidationError) as raised:
             ProviderEmbedder("ollama")
+        assert str(raised.value) == (
+            "ProviderEmbedder('ollama') needs a model: ollama has no default embedding model; "
+            "pass ProviderEmbedder(provider, 'model-name')"
+        )
+
+    @pytest.mark.parametrize("model", ["", 3, ["text-embedding-3-small"]])
+    def test_a_model_that_is_not_a_non_empty_string(self, model: Any) -> None:
+        with pytest.raises(ValidationError) as raised:
+            ProviderEmbedder("openai", model)
+        assert str(raised.value) == f"model must be a non-empty string, got {model!r}"
 
     @pytest.mark.parametrize("option", [{"temperature": 0}, {"dimension": 8}])
     def test_options_embed_does_not_take(self, option: dict[str, Any]) -> None:
-        with pytest.raises(ValidationError, match="takes these options: api_key, base_url"):
+        with pytest.raises(ValidationError) as raised:
             ProviderEmbedder("openai", **option)
+        listed, _, got = (
+            str(raised.value)
+            .removeprefix("ProviderEmbedder takes these options: ")
+            .partition("; got ")
+        )
+        # Every option embed() takes, but the model: that is the second argument.
+        assert listed.split(", ") == sorted(EMBED_OPTIONS - {"model"})
+        assert got == repr(next(iter(option)))
 
 
 class TestBehindTheSemanticCache:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,12 @@ from tests.cache.semantic.conftest import Events, answer_to
 from tests.cache.semantic.test_contextual import ask, user
 from tests.cache.semantic.words_embedder import WordsEmbedder
 from tests.fakes.provider_server import ProviderServer
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / (math.hypot(*a) * math.hypot(*b))
+
 
 CURVE = Path(__file__).resolve().parents[3] / "bench" / "results" / "semantic_curve.json"
 
@@ -86,6 +93,23 @@ class TestLexicalMatch:
             "Where can I get a database of Canadian family offices?",
             "Where can I get a database of family offices in Canada?",
         )
+
+    def test_a_four_letter_stem_is_long_enough(self) -> None:
+        # "China" and "Chinese" share the stem "chin", the shortest that counts.
+        assert lexical_match("What do people in China eat?", "What do Chinese people eat?")
+
+    def test_any_form_among_words_sharing_the_stem(self) -> None:
+        # Of "nigeria" and "nigerian", both starting with Niger's stem, only the
+        # second is a form of Niger: it is found after the first is passed over.
+        assert lexical_match(
+            "Which languages do people speak in Niger and Nigeria?",
+            "Which languages do Nigerian people speak in Nigeria?",
+        )
+
+    def test_a_lookalike_that_is_the_last_word_is_another_name(self) -> None:
+        # "nigeria" sorts last among the words: nothing follows it to look at.
+        assert lexical_match("Is Niger big?", "Is Nigeria big?") is False
+        assert lexical_match("Is Nigeria big?", "Is Niger big?") is False
 
     def test_a_longer_name_is_another_name(self) -> None:
         assert not lexical_match("Should I learn Java first?", "Should I learn JavaScript first?")
@@ -164,6 +188,38 @@ class TestRoles:
     def test_swapped_roles_refuse(self, question: str, cached: str) -> None:
         assert lexical_match(question, cached) is False
         assert lexical_match(cached, question) is False
+
+    @pytest.mark.parametrize(
+        ("question", "cached"),
+        [
+            (
+                "Is Apple better than Samsung for photos after the update, or over time?",
+                "Is Samsung better than Apple for photos?",
+            ),
+            (
+                "How do I convert Celsius to Fahrenheit before baking is over?",
+                "How do I convert Fahrenheit to Celsius?",
+            ),
+            (
+                "Are cats afraid of tigers after dark, or is it over by then?",
+                "Are tigers afraid of cats?",
+            ),
+        ],
+        ids=["than", "to", "of"],
+    )
+    def test_ordering_words_only_one_question_has_hide_no_swap(
+        self, question: str, cached: str
+    ) -> None:
+        # The question has ordering words the cached one lacks ("after", "over"...):
+        # whichever of its ordering words is read first, the shared one is compared.
+        assert lexical_match(question, cached) is False
+
+    def test_a_word_on_both_sides_has_changed_no_side(self) -> None:
+        # "dogs" stands on both sides of "than" in the question: it moved nowhere, and
+        # without a word that went the other way, nothing was traded.
+        assert lexical_match(
+            "Are big dogs smarter than cats and dogs?", "Are cats smarter than dogs?"
+        )
 
     def test_a_reordered_sentence_with_the_same_roles_matches(self) -> None:
         assert lexical_match(
@@ -244,6 +300,14 @@ class TestThresholds:
         thresholds = Thresholds({"strict": 0.99, None: 0.85})
         assert (thresholds("strict"), thresholds("other"), thresholds(None)) == (0.99, 0.85, 0.85)
 
+    def test_a_mapping_without_none_leaves_the_rest_at_the_default(self) -> None:
+        thresholds = Thresholds({"strict": 0.99})
+        assert (thresholds("strict"), thresholds("other"), thresholds(None)) == (
+            0.99,
+            DEFAULT_THRESHOLD,
+            DEFAULT_THRESHOLD,
+        )
+
     @pytest.mark.parametrize("bad", [0, 1.5, -0.2, float("nan"), "0.9", True])
     def test_a_threshold_outside_zero_to_one_is_refused_by_name(self, bad: Any) -> None:
         with pytest.raises(ConfigurationError, match="threshold for namespace 'a'"):
@@ -277,6 +341,21 @@ class TestGuardsInTheCache:
         ask(client, provider, user(self.ASKED))
         other = ask(client, provider, user(self.OTHER_YEAR))
         assert other.content == answer_to(self.OTHER_YEAR)
+
+    def test_past_a_refused_candidate_the_next_closest_is_served(
+        self, client: Client, provider: ProviderServer, embedder: WordsEmbedder
+    ) -> None:
+        question = "What is the capital of France?"
+        other_year = "What is the capital of France 2020?"  # the closer one, refused
+        reworded = "what is the capital of france, please tell"
+        for cached in (other_year, reworded):
+            ask(client, provider, user(cached))
+        similarity = [
+            cosine(embedder.vector(question), embedder.vector(cached))
+            for cached in (other_year, reworded)
+        ]
+        assert similarity[0] > similarity[1] >= 0.8  # both are candidates, in this order
+        assert ask(client, provider, user(question)).content == answer_to(reworded)
 
     def test_guards_false_serves_them(
         self, provider: ProviderServer, embedder: WordsEmbedder
@@ -334,8 +413,8 @@ class TestVerifier:
             other = ask(client, provider, user(self.REWORDED))
         assert other.metadata["from_cache"] is False
         errors = [meta for name, _, meta in events if name[-1] == "error"]
-        assert [(meta["store"], meta["reason"]) for meta in errors] == [
-            ("semantic", "verifier_failed")
+        assert [(meta["store"], meta["reason"], meta["error"]) for meta in errors] == [
+            ("semantic", "verifier_failed", "RuntimeError: verifier down")
         ]
 
     async def test_an_async_verifier_confirms_async_calls(

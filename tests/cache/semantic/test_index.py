@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
 
 from exllm_py.cache.semantic.index import HEAD, MAX_CANDIDATES, VectorIndex
+from tests.cache.test_fork_safety import run_in_child_while_held
 
 
 @pytest.fixture
@@ -174,3 +176,18 @@ class TestBestFirst:
             index.add("p", f"k{number}", "q", vector)
         similarities = [index.search("p", vector, 0.999)[0].similarity for vector in vectors]
         assert max(similarities) == 1.0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+class TestAfterAFork:
+    """A forked child uses the index even if a parent thread held its lock at the fork."""
+
+    def test_the_child_adds_and_searches(self, index: VectorIndex) -> None:
+        index.add("p", "before", "q1", [1.0, 0.0])
+
+        def action() -> None:
+            index.add("p", "in-child", "q2", [0.0, 1.0])
+            assert [found.key for found in index.search("p", [0.0, 1.0], 0.9)] == ["in-child"]
+            assert len(index) == 2
+
+        run_in_child_while_held(index, "_lock", action)

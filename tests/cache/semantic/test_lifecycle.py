@@ -12,6 +12,7 @@ from exllm_py.cache.keys import cache_key
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.semantic import SemanticCache
 from exllm_py.cache.stores.memory import MemoryStore
+from exllm_py.cache.stores.tiered import TIER_KEY, TieredStore
 from tests.cache.semantic.conftest import Events, answer_to
 from tests.cache.semantic.test_contextual import ask, user
 from tests.cache.semantic.words_embedder import WordsEmbedder
@@ -79,6 +80,9 @@ class TestVectorsLeaveWithTheirEntries:
         ask(client, provider, user(ASKED))
         strategy.store.clear()
         assert ask(client, provider, user(REWORDED)).metadata["from_cache"] is False
+        # Met as a candidate, the vector of the entry that went is dropped.
+        assert strategy.semantic is not None
+        assert _key(provider, ASKED) not in strategy.semantic.index
 
 
 class TestVisible:
@@ -92,11 +96,31 @@ class TestVisible:
         hits = [(measured, meta) for name, measured, meta in events if name[-1] == "hit"]
         assert len(hits) == 1
         measured, meta = hits[0]
+        assert set(meta) == {"key", "provider", "model", "namespace", "match", "matched_key"}
+        assert (meta["provider"], meta["model"], meta["namespace"]) == (
+            "openai",
+            "gpt-4o-mini",
+            None,
+        )
         assert meta["match"] == "semantic"
         assert meta["matched_key"] == hit.metadata["cache_key"]
         assert meta["key"] != hit.metadata["cache_key"]  # the call's own key missed
         assert measured["similarity"] == hit.metadata["similarity"]
         assert measured["saved_cost_usd"] == first.cost
+
+    def test_the_hit_event_names_the_namespace_and_the_tier_that_answered(
+        self, provider: ProviderServer, events: Events
+    ) -> None:
+        l1, l2 = MemoryStore(cleanup_interval=None), MemoryStore(cleanup_interval=None)
+        semantic = SemanticCache(WordsEmbedder(), threshold=0.8)
+        strategy = ProductionStrategy(TieredStore(l1, l2), semantic=semantic)
+        with Client(cache_strategy=strategy) as client:
+            ask(client, provider, user(ASKED), cache_namespace="tenant-a")
+            l1.clear()  # only the second tier has the entry now
+            hit = ask(client, provider, user(REWORDED), cache_namespace="tenant-a")
+        assert hit.metadata["cache_match"] == "semantic"
+        (meta,) = [meta for name, _, meta in events if name[-1] == "hit"]
+        assert (meta["namespace"], meta[TIER_KEY]) == ("tenant-a", "l2")
 
     def test_a_semantic_hit_is_neither_a_miss_nor_an_exact_hit(
         self, client: Client, provider: ProviderServer, strategy: ProductionStrategy
@@ -115,9 +139,11 @@ class TestVisible:
             answer = ask(client, provider, user(ASKED))
         assert answer.content == answer_to(ASKED)
         assert len(semantic.index) == 0
-        assert [meta["reason"] for name, _, meta in events if name[-1] == "error"] == [
-            "embed_failed"
+        errors = [meta for name, _, meta in events if name[-1] == "error"]
+        assert [(meta["store"], meta["reason"], meta["key"]) for meta in errors] == [
+            ("semantic", "embed_failed", _key(provider, ASKED))
         ]
+        assert errors[0]["error"].startswith("ProviderError: ")
 
 
 class TestAsync:

@@ -24,6 +24,11 @@ class TestNumbersNamesNegations:
     def test_contractions_and_cannot_count_as_not(self) -> None:
         assert lexical_signature("Why can't I? Why cannot I? Why not?").negations == {"not"}
 
+    def test_a_typographic_apostrophe_is_an_apostrophe(self) -> None:
+        signature = lexical_signature("Why can\u2019t I see Paris\u2019s sights?")
+        assert signature.negations == {"not"}
+        assert signature.names == {"pari"}
+
     def test_or_not_asks_for_both_sides(self) -> None:
         signature = lexical_signature("Is it safe or not? Why or why not?")
         assert signature.negations == frozenset()
@@ -107,3 +112,25 @@ class TestUnusualText:
 
     def test_and_not_is_a_negation(self) -> None:
         assert lexical_signature("Healthy and not expensive?").negations == {"not"}
+
+
+class TestNumberValues:
+    """A number is its value: trailing zeros, leading zeros and a script change nothing."""
+
+    @pytest.mark.parametrize(
+        ("text", "numbers"),
+        [
+            ("Is 3.0 the same as 3?", {"3"}),
+            ("Is 0 or 000 or 0.0 or 0.00 zero?", {"0"}),
+            ("Is 0.50 half?", {"0.5"}),
+            ("Is \u0661\u0662 or \u0663.\u0665\u0660 big?", {"12", "3.5"}),  # Arabic-Indic
+        ],
+        ids=["trailing-zeros", "zero", "a-fraction-of-one", "arabic-indic-digits-and-point"],
+    )
+    def test_one_value_one_number(self, text: str, numbers: frozenset[str]) -> None:
+        assert lexical_signature(text).numbers == numbers
+
+    def test_a_version_is_kept_as_written(self) -> None:
+        # Zeros and points mean something in a version: 1.2.0 is not 1.2, nor 0.1.5 ".1.5".
+        signature = lexical_signature("Is 0.1.5 newer than 1.2.0 or 1.2?")
+        assert signature.numbers == {"0.1.5", "1.2.0", "1.2"}
