@@ -580,15 +580,22 @@ class TestUpgradeFromVersion1:
         assert shapes[0] == shapes[1]
 
     def test_a_file_from_a_later_version_is_refused(self, clock: FakeClock, tmp_path: Path) -> None:
-        """A schema version this code does not know: reads miss, invalidate says why."""
+        """A later schema version: reads miss, invalidate raises naming the file and its version."""
         version_1_database(tmp_path, {"k": dump_entry(unlabelled(clock, "k"))})
         connection = sqlite3.connect(tmp_path / DATABASE_NAME)
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
         connection.close()
         store = DiskStore(tmp_path, clock=clock)
         assert store.get("k") is None
-        with pytest.raises(DiskStoreUnavailable, match="later version of exllm_py"):
+        with pytest.raises(DiskStoreUnavailable) as raised:
             store.invalidate(Invalidation(key="k"))
+        database = tmp_path / DATABASE_NAME
+        assert str(raised.value) == (
+            f"DiskStore database {database} could not be used (sqlite_error: {database} has "
+            f"schema version {SCHEMA_VERSION + 1}, newer than {SCHEMA_VERSION}: it was written "
+            "by a later version of exllm_py; upgrade this one or give it another directory); "
+            "see the error it was raised from"
+        )
         assert rows(tmp_path, "SELECT key FROM entries") == [("k",)]
 
     def test_processes_opening_it_at_once_upgrade_it_once(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from exllm_py import telemetry
-from exllm_py.cache.entry import dump_entry
+from exllm_py.cache.entry import CacheEntry, dump_entry, make_entry
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.base import CacheStore
 from exllm_py.cache.stores.breaker import CircuitBreaker
@@ -27,6 +27,7 @@ from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.client import strategy_from_env
 from exllm_py.errors import ConfigurationError, ValidationError
+from exllm_py.types import LLMResponse
 from tests.cache.test_memory_store import StoreAgainstModel
 from tests.cache.test_store_contract import StoreContract, clock, entry
 from tests.clocks import FakeClock
@@ -196,6 +197,24 @@ class TestTTL:
         assert store.sweep() == 1
         assert rows(tmp_path, "SELECT key FROM entries") == [("long",)]
 
+    def test_sweep_counts_and_reports_expirations(
+        self, clock: FakeClock, tmp_path: Path, evictions: Any
+    ) -> None:
+        """Each entry a sweep drops is an expiration (not an eviction), reported with reason ttl."""
+        store = DiskStore(tmp_path, clock=clock)
+        short = entry(clock, ttl=5, key="short")
+        store.set("short", short)
+        store.set("long", entry(clock, ttl=50))
+        clock.tick(6)
+        store.sweep()
+        assert (store.stats().expirations, store.stats().evictions) == (1, 0)
+        assert evictions == [
+            (
+                {"size_bytes": len(dump_entry(short))},
+                {"key": "short", "reason": "ttl", "store": "disk"},
+            )
+        ]
+
     def test_the_default_ttl_is_the_constructors(self, tmp_path: Path) -> None:
         """default_ttl is what the strategy uses for calls without cache_ttl."""
         assert DiskStore(tmp_path, default_ttl=None).default_ttl is None
@@ -251,6 +270,52 @@ class TestPersistence:
         assert rows(tmp_path, "PRAGMA journal_mode") == [("wal",)]
 
 
+def entry_of_size(clock: FakeClock, key: str, size: int) -> CacheEntry:
+    """An entry whose stored JSON is exactly ``size`` bytes."""
+
+    def made(length: int) -> CacheEntry:
+        return make_entry(LLMResponse("x" * length, "m", "mock"), key, clock(), None)
+
+    base = len(dump_entry(made(0)))
+    made_one = made(size - base)
+    assert len(dump_entry(made_one)) == size
+    return made_one
+
+
+class TestKeptDecodes:
+    """Hits of unchanged bytes share one decode, for values up to 64 KiB and the last 256 keys."""
+
+    @pytest.mark.parametrize(("size", "shared"), [(64 * 1024, True), (64 * 1024 + 1, False)])
+    def test_values_up_to_64_kib_are_decoded_once(
+        self, clock: FakeClock, tmp_path: Path, size: int, shared: bool
+    ) -> None:
+        """A value of 64 KiB is served from its kept decode; one byte more is decoded per hit."""
+        store = DiskStore(tmp_path, clock=clock)
+        store.set("k", entry_of_size(clock, "k", size))
+        first, again = store.get("k"), store.get("k")
+        assert first is not None
+        assert again is not None
+        assert again.response == first.response
+        assert (again.response is first.response) is shared
+
+    def test_the_last_256_keys_keep_their_decodes(self, clock: FakeClock, tmp_path: Path) -> None:
+        """After hits on 257 keys, the second is served from its kept decode, the first is not."""
+        store = DiskStore(tmp_path, clock=clock)
+        keys = [f"k{n}" for n in range(257)]
+        for key in keys:
+            store.set(key, entry(clock, key, key=key))
+        first = [store.get(key) for key in keys]
+        # The second before the first: decoding the first again would push the second out.
+        second_again, first_again = store.get(keys[1]), store.get(keys[0])
+        assert first[0] is not None
+        assert first[1] is not None
+        assert second_again is not None
+        assert first_again is not None
+        assert second_again.response is first[1].response
+        assert first_again.response is not first[0].response
+        assert first_again.response == first[0].response
+
+
 class TestFaults:
     """A broken database is a miss and a reported error, never an exception."""
 
@@ -301,6 +366,33 @@ class TestFaults:
         assert store.get("new") is None
         assert errors[0]["reason"] == "locked"
 
+    def test_a_sweep_of_a_locked_database_removes_nothing_and_says_so(
+        self, clock: FakeClock, tmp_path: Path, errors: list[dict[str, Any]]
+    ) -> None:
+        """Another holder of the write lock: sweep returns 0 and the expired row stays for later."""
+        store = DiskStore(tmp_path, clock=clock, timeout=0.05)
+        store.set("stale", entry(clock, ttl=5))
+        clock.tick(6)
+        holder = sqlite3.connect(tmp_path / DATABASE_NAME, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            swept = store.sweep()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert swept == 0
+        assert errors[0]["reason"] == "locked"
+        assert rows(tmp_path, "SELECT key FROM entries") == [("stale",)]
+        assert store.stats().expirations == 0
+
+    def test_the_repr_names_the_file_and_the_breaker_state(self, tmp_path: Path) -> None:
+        """repr shows which database a store uses and whether its breaker has opened."""
+        (tmp_path / DATABASE_NAME).write_bytes(b"this is not a database at all" * 100)
+        store = DiskStore(tmp_path, breaker=CircuitBreaker(name="disk-repr", failure_threshold=1))
+        assert repr(store) == f"<DiskStore {str(tmp_path / DATABASE_NAME)!r} closed>"
+        store.get("k")
+        assert repr(store) == f"<DiskStore {str(tmp_path / DATABASE_NAME)!r} open>"
+
 
 class TestTiered:
     """DiskStore as L2 behind a MemoryStore."""
@@ -336,28 +428,79 @@ class TestConfiguration:
     """Constructor arguments are checked; the environment can pick the disk store."""
 
     @pytest.mark.parametrize(
-        ("arguments", "named"),
+        ("arguments", "message"),
         [
-            ({"max_bytes": 0}, "DiskStore max_bytes"),
-            ({"max_entries": "10"}, "DiskStore max_entries"),
-            ({"default_ttl": -1}, "DiskStore default_ttl"),
-            ({"timeout": 0}, "DiskStore timeout"),
-            ({"clock": 5}, "DiskStore clock"),
-            ({"breaker": object()}, "DiskStore breaker"),
+            ({"max_bytes": 0}, "DiskStore max_bytes must be at least 1, got 0"),
+            ({"max_entries": "10"}, "DiskStore max_entries must be an integer, got '10'"),
+            (
+                {"default_ttl": -1},
+                "DiskStore default_ttl must be a positive number of seconds, at most "
+                "315,360,000 (ten years), got -1 (or None: never expires)",
+            ),
+            (
+                {"timeout": 0},
+                "DiskStore timeout must be a positive number of seconds, at most 60 (a minute), "
+                "got 0",
+            ),
+            (
+                {"timeout": 61},
+                "DiskStore timeout must be a positive number of seconds, at most 60 (a minute), "
+                "got 61",
+            ),
+            ({"clock": 5}, "DiskStore clock must be a function returning epoch seconds, got 5"),
+            (
+                {"breaker": object()},
+                "DiskStore breaker must be a CircuitBreaker or None, got object",
+            ),
+            ({"path": 5}, "DiskStore path must be a directory path or None, got int"),
         ],
     )
     def test_a_bad_argument_is_named(
-        self, tmp_path: Path, arguments: dict[str, Any], named: str
+        self, tmp_path: Path, arguments: dict[str, Any], message: str
     ) -> None:
-        """Each bad argument fails at construction with its name in the message."""
-        with pytest.raises(ValidationError, match=named):
-            DiskStore(tmp_path, **arguments)
+        """Each bad argument fails at construction, naming it, what it must be and what it got."""
+        with pytest.raises(ValidationError) as raised:
+            DiskStore(**{"path": tmp_path, **arguments})
+        assert str(raised.value) == message
+
+    def test_the_defaults(self, tmp_path: Path) -> None:
+        """1 GiB, a million entries, 15 minutes, a one-second wait; a breaker named for the
+        directory, opened by 3 consecutive failures for 5 seconds."""
+        store = DiskStore(tmp_path)
+        assert (store.max_bytes, store.max_entries, store.default_ttl, store.timeout) == (
+            1024**3,
+            1_000_000,
+            900.0,
+            1.0,
+        )
+        breaker = store.breaker
+        assert (breaker.name, breaker.failure_threshold, breaker.cooldown) == (
+            f"disk:{tmp_path}",
+            3,
+            5.0,
+        )
+
+    def test_no_path_means_the_user_cache_directory(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """DiskStore() keeps its database under default_directory(), created if missing."""
+        monkeypatch.setattr(sys, "platform", "linux")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        store = DiskStore()
+        assert store.database == tmp_path / "xdg" / "exllm_py" / DATABASE_NAME
+        assert (tmp_path / "xdg" / "exllm_py").is_dir()
 
     def test_a_path_that_is_a_file_is_a_configuration_error(self, tmp_path: Path) -> None:
-        """The message names the path to fix."""
+        """The message names the path to fix, why it failed and what to pass instead."""
         (tmp_path / "file").write_text("")
-        with pytest.raises(ConfigurationError, match=r"DiskStore path .*file"):
+        with pytest.raises(ConfigurationError) as raised:
             DiskStore(tmp_path / "file")
+        message = str(raised.value)
+        assert message.startswith(
+            f"DiskStore path {str(tmp_path / 'file')!r} cannot be used as a directory ("
+        )
+        assert message.endswith("); pass path= a directory this process can write")
+        assert isinstance(raised.value.__cause__, OSError)
 
     def test_the_directory_is_created(self, tmp_path: Path) -> None:
         """A missing directory, nested, is made on construction."""

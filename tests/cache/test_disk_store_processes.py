@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
 import sqlite3
 import threading
 import time
+import traceback
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,7 @@ from exllm_py.cache.entry import make_entry
 from exllm_py.cache.stores.disk import DiskStore
 from exllm_py.cache.stores.disk_schema import DATABASE_NAME
 from exllm_py.types import LLMResponse
+from tests.cache.test_fork_safety import wait_bounded
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
@@ -145,6 +150,41 @@ class TestAcrossProcesses:
         assert count == 2 * ROUNDS
 
 
+def _fork(work: Callable[[], None]) -> int:
+    """Fork a process that runs ``work`` and exits 0, or 1 with the traceback on stderr."""
+    pid = os.fork()
+    if pid == 0:  # never return into pytest
+        code = 1
+        try:
+            work()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _grandchild_writes(directory: str, go: int, done: int) -> None:
+    """Use the store and fork a grandchild, then close the store and exit.
+
+    The grandchild, told to go (once this process is gone), writes an entry,
+    says so, and keeps its store open until told to go again.
+    """
+    store = DiskStore(directory, default_ttl=None)
+    store.set("child", make_entry(_answer("child"), "child", time.time(), None))
+
+    def write_when_told() -> None:
+        os.read(go, 1)
+        store.set("grandchild", make_entry(_answer("grandchild"), "grandchild", time.time(), None))
+        os.write(done, b"1")
+        os.read(go, 1)  # still running while the others read what it wrote
+        store.close()
+
+    _fork(write_when_told)
+    store.close()
+
+
 def _check_sum(directory: Path) -> int:
     connection = sqlite3.connect(directory / DATABASE_NAME)
     try:
@@ -184,3 +224,34 @@ class TestKilledWriter:
         assert count >= ROUNDS
         store = DiskStore(tmp_path)
         assert all(store.get(f"k{n}") is not None for n in range(ROUNDS))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+class TestForkedProcesses:
+    """A forked process opens its own connection, however many forks away from the opener."""
+
+    def test_a_grandchild_writes_after_the_child_that_forked_it_is_gone(
+        self, tmp_path: Path
+    ) -> None:
+        """A child uses the store and forks, then closes it and exits: what the grandchild
+        writes next is committed to the file, read by other processes while it runs on."""
+        go_read, go_write = os.pipe()
+        done_read, done_write = os.pipe()
+        child = _fork(lambda: _grandchild_writes(str(tmp_path), go_read, done_write))
+        os.close(go_read)
+        os.close(done_write)
+        try:
+            assert wait_bounded(child, JOIN_TIMEOUT) == 0, "the child failed (traceback above)"
+            os.write(go_write, b"1")
+            # Readable once the grandchild has written (or exited without writing: EOF).
+            ready, _, _ = select.select([done_read], [], [], JOIN_TIMEOUT)
+            assert ready, f"the grandchild did not write within {JOIN_TIMEOUT} s"
+            assert os.read(done_read, 1) == b"1", "the grandchild failed (traceback above)"
+            store = DiskStore(tmp_path)
+            assert [store.get(key) is not None for key in ("child", "grandchild")] == [True, True]
+            store.close()
+        finally:
+            with suppress(OSError):  # the grandchild may be gone already
+                os.write(go_write, b"1")
+            os.close(go_write)
+            os.close(done_read)
