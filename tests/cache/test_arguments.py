@@ -8,11 +8,17 @@ from exllm_py.cache.arguments import (
     MAX_STORE_TIMEOUT,
     MAX_TIMEOUT,
     MAX_TTL,
+    check_callable,
     check_count,
+    check_instance,
     check_seconds,
+    check_store,
+    check_strategy,
     check_ttl,
     shown,
 )
+from exllm_py.cache.nocache import NoCache
+from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ValidationError
 
 
@@ -83,3 +89,57 @@ class TestCheckCount:
 
     def test_the_minimum_itself_is_accepted(self) -> None:
         assert check_count("Pool size", 3, minimum=3) == 3
+
+    def test_without_a_minimum_one_is_enough(self) -> None:
+        """A count is at least 1 unless the caller says otherwise."""
+        assert check_count("Pool size", 1) == 1
+        with pytest.raises(ValidationError, match="at least 1, got 0"):
+            check_count("Pool size", 0)
+
+
+class TestCheckKinds:
+    """A value of the wrong kind is refused with what was expected and what came instead."""
+
+    def test_an_instance_of_the_wrong_type_names_its_type_not_its_contents(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            check_instance("Store path", b"secret", str, "a directory path")
+        assert str(raised.value) == "Store path must be a directory path, got bytes"
+        check_instance("Store path", "/tmp/cache", str, "a directory path")
+
+    def test_something_that_cannot_be_called_is_shown(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            check_callable("Key function", 42, "a function of the request")
+        assert str(raised.value) == "Key function must be a function of the request, got 42"
+        check_callable("Key function", len, "a function of the request")
+
+
+class TestCheckStoreAndStrategy:
+    """A store or strategy is an object with its protocol's attributes, any missing listed."""
+
+    def test_an_object_without_them_is_told_what_it_lacks(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            check_strategy("Client cache_strategy", "production")
+        assert str(raised.value) == (
+            "Client cache_strategy must be a cache strategy such as ProductionStrategy(), "
+            "TestStrategy() or NoCache(), got 'production' (it has no fetch, afetch, "
+            "wrap_transport, wrap_async_transport, stats)"
+        )
+
+    def test_a_class_is_not_an_instance(self) -> None:
+        """A class missing only instance attributes is refused, and they are listed."""
+        with pytest.raises(ValidationError) as raised:
+            check_store("ProductionStrategy store", MemoryStore)
+        assert str(raised.value) == (
+            "ProductionStrategy store must be a cache store such as MemoryStore() or "
+            f"RedisStore(url), got {MemoryStore!r} (it has no default_ttl, clock)"
+        )
+
+    def test_a_class_with_every_attribute_is_still_refused(self) -> None:
+        """Its methods are there but unbound, so nothing is listed as missing."""
+        with pytest.raises(ValidationError) as raised:
+            check_strategy("Client cache_strategy", NoCache)
+        assert str(raised.value).endswith(f"or NoCache(), got {NoCache!r}")
+
+    def test_a_real_store_and_strategy_are_accepted(self) -> None:
+        check_store("ProductionStrategy store", MemoryStore(cleanup_interval=None))
+        check_strategy("Client cache_strategy", NoCache())

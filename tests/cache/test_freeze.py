@@ -6,7 +6,7 @@ import copy
 import json
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pytest
@@ -90,6 +90,39 @@ class TestDeepFreeze:
     def test_freezing_again_costs_no_copy(self) -> None:
         frozen = deep_freeze({"a": [1, {"b": 2}]})
         assert deep_freeze(frozen) is frozen
+
+
+class Pair(NamedTuple):
+    """A tuple subclass of the caller's own, as tool code may put in ``raw``."""
+
+    left: Any
+    right: Any
+
+
+class TestFreezingTuples:
+    """A plain tuple is rebuilt only when something in it froze; a tuple subclass is kept."""
+
+    def test_a_tuple_holding_containers_is_rebuilt_around_frozen_ones(self) -> None:
+        """The dict and list inside come back frozen, in a new plain tuple; the original stays."""
+        value = ({"a": [1, 2]}, "text", [3])
+        frozen = deep_freeze(value)
+        assert type(frozen) is tuple
+        assert frozen == value
+        assert [type(item) for item in frozen] == [FrozenDict, str, FrozenList]
+        assert type(frozen[0]["a"]) is FrozenList
+        assert [type(item) for item in value] == [dict, str, list]
+
+    def test_a_tuple_of_immutable_values_is_the_same_object(self) -> None:
+        """Nothing inside needed freezing, so no copy is made."""
+        value = (1, "text", None, (2.5, True))
+        assert deep_freeze(value) is value
+
+    def test_a_tuple_subclass_is_left_as_it_is(self) -> None:
+        """Rebuilding a named tuple as a plain tuple would lose its type and field names."""
+        pair = Pair({"a": 1}, [2])
+        frozen = deep_freeze({"pair": pair})
+        assert frozen["pair"] is pair
+        assert frozen["pair"].left == {"a": 1}
 
 
 class TestCopies:

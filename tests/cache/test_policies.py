@@ -334,10 +334,15 @@ class TestPolicyArgument:
             MemoryStore(cleanup_interval=None, policy=object())  # type: ignore[arg-type]
 
     def test_a_policy_another_store_uses_is_refused(self) -> None:
+        """The message shows the policy and says to give each store its own."""
         shared = LFU()
         MemoryStore(cleanup_interval=None, policy=shared)
-        with pytest.raises(ValidationError, match="MemoryStore policy must be a policy no other"):
+        with pytest.raises(ValidationError) as raised:
             MemoryStore(cleanup_interval=None, policy=shared)
+        assert str(raised.value) == (
+            f"MemoryStore policy must be a policy no other store uses, got {shared!r} "
+            "already in use: give each store its own, e.g. policy=LFU()"
+        )
 
     def test_a_policy_of_the_callers_own_is_taken(self, clock: FakeClock) -> None:
         class NewestFirst:
