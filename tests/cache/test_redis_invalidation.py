@@ -142,6 +142,7 @@ class TestTagIndex:
         await store.aset("k", labelled(clock, tags=("t",), ttl=60))
         await store.aclose()
         assert members(raw, "t") == [b"k"]
+        assert 59_000 < raw.pttl("app:k") <= 60_000
         assert 59_000 < raw.pttl("app@tag:t") <= 60_000
 
     def test_a_tag_set_expires_no_sooner_than_its_longest_lived_member(
@@ -261,6 +262,17 @@ class TestByTag:
     ) -> None:
         """An expired member's score says so: one GET for the live one, none for the other."""
         counted.set("expired", labelled(clock, tags=("t",), ttl=5))
+        counted.set("live", labelled(clock, tags=("t",), ttl=500))
+        clock.tick(10)
+        admin.config_resetstat()
+        assert counted.invalidate(Invalidation(tag="t")) == 1
+        assert calls(admin, "get") == 1
+
+    def test_a_member_scored_exactly_now_is_not_read(
+        self, counted: RedisStore, admin: redis.Redis, clock: FakeClock
+    ) -> None:
+        """An entry that expires this very instant is expired already: no GET for it either."""
+        counted.set("due", labelled(clock, tags=("t",), ttl=10))
         counted.set("live", labelled(clock, tags=("t",), ttl=500))
         clock.tick(10)
         admin.config_resetstat()
@@ -505,6 +517,17 @@ class TestAsync:
         assert [meta["key"] for _, meta in evictions] == ["a", "c", "d"]
         assert store.stats().evictions == 3
 
+    async def test_non_entries_in_the_namespace_are_left_alone(
+        self, store: RedisStore, raw: redis.Redis, clock: FakeClock
+    ) -> None:
+        """A hash or a foreign string under the prefix is neither an error nor removed."""
+        raw.hset("app:hash", "field", "value")
+        raw.set("app:junk", b"not an entry")
+        await store.aset("k", labelled(clock))
+        assert await store.ainvalidate(Invalidation(provider="openai")) == 1
+        await store.aclose()
+        assert keys(raw, "app:*") == [b"app:hash", b"app:junk"]
+
     async def test_an_unreachable_server_raises(self, clock: FakeClock) -> None:
         """The async twin raises the same error as the sync one."""
         url = f"redis://:s3cret@127.0.0.1:{closed_port()}/0"
@@ -578,6 +601,29 @@ class TestNeverKeysOrFlush:
         stats = admin.info("commandstats")
         assert not {"cmdstat_keys", "cmdstat_flushdb", "cmdstat_flushall"} & stats.keys()
         assert {"cmdstat_scan", "cmdstat_zscan", "cmdstat_unlink"} <= stats.keys()
+
+
+class TestPlainPipelines:
+    """Each round trip of an invalidation is a plain pipeline, never a ``MULTI`` block.
+
+    A ``MULTI`` would hold the server for a whole batch of reads, and proxies
+    and clusters that refuse transactions would refuse the invalidation.
+    """
+
+    async def test_no_invalidation_opens_a_transaction(
+        self, counted: RedisStore, admin: redis.Redis, clock: FakeClock
+    ) -> None:
+        """By tag, by walk and by key, sync and async: no MULTI, no EXEC, the work all done."""
+        for index in range(6):
+            counted.set(f"k{index}", labelled(clock, tags=("t",), provider=f"p{index % 3}"))
+        admin.config_resetstat()  # the tagged writes above are MULTI blocks of their own
+        assert counted.invalidate(Invalidation(tag="t", provider="p0")) == 2
+        assert await counted.ainvalidate(Invalidation(tag="t", provider="p1")) == 2
+        assert counted.invalidate(Invalidation(key="k2")) == 1
+        assert await counted.ainvalidate(Invalidation(provider="p2")) == 1
+        await counted.aclose()
+        assert (calls(admin, "multi"), calls(admin, "exec")) == (0, 0)
+        assert admin.exists(*(f"app:k{index}" for index in range(6))) == 0
 
 
 class TestClearing:
@@ -668,6 +714,11 @@ class TestDecodeSummary:
         assert summary == EntrySummary(stored.stored_at, stored.expires_at, stored.labels)
         assert summary.live(stored.stored_at + 59)
         assert not summary.live(stored.stored_at + 60)
+
+    def test_another_format_version_is_named_in_the_error(self) -> None:
+        """The error says which version the value has and which one is read."""
+        with pytest.raises(ValueError, match=r"cache entry format 99 is not \d+$"):
+            decode_summary(b'{"v": 99}', 1024)
 
     @pytest.mark.parametrize(
         "value",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import operator
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -394,19 +395,27 @@ class SlowL2(MemoryStore):
 
     ``meanwhile`` runs once, right after the next read found its entry: as
     another thread's change would land while the read's answer travels back.
+    An async read also awaits what it returns, as another task's ``aset`` or
+    ``adelete`` would run while the read's ``await`` yields.
     """
 
     meanwhile: Any = None
 
     def get(self, key: str) -> CacheEntry | None:
         found = super().get(key)
-        change, self.meanwhile = self.meanwhile, None
-        if change is not None:
-            change()
+        self._change()
         return found
 
     async def aget(self, key: str) -> CacheEntry | None:
-        return self.get(key)
+        found = super().get(key)
+        done = self._change()
+        if inspect.isawaitable(done):
+            await done
+        return found
+
+    def _change(self) -> object:
+        change, self.meanwhile = self.meanwhile, None
+        return None if change is None else change()
 
 
 class TestChangesDuringAnL2Read:
@@ -463,6 +472,58 @@ class TestChangesDuringAnL2Read:
     ) -> None:
         self.old_entry_in_l2_only(store, slow, clock)
         slow.meanwhile = lambda: store.invalidate(Invalidation(key="k"))
+        await store.aget("k")
+        assert await store.aget("k") is None
+
+    @pytest.mark.parametrize(
+        "remove",
+        [
+            lambda store: store.delete("k"),
+            lambda store: store.clear(),
+            lambda store: store.invalidate(Invalidation(key="k")),
+        ],
+        ids=["delete", "clear", "invalidate"],
+    )
+    def test_a_write_then_a_removal_during_the_read_are_not_undone(
+        self,
+        store: TieredStore,
+        slow: SlowL2,
+        clock: FakeClock,
+        remove: Callable[[TieredStore], object],
+    ) -> None:
+        """Two changes during one read: the second never hides the first from it."""
+        self.old_entry_in_l2_only(store, slow, clock)
+
+        def write_then_remove() -> None:
+            store.set("k", entry(clock, "new"))
+            remove(store)
+
+        slow.meanwhile = write_then_remove
+        store.get("k")
+        assert store.get("k") is None
+
+    async def test_a_newer_aset_during_an_async_read_is_what_l1_keeps(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        """Another task's aset that lands during the read is what later reads are served."""
+        self.old_entry_in_l2_only(store, slow, clock)
+        slow.meanwhile = lambda: store.aset("k", entry(clock, "new"))
+        await store.aget("k")
+        served = await store.aget("k")
+        assert served is not None
+        assert served.response.content == "new"
+
+    async def test_an_aset_then_an_adelete_during_an_async_read_are_not_undone(
+        self, store: TieredStore, slow: SlowL2, clock: FakeClock
+    ) -> None:
+        """Another task writes then deletes the key during the read: the key stays gone."""
+        self.old_entry_in_l2_only(store, slow, clock)
+
+        async def write_then_delete() -> None:
+            await store.aset("k", entry(clock, "new"))
+            await store.adelete("k")
+
+        slow.meanwhile = write_then_delete
         await store.aget("k")
         assert await store.aget("k") is None
 
