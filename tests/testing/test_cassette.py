@@ -20,6 +20,7 @@ from exllm_py.testing.cassette_file import (
     RecordedResponse,
     write_cassette,
 )
+from exllm_py.testing.matching import Matcher
 from exllm_py.testing.redact import RecordingRefused
 
 
@@ -80,6 +81,9 @@ class TestModes:
         path = recorded if exists else tmp_path / "absent.json"
         cassette = Cassette.open(path, mode=mode)
         assert (cassette.replays, cassette.records) == (replays, records)
+        # The mode itself is kept: messages name it, and rewrite differs from once.
+        assert cassette.mode is RecordMode(mode)
+        assert f"mode={mode} " in repr(cassette)
 
 
 class TestRewriteKeepsTheOldCassetteUntilTheNewOneIsSaved:
@@ -133,6 +137,15 @@ class TestPlay:
         assert cassette.play(_key(cassette, "three")) is None
         assert cassette.played == []
 
+    def test_the_given_matcher_indexes_the_recordings(self, recorded: Path) -> None:
+        """With the question ignored, any question finds the first recording of the request."""
+        matcher = Matcher(ignore_body_paths=["q"])
+        cassette = Cassette.open(recorded, mode="none", matcher=matcher)
+        assert cassette.matcher is matcher
+        played = cassette.play(_key(cassette, "never asked"))
+        assert played is not None
+        assert played.response.body.value == {"a": "1st"}
+
     def test_prepared_values_are_built_once(self, recorded: Path) -> None:
         cassette = Cassette.open(recorded, mode="none")
         interaction = cassette.interactions[0]
@@ -169,18 +182,23 @@ class TestSave:
         reopened = Cassette.open(recorded, mode="none")
         assert [i.response.body.value["a"] for i in reopened.interactions] == ["fresh"]
 
-    def test_save_reports_its_size(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("mode", ["once", "rewrite"])
+    def test_save_reports_its_size_and_duration(self, tmp_path: Path, mode: str) -> None:
+        """The event names the cassette and the test, in rewrite mode too."""
         events: list[tuple[Any, ...]] = []
         telemetry.attach("t", [telemetry.TEST_CACHE_SAVE], lambda *e: events.append(e))
         try:
-            cassette = Cassette.open(tmp_path / "c.json", mode="once", test_id="t::x")
+            cassette = Cassette.open(tmp_path / "c.json", mode=mode, test_id="t::x")
             cassette.add(_interaction("q", "a"))
             size = cassette.save()
         finally:
             telemetry.detach("t")
         assert size == (tmp_path / "c.json").stat().st_size
         [(_, measurements, metadata)] = events
+        assert measurements.keys() == {"size_bytes", "duration_ns"}
         assert measurements["size_bytes"] == size
+        assert type(measurements["duration_ns"]) is int
+        assert measurements["duration_ns"] >= 0
         assert metadata == {"cassette": str(tmp_path / "c.json"), "test_id": "t::x"}
 
     def test_key_in_environment_refuses_the_save(
@@ -197,8 +215,13 @@ class TestSave:
         finally:
             telemetry.detach("t")
         assert not (tmp_path / "c.json").exists()
-        [(_, _, metadata)] = errors
+        [(_, measurements, metadata)] = errors
+        assert measurements == {}
+        assert metadata.keys() == {"cassette", "test_id", "error"}
+        assert metadata["cassette"] == str(tmp_path / "c.json")
         assert metadata["test_id"] == "t::x"
+        assert metadata["error"].startswith("RecordingRefused: ")
+        assert "ANTHROPIC_API_KEY" in metadata["error"]
         assert "sk-ant-leaky-value" not in metadata["error"]
 
 

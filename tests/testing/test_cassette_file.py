@@ -21,6 +21,7 @@ from exllm_py.testing.cassette_file import (
     decode_cassette,
     encode_cassette,
     read_cassette,
+    recorded_response_headers,
     write_cassette,
 )
 from exllm_py.testing.redact import RecordingRefused
@@ -106,6 +107,10 @@ class TestEncoding:
             {"answer": "Bye", "z": 1},
         ]
         assert decoded.interactions[0].request.headers[0] == ("authorization", "REDACTED")
+        assert [(i.recorded_at, i.source, i.response.status) for i in decoded.interactions] == [
+            ("2025-01-01T00:00:00Z", "loopback", 200),
+            ("2025-01-01T00:00:00Z", "loopback", 200),
+        ]
 
     def test_a_header_is_looked_up_by_name(self) -> None:
         response = RecordedResponse(200, (("x-a", "1"), ("x-b", "2"), ("x-b", "3")), Body())
@@ -183,6 +188,35 @@ class TestCorruptCassettes:
         assert problem in str(caught.value)
 
     @pytest.mark.parametrize(
+        ("body", "problem"),
+        [
+            ('"text": 5', "interactions[1].response.text must be a string, got int 5"),
+            ('"sse": "data: x"', "interactions[1].response.sse must be a list, got str 'data: x'"),
+            ('"sse": ["data: x", 2]', "interactions[1].response.sse must be a list of strings"),
+            ('"base64": "%%%"', "interactions[1].response.base64 is not valid base64"),
+            (
+                '"text": "a", "json": {}',
+                "interactions[1].response has more than one body (json, text)",
+            ),
+        ],
+        ids=["text", "sse", "sse-items", "base64", "two-bodies"],
+    )
+    def test_a_bad_response_body_is_named_by_its_interaction(
+        self, tmp_path: Path, body: str, problem: str
+    ) -> None:
+        """The first interaction is sound; the message points at the second one's body."""
+        sound = (
+            '{"request": {"method": "GET", "url": "u"}, '
+            '"response": {"status": 200}, "recorded_at": "t"}'
+        )
+        broken = sound.replace('"status": 200', f'"status": 200, {body}')
+        path = tmp_path / "broken.json"
+        path.write_text(f'{{"version": 1, "interactions": [{sound}, {broken}]}}')
+        with pytest.raises(RecordingCorrupt) as caught:
+            read_cassette(path)
+        assert problem in str(caught.value)
+
+    @pytest.mark.parametrize(
         ("value", "described"),
         [("null", "got nothing"), ("7", "got int 7"), ('"GET"', "got str 'GET'")],
         ids=["null", "number", "string"],
@@ -235,8 +269,42 @@ class TestCorruptCassettes:
         assert FORMAT_VERSION == 1
 
 
+class TestRecordedResponseHeaders:
+    """Response headers are kept lowercased and sorted, without framing, credentials redacted."""
+
+    def test_the_kept_headers(self) -> None:
+        headers = [
+            ("X-Request-Id", "req-1"),
+            ("Content-Length", "42"),
+            ("Set-Cookie", "session=abc"),
+            ("Content-Type", "application/json"),
+            ("Transfer-Encoding", "chunked"),
+            ("Date", "Mon, 01 Jan 2025 00:00:00 GMT"),
+            ("content-type", "text/plain"),
+        ]
+        assert recorded_response_headers(headers) == (
+            ("content-type", "application/json"),
+            ("content-type", "text/plain"),
+            ("set-cookie", "REDACTED"),
+            ("x-request-id", "req-1"),
+        )
+
+
 class TestWriteCassette:
     """Writes are atomic and refuse to put a configured key's value on disk."""
+
+    def test_the_refusal_names_every_leaked_key_and_the_way_out(self, tmp_path: Path) -> None:
+        path = tmp_path / "c.json"
+        leaky = CassetteFile((_interaction("keys: sk-proj-0123456789 and sk-ant-9876543210"),))
+        secrets = {"OPENAI_API_KEY": "sk-proj-0123456789", "ANTHROPIC_API_KEY": "sk-ant-9876543210"}
+        with pytest.raises(RecordingRefused) as caught:
+            write_cassette(path, leaky, secrets=secrets)
+        assert str(caught.value) == (
+            f"cassette {path} was not saved: it contains the value of "
+            "ANTHROPIC_API_KEY, OPENAI_API_KEY. A recorded body or header echoes the API key; "
+            "make the request without it (or add the header to exllm_ignore_headers) and re-record"
+        )
+        assert not path.exists()
 
     def test_writes_and_reads_back(self, tmp_path: Path) -> None:
         path = tmp_path / "nested" / "dir" / "c.json"

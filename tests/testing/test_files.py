@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,10 +33,10 @@ class TestWriteAtomically:
     ) -> None:
         path = tmp_path / ".exllm-usage.json"
         path.write_bytes(b"old")
-        seen: list[str] = []
+        seen: list[Path] = []
 
         def failing_replace(source: str, target: object) -> None:
-            seen.append(Path(source).name)
+            seen.append(Path(source))
             raise OSError("disk full")
 
         monkeypatch.setattr(os, "replace", failing_replace)
@@ -44,8 +45,10 @@ class TestWriteAtomically:
         assert path.read_bytes() == b"old"
         assert os.listdir(tmp_path) == [".exllm-usage.json"]
         [temporary] = seen
-        assert temporary.startswith(".exllm-usage.json.")
-        assert temporary.endswith(".tmp")
+        # Beside the file: a rename across file systems would not be atomic.
+        assert temporary.parent == tmp_path
+        assert temporary.name.startswith(".exllm-usage.json.")
+        assert temporary.name.endswith(".tmp")
 
 
 class TestTimestamps:
@@ -62,6 +65,20 @@ class TestTimestamps:
     def test_now_by_default(self) -> None:
         before = datetime.now(UTC).replace(microsecond=0)
         assert before <= parse_timestamp(utc_timestamp()) <= datetime.now(UTC)
+
+    @pytest.mark.skipif(not hasattr(time, "tzset"), reason="needs time.tzset")
+    def test_now_is_utc_whatever_the_local_zone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Five and a half hours east of UTC, now is still written in UTC."""
+        monkeypatch.setenv("TZ", "IST-5:30")
+        time.tzset()
+        try:
+            before = datetime.now(UTC).replace(microsecond=0)
+            stamped = parse_timestamp(utc_timestamp())
+            after = datetime.now(UTC)
+        finally:
+            monkeypatch.undo()
+            time.tzset()
+        assert before <= stamped <= after
 
     def test_round_trip(self) -> None:
         moment = datetime(2025, 1, 31, 12, 0, tzinfo=UTC)

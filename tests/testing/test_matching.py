@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import orjson
 
-from exllm_py.testing.matching import Matcher, canonical_url, closest_diff
+from exllm_py.testing.matching import Matcher, canonical_url, closest_diff, header_pairs
 
 
 def _request(
@@ -18,6 +18,25 @@ def _request(
     return httpx.Request(method, url, content=content, headers=headers or {})
 
 
+class TestHeaderPairs:
+    """Header pairs are what ``multi_items`` gives: lowercase names, every value in order."""
+
+    def test_ascii_headers(self) -> None:
+        headers = httpx.Headers(
+            [("Content-Type", "application/json"), ("X-Trace", "a"), ("x-trace", "b")]
+        )
+        assert header_pairs(headers) == [
+            ("content-type", "application/json"),
+            ("x-trace", "a"),
+            ("x-trace", "b"),
+        ]
+        assert header_pairs(headers) == headers.multi_items()
+
+    def test_a_value_that_is_not_ascii(self) -> None:
+        headers = httpx.Headers([(b"X-Name", "café".encode()), (b"Accept", b"*/*")])
+        assert header_pairs(headers) == [("x-name", "café"), ("accept", "*/*")]
+
+
 class TestCanonicalUrl:
     """URLs match whatever their query order, default port or credential parameters."""
 
@@ -28,6 +47,8 @@ class TestCanonicalUrl:
 
     def test_default_port_is_dropped_and_others_kept(self) -> None:
         assert canonical_url(httpx.URL("https://h.example:443/p")) == "https://h.example/p"
+        # httpx keeps the port when the scheme is not written in lowercase.
+        assert canonical_url(httpx.URL("HTTPS://h.example:443/p")) == "https://h.example/p"
         assert canonical_url(httpx.URL("http://127.0.0.1:8080/p")) == "http://127.0.0.1:8080/p"
 
     def test_credential_parameters_take_no_part(self) -> None:

@@ -38,11 +38,20 @@ class TestLegacyNames:
             ("tests/t.py::TestA::test_x", "tests.t/TestA.test_x.json"),
             ("tests/a.b/t.py::test_x", "tests.a.b.t/test_x.json"),
             ("t.py::test_x[x::y]", "t/test_x[x.y].json"),
+            ("../shared/t.py::TestA::test_x", "__.shared.t/TestA.test_x.json"),
+            ("tests\\t.py::TestA::test_x", "tests.t/TestA.test_x.json"),
+            ("./t.py::TestA::test_x", "t/TestA.test_x.json"),
         ],
     )
     def test_layout(self, tmp_path: Path, nodeid: str, legacy: str) -> None:
         assert legacy_cassette_path_for(tmp_path, nodeid) == tmp_path / legacy
         assert cassette_path_for(tmp_path, nodeid) != tmp_path / legacy
+
+    def test_a_leading_dot_became_an_underscore_and_a_hash(self, tmp_path: Path) -> None:
+        legacy = legacy_cassette_path_for(tmp_path, ".ci/t.py::TestA::test_x")
+        folder = legacy.relative_to(tmp_path).parts[0]
+        assert folder.startswith("_ci.t~")
+        assert len(folder) == len("_ci.t~") + 8
 
     @pytest.mark.parametrize("nodeid", ["t.py::TestA::test_x[a/b]", "t.py::test_x[" + "a" * 300])
     def test_hashed_names_keep_their_hash(self, tmp_path: Path, nodeid: str) -> None:

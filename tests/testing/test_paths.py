@@ -41,6 +41,8 @@ class TestCassettePathFor:
             ("tests/test_a.py::test_x[gpt-4o-mini]", "tests.test_a/test_x[gpt-4o-mini].json"),
             ("tests/test_a.py::test_x[a.b]", "tests.test_a/test_x[a.b].json"),
             ("../other/test_c.py::test_z", "__.other.test_c/test_z.json"),
+            # A lowercase class (python_classes lets a project have one) needs no hash.
+            ("tests/test_a.py::checks::test_x", "tests.test_a/checks.test_x.json"),
         ],
     )
     def test_ordinary_names_are_used_as_they_are(self, nodeid: str, expected: str) -> None:
@@ -120,6 +122,7 @@ class TestNodeidFor:
             "tests/live/test_b.py::test_y",
             "tests/test_a.py::test_x[gpt-4o-mini-1.5]",
             "tests/test_a.py::test_x[a.b]",
+            "tests/test_a.py::checks::test_x[a.b]",
         ],
     )
     def test_round_trip(self, nodeid: str) -> None:
