@@ -86,6 +86,11 @@ def answering(special: dict[str, Reply]) -> Callable[[RecordedRequest], Reply]:
     return respond
 
 
+def warming_threads() -> set[threading.Thread]:
+    """The threads ``warm`` runs calls on that are alive now."""
+    return {thread for thread in threading.enumerate() if thread.name.startswith("exllm-warm")}
+
+
 class Gate:
     """Holds requests until ``parties`` are in flight together; records the most seen at once.
 
@@ -242,6 +247,14 @@ class TestClient:
 
 class TestConcurrency:
     """At most ``concurrency`` calls are in flight at once, and that many are."""
+
+    def test_warm_returns_with_no_thread_of_its_own_left_running(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        before = warming_threads()
+        report = strategy.warm(questions(6, server), concurrency=3)
+        assert report.warmed == 6
+        assert warming_threads() - before == set()
 
     @pytest.mark.parametrize("concurrency", [1, 3])
     def test_the_server_sees_at_most_concurrency_requests_at_once(
@@ -547,6 +560,37 @@ class TestInterruption:
         with pytest.raises(KeyboardInterrupt):
             strategy.warm(questions(4, server), concurrency=1, progress=progress)
         assert len(server.requests) == 1
+
+    def test_an_interrupt_returns_at_once_and_the_calls_left_never_start(
+        self, strategy: ProductionStrategy, server: ProviderServer
+    ) -> None:
+        arrived = threading.Event()
+        release = threading.Event()
+        outlived: list[bool] = []  # whether the held call was let go only by its bound
+
+        def hold_question_1(request: RecordedRequest) -> Reply:
+            if request.body["messages"][-1]["content"] == "question 1":
+                arrived.set()
+                outlived.append(not release.wait(10))
+            return default_reply(request)
+
+        def progress(update: WarmProgress) -> None:
+            raise KeyboardInterrupt  # after question 0, with question 1 still under way
+
+        server.route(CHAT_PATH, hold_question_1)
+        before = warming_threads()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                strategy.warm(questions(4, server), concurrency=2, progress=progress)
+            assert outlived == []  # warm did not wait for the call under way
+            assert arrived.wait(5), "question 1 never reached the server"
+        finally:
+            release.set()
+        for thread in warming_threads() - before:
+            thread.join(10)
+        assert outlived == [False]
+        sent = sorted(request.body["messages"][-1]["content"] for request in server.requests)
+        assert sent == ["question 0", "question 1"]
 
     async def test_cancelling_awarm_stops_it(
         self, strategy: ProductionStrategy, server: ProviderServer
