@@ -75,6 +75,8 @@ class TestByWireFormat:
             ("/v1beta/models/gemini-2.0-flash:streamGenerateContent", JSON, "gemini"),
             ("/v1/chat/completions", JSON, OPENAI_COMPATIBLE),
             ("/v1/embeddings/", JSON, OPENAI_COMPATIBLE),
+            # Only slashes are trimmed: a resource below an endpoint is not that endpoint.
+            ("/v1/embeddings/X", JSON, ""),
             # A framework's own user-agent over the openai SDK: its headers remain.
             (
                 "/v1/chat/completions",

@@ -67,3 +67,28 @@ class TestOutcomesAsJson:
     def test_a_field_from_a_newer_worker_is_ignored(self) -> None:
         sent = {**CREATED.to_json(), "retried": 2}
         assert CassetteOutcome.from_json(sent) == CREATED
+
+
+class TestTheSummaryLines:
+    """The summary opens with the headline; a disabled cache's count follows it."""
+
+    def test_headline_first_then_the_tests_that_went_unrecorded(self) -> None:
+        report = _report(REPLAYED, CREATED, MISSED, uncached_tests=2)
+        assert report.lines(detailed=False) == [
+            "3 live_api tests: 2 replayed, 1 recorded, 1 live (passthrough), 3 missing; "
+            "1 cassette written (1 created) (-v lists them)",
+            "test cache disabled: 2 live_api tests called the real APIs unrecorded",
+        ]
+
+    def test_written_cassettes_are_counted_by_kind_in_a_fixed_order(self) -> None:
+        extended = CassetteOutcome("cassettes/t/d.json", "tests/t.py::d", written="extended")
+        rewritten = CassetteOutcome("cassettes/t/e.json", "tests/t.py::e", written="rewritten")
+        headline = _report(extended, rewritten, CREATED, extended).lines(detailed=False)[0]
+        assert headline.endswith(
+            "; 4 cassettes written (1 created, 1 rewritten, 2 extended) (-v lists them)"
+        )
+
+    def test_only_replays_say_nothing_went_live(self) -> None:
+        assert _report(REPLAYED).lines(detailed=False) == [
+            "1 live_api test: 2 interactions replayed; nothing went live"
+        ]

@@ -17,6 +17,7 @@ from exllm_py.testing.settings import (
     resolve_block_network,
     resolve_cassette_dir,
     resolve_record_mode,
+    settings_for_run,
 )
 
 
@@ -69,6 +70,26 @@ class TestRecordMode:
             resolve_record_mode(
                 option=None, recording_option=None, env={"EXLLM_RECORD_MODE": "sometimes"}
             )
+
+    def test_bad_value_lists_every_mode(self) -> None:
+        with pytest.raises(ConfigurationError) as raised:
+            resolve_record_mode(option="sometimes", recording_option=None, env={})
+        assert str(raised.value) == (
+            "--exllm-record-mode='sometimes' is not a record mode; "
+            "use one of none, once, new_episodes, all, rewrite"
+        )
+
+    def test_the_run_uses_the_mode_its_options_resolve_to(self, tmp_path: Path) -> None:
+        settings = settings_for_run(
+            rootdir=tmp_path,
+            option="rewrite",
+            recording_option="none",
+            cassette_dir=None,
+            ignore_headers=(),
+            ignore_body_paths=(),
+            env={"EXLLM_RECORD_MODE": "once"},
+        )
+        assert settings.mode is RecordMode.REWRITE
 
 
 class TestBlockNetwork:
