@@ -569,7 +569,10 @@ class TestInterruption:
         outlived: list[bool] = []  # whether the held call was let go only by its bound
 
         def hold_question_1(request: RecordedRequest) -> Reply:
-            if request.body["messages"][-1]["content"] == "question 1":
+            question = request.body["messages"][-1]["content"]
+            if question == "question 0":
+                arrived.wait(10)  # answered once question 1 is under way, whatever the load
+            if question == "question 1":
                 arrived.set()
                 outlived.append(not release.wait(10))
             return default_reply(request)
