@@ -91,6 +91,20 @@ class TestRecordMode:
         )
         assert settings.mode is RecordMode.REWRITE
 
+    def test_the_run_keeps_the_ignore_lists_it_is_given(self, tmp_path: Path) -> None:
+        """The ini's header and body-path lists reach the run's settings, as tuples."""
+        settings = settings_for_run(
+            rootdir=tmp_path,
+            option=None,
+            recording_option=None,
+            cassette_dir=None,
+            ignore_headers=iter(["x-request-id"]),
+            ignore_body_paths=iter(["metadata.user_id", "seed"]),
+            env={},
+        )
+        assert settings.ignore_headers == ("x-request-id",)
+        assert settings.ignore_body_paths == ("metadata.user_id", "seed")
+
 
 class TestBlockNetwork:
     """--exllm-block-network > EXLLM_BLOCK_NETWORK > the ini; the answer names the switch."""
