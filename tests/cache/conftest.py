@@ -1,4 +1,5 @@
-"""Fixtures for the cache tests: a real redis-server (see :mod:`tests.redis_server`), evictions."""
+"""Fixtures for the cache tests: a real redis-server (see :mod:`tests.redis_server`), another
+process's client of it, hit/miss/put events, evictions."""
 
 from __future__ import annotations
 
@@ -6,11 +7,29 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 
 from exllm_py import telemetry
+from tests.cache.cache_events import events
 from tests.redis_server import private_redis, redis_server, redis_url
 
-__all__ = ["evictions", "invalidation_case_id", "private_redis", "redis_server", "redis_url"]
+__all__ = [
+    "events",
+    "evictions",
+    "invalidation_case_id",
+    "other_process",
+    "private_redis",
+    "redis_server",
+    "redis_url",
+]
+
+
+@pytest.fixture
+def other_process(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain client of the test's redis-server, standing for another process (a lock's holder)."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
 
 
 @pytest.fixture

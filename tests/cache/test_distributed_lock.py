@@ -76,14 +76,6 @@ def store(redis_url: str) -> Iterator[RedisStore]:
     store.close()
 
 
-@pytest.fixture
-def other_process(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain client, standing for another process that uses the same lock."""
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
 class HolderLandsAfterTheRead(MemoryStore):
     """A store the other process writes to just after this process's first read of it.
 

@@ -49,15 +49,6 @@ def client(strategy: ProductionStrategy, mock: MockProvider) -> Iterator[Client]
         yield client
 
 
-@pytest.fixture
-def events() -> Iterator[list[tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]]]:
-    seen: list[tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]] = []
-    names = [telemetry.CACHE_HIT, telemetry.CACHE_MISS, telemetry.CACHE_PUT]
-    telemetry.attach("test-production", names, lambda *event: seen.append(event))
-    yield seen
-    telemetry.detach("test-production")
-
-
 class TestReadThrough:
     """The second identical call is served from the cache, without a provider call."""
 

@@ -46,14 +46,6 @@ def store(redis_url: str) -> Iterator[RedisStore]:
 
 
 @pytest.fixture
-def other_process(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain client, standing for another process that uses the same lock."""
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def timeline() -> Timeline:
     return Timeline()
 

@@ -14,12 +14,13 @@ from typing import Any
 import attrs
 import pytest
 
-from exllm_py import Client, assemble, telemetry
+from exllm_py import Client, assemble
 from exllm_py.cache.production import ProductionStrategy
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.errors import ProviderError
 from exllm_py.types import StreamChunk, ToolCall
+from tests.cache.cache_events import Events
 from tests.clocks import FakeClock
 from tests.fakes.payloads import SSEEvent, openai_completion, openai_error, openai_stream_events
 from tests.fakes.provider_server import ProviderServer, json_reply, sse_reply
@@ -27,8 +28,6 @@ from tests.fakes.provider_server import ProviderServer, json_reply, sse_reply
 USER = [{"role": "user", "content": "Name a city on the Seine."}]
 ANSWER = "Paris lies on the Seine."
 WEATHER = ToolCall(id="call_1", name="weather", arguments={"city": "Paris", "unit": "C"})
-
-Events = list[tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]]
 
 
 @pytest.fixture
@@ -51,15 +50,6 @@ def server() -> Iterator[ProviderServer]:
 def client(strategy: ProductionStrategy, server: ProviderServer) -> Iterator[Client]:
     with Client(cache_strategy=strategy) as client:
         yield client
-
-
-@pytest.fixture
-def events() -> Iterator[Events]:
-    seen: Events = []
-    names = [telemetry.CACHE_HIT, telemetry.CACHE_MISS, telemetry.CACHE_PUT]
-    telemetry.attach("test-stream-cache", names, lambda *event: seen.append(event))
-    yield seen
-    telemetry.detach("test-stream-cache")
 
 
 def streamed(client: Client, server: ProviderServer, **options: Any) -> list[StreamChunk]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from exllm_py import Client, telemetry
+from exllm_py import Client
 from exllm_py.cache.entry import CacheEntry
 from exllm_py.cache.keys import cache_key
 from exllm_py.cache.production import ProductionStrategy
@@ -25,6 +25,7 @@ from exllm_py.errors import AuthenticationError
 from exllm_py.errors import TimeoutError as CallTimeoutError
 from exllm_py.request import CacheControl
 from exllm_py.types import StreamChunk
+from tests.cache.cache_events import Events
 from tests.cache.flight_parties import asked_while_held, outcome_of
 from tests.fakes.held_reply import HeldReply
 from tests.fakes.payloads import openai_error, openai_stream_events
@@ -33,22 +34,11 @@ from tests.fakes.provider_server import ProviderServer, json_reply, sse_reply
 USER = [{"role": "user", "content": "Name a city on the Rhone."}]
 ANSWER = "Lyon lies on the Rhone."
 
-Events = list[tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]]
-
 
 @pytest.fixture
 def server() -> Iterator[ProviderServer]:
     with ProviderServer(text=ANSWER) as server:
         yield server
-
-
-@pytest.fixture
-def events() -> Iterator[Events]:
-    seen: Events = []
-    names = [telemetry.CACHE_HIT, telemetry.CACHE_MISS, telemetry.CACHE_PUT]
-    telemetry.attach("test-stream-flow", names, lambda *event: seen.append(event))
-    yield seen
-    telemetry.detach("test-stream-flow")
 
 
 def options(server: ProviderServer, api_key: str = "k") -> dict[str, Any]:
