@@ -13,6 +13,11 @@ the recorder or the mock provider never builds one (loading the CA bundle
 is most of a first call's cost), and a test suite that makes a client per
 test loads the bundle once. The context is made from the environment as
 httpx reads it (``SSL_CERT_FILE``, ``SSL_CERT_DIR``) when first needed.
+The proxy a request goes through comes from the environment too
+(``HTTPS_PROXY``, ``NO_PROXY``...: :mod:`exllm_py.proxy_routes`), read on
+the network transport's first request; an httpx client given a transport
+of ours would ignore them, so the network transport keeps one httpx
+transport per proxy itself.
 
 Async clients are kept per event loop: an ``httpx.AsyncClient``'s
 connections belong to the loop that opened them, and a process may run
@@ -29,12 +34,13 @@ import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
 
 from exllm_py.pipeline.credentials import CredentialGuard
 from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
+from exllm_py.proxy_routes import ProxyRoutes
 
 if TYPE_CHECKING:
     import asyncio
@@ -51,6 +57,8 @@ __all__ = [
 # "http", "mock.exllm.invalid": split by hand, as parsing a URL at import would cost.
 _MOCK_SCHEME, _, _MOCK_PATH = MOCK_BASE_URL.partition("://")
 _MOCK_HOST = _MOCK_PATH.split("/", 1)[0]
+
+_Transport = TypeVar("_Transport", httpx.HTTPTransport, httpx.AsyncHTTPTransport)
 
 
 class HttpClients:
@@ -174,46 +182,70 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _TransportsByProxy(Generic[_Transport]):
+    """One httpx transport per proxy (``None``: direct), each made when first needed.
+
+    The environment is read on the first request, as httpx reads it when a
+    client is made (see :mod:`exllm_py.proxy_routes`).
+    """
+
+    def __init__(self, make: Callable[[str | None], _Transport]) -> None:
+        self._make: Callable[[str | None], _Transport] = make
+        self._lock = threading.Lock()
+        self._routes: ProxyRoutes | None = None
+        self._made: dict[str | None, _Transport] = {}
+
+    def for_url(self, url: httpx.URL) -> _Transport:
+        routes = self._routes
+        if routes is None:
+            routes = self._routes = ProxyRoutes.from_environment()
+        proxy = routes.proxy_for(url)
+        transport = self._made.get(proxy)
+        if transport is None:
+            with self._lock:
+                transport = self._made.get(proxy)
+                if transport is None:
+                    transport = self._made[proxy] = self._make(proxy)
+        return transport
+
+    def take_all(self) -> list[_Transport]:
+        """Every transport made so far, forgotten here (for the caller to close)."""
+        with self._lock:
+            made, self._made = list(self._made.values()), {}
+        return made
+
+
 class NetworkTransport(httpx.BaseTransport):
-    """``httpx.HTTPTransport()``, made when the first request reaches it."""
+    """``httpx.HTTPTransport()`` per proxy (or none), made when the first request needs it."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inner: httpx.HTTPTransport | None = None
+        self._transports = _TransportsByProxy(
+            lambda proxy: httpx.HTTPTransport(verify=shared_ssl_context(), proxy=proxy)
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        inner = self._inner
-        if inner is None:
-            with self._lock:
-                if self._inner is None:
-                    self._inner = httpx.HTTPTransport(verify=shared_ssl_context())
-                inner = self._inner
-        return inner.handle_request(request)
+        return self._transports.for_url(request.url).handle_request(request)
 
     def close(self) -> None:
-        with self._lock:
-            inner, self._inner = self._inner, None
-        if inner is not None:
-            inner.close()
+        for transport in self._transports.take_all():
+            transport.close()
 
 
 class AsyncNetworkTransport(httpx.AsyncBaseTransport):
-    """``httpx.AsyncHTTPTransport()``, made when the first request reaches it.
+    """:class:`NetworkTransport` for an ``httpx.AsyncClient``, one per event loop.
 
-    One per event loop (see :class:`HttpClients`), so no lock: a loop runs
-    one task at a time, and nothing awaits between the check and the set.
+    (See :class:`HttpClients`: an async transport's connections belong to
+    the loop that opened them.)
     """
 
     def __init__(self) -> None:
-        self._inner: httpx.AsyncHTTPTransport | None = None
+        self._transports = _TransportsByProxy(
+            lambda proxy: httpx.AsyncHTTPTransport(verify=shared_ssl_context(), proxy=proxy)
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        inner = self._inner
-        if inner is None:
-            inner = self._inner = httpx.AsyncHTTPTransport(verify=shared_ssl_context())
-        return await inner.handle_async_request(request)
+        return await self._transports.for_url(request.url).handle_async_request(request)
 
     async def aclose(self) -> None:
-        inner, self._inner = self._inner, None
-        if inner is not None:
-            await inner.aclose()
+        for transport in self._transports.take_all():
+            await transport.aclose()

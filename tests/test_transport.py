@@ -12,9 +12,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import ClassVar
 
 import httpx
+import pytest
 
+from exllm_py import Client
+from exllm_py.errors import ConfigurationError, ProviderError
 from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
 from exllm_py.transport import AsyncMockRouter, MockRouter
 from tests.fakes.provider_server import ProviderServer
@@ -152,3 +156,94 @@ class TestMockRouting:
 
         httpx.Client(transport=MockRouter(MockProvider(), Stack())).close()
         assert closed == ["stack"]
+
+
+class TestProxiesFromTheEnvironment:
+    """Network requests go through the proxy the environment names, as httpx's own would.
+
+    A proxy receives requests for any host: the loopback server standing in for
+    one answers a request for ``provider.test`` (a name that resolves nowhere)
+    only when the request was sent to it as a proxy.
+    """
+
+    MESSAGES: ClassVar = [{"role": "user", "content": "hi"}]
+
+    @pytest.fixture
+    def environment(self, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+        for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+            monkeypatch.delenv(name.upper(), raising=False)
+        return monkeypatch
+
+    def test_a_call_goes_through_http_proxy(self, environment: pytest.MonkeyPatch) -> None:
+        with ProviderServer(text="via the proxy") as proxy:
+            environment.setenv("HTTP_PROXY", proxy.url)
+            with Client(cache_strategy=None) as client:
+                answer = client.chat(
+                    "openai", self.MESSAGES, base_url="http://provider.test/v1", api_key="sk-test"
+                )
+        assert answer.content == "via the proxy"
+        assert [(r.path, r.headers["host"]) for r in proxy.requests] == [
+            ("/v1/chat/completions", "provider.test")
+        ]
+
+    async def test_an_async_call_goes_through_it_too(self, environment: pytest.MonkeyPatch) -> None:
+        with ProviderServer(text="via the proxy") as proxy:
+            environment.setenv("ALL_PROXY", proxy.url)
+            async with Client(cache_strategy=None) as client:
+                answer = await client.achat(
+                    "openai", self.MESSAGES, base_url="http://provider.test/v1", api_key="sk-test"
+                )
+        assert answer.content == "via the proxy"
+        assert [r.headers["host"] for r in proxy.requests] == ["provider.test"]
+
+    def test_no_proxy_hosts_go_direct(self, environment: pytest.MonkeyPatch) -> None:
+        with ProviderServer() as proxy, ProviderServer(text="direct") as provider:
+            environment.setenv("HTTP_PROXY", proxy.url)
+            environment.setenv("NO_PROXY", "localhost,127.0.0.1")
+            with Client(cache_strategy=None) as client:
+                answer = client.chat(
+                    "openai", self.MESSAGES, base_url=f"{provider.url}/v1", api_key="sk-test"
+                )
+        assert answer.content == "direct"
+        assert proxy.requests == []
+        assert len(provider.requests) == 1
+
+    def test_a_refusing_proxy_is_named_in_the_error(self, environment: pytest.MonkeyPatch) -> None:
+        """The stand-in answers CONNECT with 501: the error says a proxy stood in the way."""
+        with ProviderServer() as proxy:
+            environment.setenv("HTTPS_PROXY", proxy.url)
+            with Client(cache_strategy=None) as client, pytest.raises(ProviderError) as caught:
+                client.chat(
+                    "openai", self.MESSAGES, base_url="https://provider.test/v1", api_key="sk-test"
+                )
+        message = str(caught.value)
+        assert message.startswith(
+            "could not reach openai at https://provider.test/v1 through the proxy "
+            "HTTPS_PROXY, HTTP_PROXY or ALL_PROXY names (NO_PROXY lists the hosts that go direct)"
+        )
+        assert message.endswith("501 Unsupported method ('CONNECT')")
+
+    def test_an_unusable_proxy_is_refused_before_any_request(
+        self, environment: pytest.MonkeyPatch
+    ) -> None:
+        with ProviderServer() as provider:
+            environment.setenv("HTTP_PROXY", "ftp://corp.proxy:21")
+            with Client(cache_strategy=None) as client, pytest.raises(ConfigurationError) as caught:
+                client.chat(
+                    "openai", self.MESSAGES, base_url=f"{provider.url}/v1", api_key="sk-test"
+                )
+        assert str(caught.value).startswith("HTTP_PROXY is 'ftp://corp.proxy:21'")
+        assert provider.requests == []
+
+    def test_a_clients_own_transport_is_left_alone(self, environment: pytest.MonkeyPatch) -> None:
+        """A transport the user passes is theirs: the environment's proxy is not put before it."""
+        with ProviderServer() as proxy, ProviderServer(text="theirs") as provider:
+            environment.setenv("HTTP_PROXY", proxy.url)
+            transport = httpx.HTTPTransport()
+            with Client(cache_strategy=None, transport=transport) as client:
+                answer = client.chat(
+                    "openai", self.MESSAGES, base_url=f"{provider.url}/v1", api_key="sk-test"
+                )
+        assert answer.content == "theirs"
+        assert proxy.requests == []

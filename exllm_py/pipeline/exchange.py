@@ -104,6 +104,13 @@ def translated_errors(call: Call) -> Iterator[None]:
             f"({type(exc).__name__}); pass a larger timeout=... if the model needs longer",
             provider=config.name,
         ) from exc
+    except httpx.ProxyError as exc:
+        raise ProviderError(
+            f"could not reach {config.name} at {hide_url_credentials(config.base_url)} "
+            f"through the proxy HTTPS_PROXY, HTTP_PROXY or ALL_PROXY names (NO_PROXY lists "
+            f"the hosts that go direct): {exc}",
+            provider=config.name,
+        ) from exc
     except httpx.TransportError as exc:
         raise ProviderError(
             f"could not reach {config.name} at {hide_url_credentials(config.base_url)}: {exc}",
