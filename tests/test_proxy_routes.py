@@ -90,6 +90,7 @@ class TestNoProxy:
             ("http://internal.example", "http://internal.example/v1"),
             ("[::1]:8000", "http://[::1]:8000/v1"),
             ("::1", "http://[::1]:8000/v1"),
+            ("[::1]", "http://[::1]:8000/v1"),
             ("*", "https://anywhere.example/v1"),
         ],
     )

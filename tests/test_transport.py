@@ -20,7 +20,7 @@ import pytest
 from exllm_py import Client
 from exllm_py.errors import ConfigurationError, ProviderError
 from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
-from exllm_py.transport import AsyncMockRouter, MockRouter
+from exllm_py.transport import AsyncMockRouter, MockRouter, NetworkTransport
 from tests.fakes.provider_server import ProviderServer
 
 
@@ -102,6 +102,38 @@ class TestOneContextPerProcess:
             assert result.returncode == 0, result.stderr
             assert result.stdout == "1\n"
             assert len(server.requests) == 20
+
+    def test_async_clients_share_it_too(self) -> None:
+        """Async clients, one event loop after another, all reach the server on one context."""
+        with ProviderServer(text="Paris.") as server:
+            result = run_python(
+                f"""
+                import asyncio, ssl
+                made = []
+                original = ssl.SSLContext.load_verify_locations
+                def counting(self, *args, **kwargs):
+                    made.append(1)
+                    return original(self, *args, **kwargs)
+                ssl.SSLContext.load_verify_locations = counting
+
+                from exllm_py import Client
+
+                async def ask(index):
+                    async with Client() as client:
+                        answer = await client.achat(
+                            "openai", [{{"role": "user", "content": str(index)}}],
+                            api_key="sk-test", base_url="{server.url}/v1", cache=False,
+                        )
+                        assert answer.content == "Paris.", answer
+
+                for index in range(5):
+                    asyncio.run(ask(index))
+                print(len(made))
+                """
+            )
+            assert result.returncode == 0, result.stderr
+            assert result.stdout == "1\n"
+            assert len(server.requests) == 5
 
 
 class TestMockRouting:
@@ -235,6 +267,49 @@ class TestProxiesFromTheEnvironment:
                 )
         assert str(caught.value).startswith("HTTP_PROXY is 'ftp://corp.proxy:21'")
         assert provider.requests == []
+
+    def test_the_environment_is_read_once_per_client(self, environment: pytest.MonkeyPatch) -> None:
+        """Proxy variables changed after a client's first request do not move its requests."""
+        with ProviderServer() as proxy:
+            environment.setenv("HTTP_PROXY", proxy.url)
+            with Client(cache_strategy=None) as client:
+                self._chat(client, "http://provider.test/v1")
+                environment.setenv("HTTP_PROXY", "ftp://elsewhere:21")
+                self._chat(client, "http://provider.test/v1")
+        assert [r.headers["host"] for r in proxy.requests] == ["provider.test"] * 2
+
+    @pytest.mark.parametrize("direct_first", [True, False])
+    def test_one_client_mixes_direct_and_proxied_hosts(
+        self, environment: pytest.MonkeyPatch, direct_first: bool
+    ) -> None:
+        with ProviderServer() as proxy, ProviderServer(text="direct") as provider:
+            environment.setenv("HTTP_PROXY", proxy.url)
+            environment.setenv("NO_PROXY", "127.0.0.1")
+            with Client(cache_strategy=None) as client:
+                urls = [f"{provider.url}/v1", "http://provider.test/v1"]
+                for url in urls if direct_first else urls[::-1]:
+                    self._chat(client, url)
+        assert [r.headers["host"] for r in proxy.requests] == ["provider.test"]
+        assert len(provider.requests) == 1
+
+    def test_requests_to_one_route_share_its_connections(
+        self, environment: pytest.MonkeyPatch
+    ) -> None:
+        """Three requests in turn reuse one kept-alive connection: one pool per route."""
+        with ProviderServer() as provider, httpx.Client(transport=NetworkTransport()) as client:
+            local_ports = {
+                client.post(f"{provider.url}/v1/chat/completions", json={"model": "m"})
+                .extensions["network_stream"]
+                .get_extra_info("client_addr")[1]
+                for _ in range(3)
+            }
+        assert len(local_ports) == 1
+
+    def _chat(self, client: Client, base_url: str) -> str:
+        answer = client.chat(
+            "openai", self.MESSAGES, base_url=base_url, api_key="sk-test", cache=False
+        )
+        return answer.content
 
     def test_a_clients_own_transport_is_left_alone(self, environment: pytest.MonkeyPatch) -> None:
         """A transport the user passes is theirs: the environment's proxy is not put before it."""
