@@ -91,6 +91,17 @@ class TestDelegation:
             assert len(server.requests) == 1
         assert strategy.stats().entries == 1
 
+    def test_a_call_outside_a_test_is_answered_from_the_delegates_cache(self) -> None:
+        """The sync twin: the second identical call is the delegate's hit, not a request."""
+        strategy = TestStrategy(ProductionStrategy(MemoryStore()))
+        with ProviderServer() as server, exllm_py.Client(cache_strategy=strategy) as client:
+            first, second = (
+                client.chat("openai", STREAMED, base_url=server.url, api_key="k") for _ in range(2)
+            )
+            assert len(server.requests) == 1
+        assert (first.metadata["from_cache"], second.metadata["from_cache"]) == (False, True)
+        assert second.content == first.content
+
     def test_stats_are_the_delegates(self) -> None:
         delegate = SpyNoCache()
         assert TestStrategy(delegate).stats() == CacheStats()
