@@ -53,7 +53,15 @@ class TestLegacyNames:
         assert folder.startswith("_ci.t~")
         assert len(folder) == len("_ci.t~") + 8
 
-    @pytest.mark.parametrize("nodeid", ["t.py::TestA::test_x[a/b]", "t.py::test_x[" + "a" * 300])
+    @pytest.mark.parametrize(
+        "nodeid",
+        [
+            "t.py::TestA::test_x[a/b]",
+            "t.py::test_x[" + "a" * 300,
+            # A file name that is not UTF-8, as Linux hands it to Python.
+            "t\udcff.py::test_x",
+        ],
+    )
     def test_hashed_names_keep_their_hash(self, tmp_path: Path, nodeid: str) -> None:
         assert cassette_path_for(tmp_path, nodeid) == legacy_cassette_path_for(tmp_path, nodeid)
 

@@ -79,6 +79,27 @@ class TestCassettePathFor:
         assert len(path.name) < 255
 
 
+class TestHashedNamesStayPut:
+    """A hashed cassette name is the same from one release to the next, or its cassette is lost."""
+
+    # The names these tests' cassettes were recorded under; under CI's "none"
+    # mode a renamed cassette fails its test, elsewhere it is recorded again.
+    @pytest.mark.parametrize(
+        ("nodeid", "recorded"),
+        [
+            (
+                "tests/test_chat.py::TestChat::test_reply",
+                "tests.test_chat/TestChat.test_reply~bebfbd22",
+            ),
+            ("tests/test_chat.py::test_x[A]", "tests.test_chat/test_x[A]~ebb68795"),
+            ("tests/test_chat.py::test_x[a::b]", "tests.test_chat/test_x[a.b]~1d1148ca"),
+            ("tests/a.b/test_chat.py::test_x", "tests.a.b.test_chat~97dd03eb/test_x"),
+        ],
+    )
+    def test_known_names(self, nodeid: str, recorded: str) -> None:
+        assert cassette_path_for(ROOT, nodeid) == ROOT / f"{recorded}.json"
+
+
 class TestDistinctTestsDistinctFiles:
     """No two node ids share a cassette, even where file names ignore case."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
+
 import exllm_py
 from exllm_py.cache import MemoryStore, ProductionStrategy
 from exllm_py.testing.cassette_file import (
@@ -59,6 +61,26 @@ class TestInteractionId:
         [stored] = read_cassette(path).interactions
         assert stored.request.url != recorded.request.url  # the writer redacted it
         assert interaction_id(stored) == interaction_id(recorded)
+
+    def test_the_order_of_a_json_bodys_keys_does_not_change_the_id(self) -> None:
+        # A cassette whose keys a formatter or a hand edit reordered still
+        # holds the interactions its usage log names, so none turns stale.
+        written = _interaction("hello")
+        body = written.request.body.value
+        reordered = attrs.evolve(
+            written,
+            request=attrs.evolve(
+                written.request, body=Body("json", dict(reversed(list(body.items()))))
+            ),
+        )
+        assert list(reordered.request.body.value) != list(body)
+        assert interaction_id(reordered) == interaction_id(written)
+
+    def test_the_id_is_the_one_earlier_runs_kept(self) -> None:
+        # Ids outlive the run that computed them, in the usage log: ids
+        # computed another way after an upgrade would make every recording
+        # look stale (and clean --stale delete it) until its test passed again.
+        assert interaction_id(_interaction("hello")) == "80c2fe5b74bc2476"
 
     def test_prompt_and_time_tell_interactions_apart(self) -> None:
         ids = {
