@@ -67,6 +67,15 @@ class TestBody:
         body = Body.from_events(["event: a\ndata: {}", "data: [DONE]"])
         assert body.chunks() == [b"event: a\ndata: {}\n\n", b"data: [DONE]\n\n"]
 
+    def test_a_stream_goes_out_whole_as_its_events_joined(self) -> None:
+        body = Body.from_events(["data: 1", "data: [DONE]"])
+        assert body.to_bytes() == b"data: 1\n\ndata: [DONE]\n\n"
+
+    def test_a_body_that_is_not_a_stream_is_one_chunk(self) -> None:
+        assert Body.from_bytes(b'{"b": 1, "a": 2}').chunks() == [b'{"a":2,"b":1}']
+        assert Body.from_bytes(b"caf\xc3\xa9").chunks() == [b"caf\xc3\xa9"]
+        assert Body().chunks() == []
+
 
 class TestEncoding:
     """The file is indented JSON with the version first and bodies as structures."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from exllm_py.testing.staleness import CassettePlays, CassetteUse
 from exllm_py.testing.usage import (
     LEGACY_LOCK_FILE,
     LEGACY_USAGE_FILE,
@@ -128,3 +129,43 @@ class TestEarlierUsageFile:
         assert log.read() == {"m/old.json": EARLY, "m/new.json": LATE}
         assert sorted(p.name for p in log.cassette_dir.iterdir()) == []
         assert LEGACY_USAGE_FILE == ".exllm-usage.json"
+
+
+class TestPlays:
+    """Each record merges its tests' plays into the log, per cassette dir, at second resolution."""
+
+    def test_a_failing_run_adds_its_plays_to_the_last_complete_use(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        cassette = log.cassette_dir / "m/t.json"
+        passed = CassetteUse(frozenset({"a", "b"}), frozenset({"a"}), complete=True)
+        log.record([cassette], EARLY.replace(microsecond=500_000), {cassette: passed})
+        failed = CassetteUse(frozenset(), frozenset({"b"}), complete=False)
+        log.record([cassette], LATE, {cassette: failed})
+        assert log.plays() == {
+            "m/t.json": CassettePlays(EARLY, frozenset({"a", "b"}), frozenset({"a", "b"}))
+        }
+
+    def test_file_format(self, tmp_path: Path) -> None:
+        log = _log(tmp_path)
+        cassette = log.cassette_dir / "m/t.json"
+        use = CassetteUse(frozenset({"b", "a"}), frozenset({"a"}), complete=True)
+        log.record([cassette], LATE, {cassette: use})
+        assert orjson.loads(log.path.read_bytes())["plays"] == {
+            "cassettes": {
+                "m/t.json": {
+                    "complete": "2025-06-01T00:00:00Z",
+                    "held": ["a", "b"],
+                    "played": ["a"],
+                }
+            }
+        }
+
+    def test_each_cassette_dir_keeps_its_own_plays(self, tmp_path: Path) -> None:
+        one, other = _log(tmp_path), _log(tmp_path, "elsewhere")
+        for log, ids in ((one, {"a"}), (other, {"b"})):
+            cassette = log.cassette_dir / "m/t.json"
+            log.record(
+                [cassette], LATE, {cassette: CassetteUse(frozenset(ids), frozenset(ids), True)}
+            )
+        assert one.plays()["m/t.json"].held == {"a"}
+        assert other.plays()["m/t.json"].held == {"b"}
