@@ -156,7 +156,10 @@ def _from_url(factory: Any, url: str, timeout: float, retry_module: ModuleType) 
             retry=retry_module.Retry(backoff, 0),
         )
     except ValueError as exc:
+        # No "://" right before the credentials of the example: the error's
+        # redaction would take them for a password and garble the hint.
         raise ConfigurationError(
             f"{redact_url_password(url)!r} is not a Redis URL ({exc}); expected "
-            "redis://[user:password@]host:port/db, rediss://… for TLS or unix:///path/to/socket"
+            "redis://host:port/db (user:password@host when the server wants credentials), "
+            "rediss://… for TLS or unix:///path/to/socket"
         ) from exc
