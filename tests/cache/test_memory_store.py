@@ -20,6 +20,7 @@ from exllm_py import telemetry
 from exllm_py.cache.arguments import MAX_TTL
 from exllm_py.cache.entry import CacheEntry, make_entry
 from exllm_py.cache.invalidation import Invalidation
+from exllm_py.cache.stats import CacheStats
 from exllm_py.cache.stores.lfu import LFU
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.policies import FIFO, LRU
@@ -178,6 +179,24 @@ class TestBounds:
         assert store.delete("k") is False
         assert evictions[-1][1]["reason"] == "explicit"
         assert store.stats().evictions == 1
+
+
+class TestStats:
+    """``stats()`` counts the store's lookups, writes and removals, and what it holds now."""
+
+    def test_every_counter_and_the_holdings_in_one_snapshot(self, clock: FakeClock) -> None:
+        store = MemoryStore(clock=clock, cleanup_interval=None)
+        kept, short, gone = entry(clock, "kept"), entry(clock, "short", ttl=5), entry(clock)
+        store.set("kept", kept)
+        store.set("short", short)
+        store.set("gone", gone)
+        store.delete("gone")
+        clock.tick(5)
+        for key in ("kept", "kept", "short", "absent"):
+            store.get(key)
+        assert store.stats() == CacheStats(
+            hits=2, misses=2, puts=3, evictions=1, expirations=1, entries=1, bytes=kept.size
+        )
 
 
 class TestDelete:
@@ -370,6 +389,17 @@ class TestBookkeeping:
         store.set("y", entry(clock, ttl=50))  # over the bound: the expired one goes first
         assert "short" not in store
         assert {"kept", "x", "y"} <= set(store._entries)
+
+    def test_the_queue_is_not_rebuilt_before_stale_items_outnumber_live_ones(
+        self, clock: FakeClock
+    ) -> None:
+        """A rebuild costs O(n): a set rebuilds only past twice the live entries plus 64 items."""
+        store = MemoryStore(cleanup_interval=None, clock=clock)
+        for index in range(200):
+            store.set(f"k{index}", entry(clock))
+        for _ in range(100):
+            store.set("k0", entry(clock))  # each leaves its previous deadline behind
+        assert len(store._deadlines) == 300
 
 
 class TestConcurrency:

@@ -61,6 +61,22 @@ class TestEntriesTogetherAgainstTheBound:
         assert (store.get("a"), store.get("b")) == (first, second)
         assert evictions == []
 
+    def test_filling_exactly_max_bytes_makes_no_room(
+        self, clock: FakeClock, evictions: list[Any]
+    ) -> None:
+        """No room is made: even an expired entry stays until a read or a sweep drops it."""
+        stale = make_entry(
+            LLMResponse(content="first", model="m", provider="mock"), "a", clock(), 5
+        )
+        clock.tick(10)
+        fresh = _entry(clock, "second", "b")
+        store = MemoryStore(max_bytes=stale.size + fresh.size, clock=clock, cleanup_interval=None)
+        store.set("a", stale)
+        store.set("b", fresh)
+        stats = store.stats()
+        assert (len(store), stats.bytes, stats.expirations) == (2, store.max_bytes, 0)
+        assert evictions == []
+
     def test_one_byte_over_evicts_the_least_recently_used(
         self, clock: FakeClock, evictions: list[Any]
     ) -> None:

@@ -8,6 +8,7 @@ that shows them is tested in ``tests/cli/test_stats.py``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from exllm_py.cache.stores.redis import RedisStore
 from exllm_py.cache.stores.usage import SAME_CALL, StoreUsage, UsageBatch, saved_cost_of
 from exllm_py.errors import ConfigurationError
 from exllm_py.types import LLMResponse
+from tests.cache.test_fork_safety import run_in_child_while_held
 from tests.clocks import FakeClock
 from tests.redis_server import RedisServer
 
@@ -125,6 +127,23 @@ class TestTaking:
         assert batch.due()
         batch.take()
         assert not batch.due()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+class TestAfterFork:
+    """A forked child counts on, even if a parent thread held the batch's lock at the fork."""
+
+    def test_the_child_counts_and_takes_with_the_lock_held_in_the_parent(
+        self, batch: UsageBatch
+    ) -> None:
+        batch.hit(0.5)
+
+        def action() -> None:
+            batch.hit(0.25)
+            batch.miss("k")
+            assert batch.take() == StoreUsage(hits=2, misses=1, saved_cost_usd=0.75)
+
+        run_in_child_while_held(batch, "_lock", action)
 
 
 SharedStore = DiskStore | RedisStore

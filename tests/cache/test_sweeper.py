@@ -109,6 +109,18 @@ class TestSchedule:
         assert not patient.swept.is_set()
         assert len(patient) == 1
 
+    def test_between_passes_the_thread_waits_until_the_soonest_store_is_due(
+        self, clock: FakeClock
+    ) -> None:
+        """No polling: the wait after a pass runs to the next due store (an hour with none)."""
+        sweeper = Sweeper()
+        assert 3599.0 < sweeper._sweep_due() <= 3600.0
+        slow, often = SignallingStore(clock), SignallingStore(clock)  # held: weakly registered
+        sweeper.register(slow, 600.0)
+        assert 599.0 < sweeper._sweep_due() <= 600.0
+        sweeper.register(often, 0.25)
+        assert sweeper._sweep_due() <= 0.25
+
     def test_the_thread_is_a_daemon(self, clock: FakeClock) -> None:
         before = sweeper_threads()
         Sweeper().register(SignallingStore(clock), 3600.0)
