@@ -470,6 +470,14 @@ class TestArguments:
         with pytest.raises(ValidationError, match="ProductionStrategy lock must be a flight lock"):
             ProductionStrategy(lock="redis://localhost")  # type: ignore[arg-type]
 
+    def test_a_semantic_cache_that_is_not_one_is_refused_with_what_it_lacks(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            ProductionStrategy(semantic="all-MiniLM-L6-v2")  # type: ignore[arg-type]
+        assert str(raised.value) == (
+            "ProductionStrategy semantic must be a SemanticCache, "
+            "got 'all-MiniLM-L6-v2' (it has no applies)"
+        )
+
     def test_no_store_means_a_memory_store(self) -> None:
         assert isinstance(ProductionStrategy().store, MemoryStore)
 
@@ -504,6 +512,15 @@ class TestAsyncEvents:
         [(miss, _)] = _timed(events, telemetry.CACHE_MISS)
         for duration in (put["compute_ns"], hit["duration_ns"], miss["duration_ns"]):
             assert 0 <= duration <= elapsed
+
+    def test_a_sync_misses_compute_time_fits_inside_the_call(
+        self, client: Client, events: Any
+    ) -> None:
+        before = time.perf_counter_ns()
+        client.chat("mock", USER)
+        elapsed = time.perf_counter_ns() - before
+        [(put, _)] = _timed(events, telemetry.CACHE_PUT)
+        assert 0 <= put["compute_ns"] <= elapsed
 
     def test_a_sync_hits_duration_fits_inside_the_call(self, client: Client, events: Any) -> None:
         client.chat("mock", USER)

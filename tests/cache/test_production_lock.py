@@ -1,4 +1,4 @@
-"""ProductionStrategy with a cross-process flight lock, from async calls (``cache.production``).
+"""ProductionStrategy with a cross-process flight lock, sync and async (``cache.production``).
 
 Another process is played by a plain redis-py client that holds the lock
 of the call's key and never lets go. Time is a fake monotonic clock that
@@ -61,6 +61,33 @@ def strategy(store: RedisStore, timeline: Timeline) -> ProductionStrategy:
         asleep=timeline.asleep,
     )
     return ProductionStrategy(store, lock=lock)
+
+
+class TestSyncCallsUnderTheLock:
+    """A sync read-through miss computes under its key's lock; a refresh computes without it."""
+
+    @pytest.mark.parametrize(("cache", "held"), [(True, 1), ("refresh", 0)])
+    def test_only_a_read_through_miss_holds_the_calls_lock_while_computing(
+        self,
+        strategy: ProductionStrategy,
+        other_process: redis.Redis,
+        cache: bool | str,
+        held: int,
+    ) -> None:
+        key = cache_key("mock", USER, {})
+        held_during: list[int] = []
+
+        def answer(_messages: Any) -> str:
+            held_during.append(other_process.exists(lock_name(NAMESPACE, key)))
+            return "Paris."
+
+        with Client(cache_strategy=strategy, mock=MockProvider(answer)) as client:
+            response = client.chat("mock", USER, cache=cache)
+            hit = client.chat("mock", USER)
+        assert (response.content, hit.content) == ("Paris.", "Paris.")
+        assert hit.metadata["from_cache"] is True
+        assert held_during == [held]
+        assert other_process.exists(lock_name(NAMESPACE, key)) == 0
 
 
 class TestAsyncCallsUnderTheLock:

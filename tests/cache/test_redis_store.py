@@ -769,7 +769,7 @@ class TestArguments:
         ],
     )
     def test_a_bad_argument_is_refused_by_name(self, argument: str, value: object) -> None:
-        with pytest.raises(ValidationError, match=f"RedisStore {argument}"):
+        with pytest.raises(ValidationError, match=rf"^RedisStore {argument}\b"):
             RedisStore(**{"url": "redis://localhost:6379/0", argument: value})  # type: ignore[arg-type]
 
     def test_the_longest_ttl_reaches_redis(
