@@ -40,10 +40,11 @@ import httpx
 
 from exllm_py.pipeline.credentials import CredentialGuard
 from exllm_py.providers.mock import MOCK_BASE_URL, MockProvider
-from exllm_py.proxy_routes import ProxyRoutes
 
 if TYPE_CHECKING:
     import asyncio
+
+    from exllm_py.proxy_routes import ProxyRoutes
 
 __all__ = [
     "AsyncMockRouter",
@@ -198,6 +199,10 @@ class _TransportsByProxy(Generic[_Transport]):
     def for_url(self, url: httpx.URL) -> _Transport:
         routes = self._routes
         if routes is None:
+            # Imported here: a process whose calls never reach the network
+            # (cached, replayed, mocked) never pays for it.
+            from exllm_py.proxy_routes import ProxyRoutes
+
             routes = self._routes = ProxyRoutes.from_environment()
         proxy = routes.proxy_for(url)
         transport = self._made.get(proxy)

@@ -71,6 +71,18 @@ class TestNoSslContextUntilTheNetwork:
         assert "FileNotFoundError" in result.stderr
 
 
+# Counts the CA bundle loads of the process: one per SSL context made.
+COUNTING_CONTEXTS = """
+import ssl
+made = []
+original = ssl.SSLContext.load_verify_locations
+def counting(self, *args, **kwargs):
+    made.append(1)
+    return original(self, *args, **kwargs)
+ssl.SSLContext.load_verify_locations = counting
+"""
+
+
 class TestOneContextPerProcess:
     """Clients made one after another share the network's SSL context (plain HTTP here:
     httpx builds a context with every transport, whatever the scheme)."""
@@ -79,15 +91,9 @@ class TestOneContextPerProcess:
         """Every client's request arrives; the process made one SSL context for all of them."""
         with ProviderServer(text="Paris.") as server:
             result = run_python(
-                f"""
-                import ssl
-                made = []
-                original = ssl.SSLContext.load_verify_locations
-                def counting(self, *args, **kwargs):
-                    made.append(1)
-                    return original(self, *args, **kwargs)
-                ssl.SSLContext.load_verify_locations = counting
-
+                COUNTING_CONTEXTS
+                + textwrap.dedent(
+                    f"""
                 from exllm_py import Client
                 for index in range(20):
                     with Client() as client:
@@ -98,6 +104,7 @@ class TestOneContextPerProcess:
                         assert answer.content == "Paris.", answer
                 print(len(made))
                 """
+                )
             )
             assert result.returncode == 0, result.stderr
             assert result.stdout == "1\n"
@@ -107,14 +114,10 @@ class TestOneContextPerProcess:
         """Async clients, one event loop after another, all reach the server on one context."""
         with ProviderServer(text="Paris.") as server:
             result = run_python(
-                f"""
-                import asyncio, ssl
-                made = []
-                original = ssl.SSLContext.load_verify_locations
-                def counting(self, *args, **kwargs):
-                    made.append(1)
-                    return original(self, *args, **kwargs)
-                ssl.SSLContext.load_verify_locations = counting
+                COUNTING_CONTEXTS
+                + textwrap.dedent(
+                    f"""
+                import asyncio
 
                 from exllm_py import Client
 
@@ -130,6 +133,7 @@ class TestOneContextPerProcess:
                     asyncio.run(ask(index))
                 print(len(made))
                 """
+                )
             )
             assert result.returncode == 0, result.stderr
             assert result.stdout == "1\n"
