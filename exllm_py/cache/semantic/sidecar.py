@@ -18,6 +18,7 @@ May import: the standard library, :mod:`exllm_py.forksafe`.
 from __future__ import annotations
 
 import array
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -48,20 +49,13 @@ class VectorFile:
         self.embedder = embedder
         self._lock = threading.Lock()
         renew_after_fork(self, "_lock")
-        # One connection, shared under the lock; autocommit, as each write is one statement.
-        self._connection = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=5.0
-        )
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        # Vectors can be rebuilt (re-embedding, or plain misses): not worth an fsync per write.
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.execute(_SCHEMA)
+        self._connection, self._pid = _open(self.path), os.getpid()
 
     def save(self, key: str, partition: str, question: str, vector: Sequence[float]) -> None:
         """Keep ``vector`` for the entry stored under ``key`` (replacing any earlier one)."""
         blob = array.array("f", vector).tobytes()
         with self._lock:
-            self._connection.execute(
+            self._here().execute(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?)",
                 (key, self.embedder, partition, question, blob),
             )
@@ -69,15 +63,19 @@ class VectorFile:
     def forget(self, key: str) -> None:
         """Delete the row of ``key``, whose entry is gone."""
         with self._lock:
-            self._connection.execute("DELETE FROM vectors WHERE key = ?", (key,))
+            self._here().execute("DELETE FROM vectors WHERE key = ?", (key,))
 
     def rows(self) -> Iterator[tuple[str, str, str, array.array[float]]]:
         """``(key, partition, question, vector)`` of every row of this embedder."""
         with self._lock:
-            found = self._connection.execute(
-                "SELECT key, partition, question, vector FROM vectors WHERE embedder = ?",
-                (self.embedder,),
-            ).fetchall()
+            found = (
+                self._here()
+                .execute(
+                    "SELECT key, partition, question, vector FROM vectors WHERE embedder = ?",
+                    (self.embedder,),
+                )
+                .fetchall()
+            )
         for key, partition, question, blob in found:
             vector = array.array("f")
             vector.frombytes(blob)
@@ -85,4 +83,31 @@ class VectorFile:
 
     def close(self) -> None:
         with self._lock:
-            self._connection.close()
+            if self._pid == os.getpid():  # a forked child never closes its parent's
+                self._connection.close()
+
+    def _here(self) -> sqlite3.Connection:
+        """This process's connection (under the lock): a forked child opens its own.
+
+        SQLite's rule: a connection must not be used across a fork. The
+        parent's is kept aside in the child, never used nor closed there
+        (closing it could checkpoint or unlock the parent's file).
+        """
+        if self._pid != os.getpid():
+            _INHERITED.append(self._connection)
+            self._connection, self._pid = _open(self.path), os.getpid()
+        return self._connection
+
+
+# Connections a forked child inherited: kept alive, so that it never closes them.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    # One connection, shared under the lock; autocommit, as each write is one statement.
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5.0)
+    connection.execute("PRAGMA journal_mode=WAL")
+    # Vectors can be rebuilt (re-embedding, or plain misses): not worth an fsync per write.
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(_SCHEMA)
+    return connection
