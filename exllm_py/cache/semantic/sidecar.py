@@ -67,15 +67,9 @@ class VectorFile:
 
     def rows(self) -> Iterator[tuple[str, str, str, array.array[float]]]:
         """``(key, partition, question, vector)`` of every row of this embedder."""
+        query = "SELECT key, partition, question, vector FROM vectors WHERE embedder = ?"
         with self._lock:
-            found = (
-                self._here()
-                .execute(
-                    "SELECT key, partition, question, vector FROM vectors WHERE embedder = ?",
-                    (self.embedder,),
-                )
-                .fetchall()
-            )
+            found = self._here().execute(query, (self.embedder,)).fetchall()
         for key, partition, question, blob in found:
             vector = array.array("f")
             vector.frombytes(blob)
