@@ -1,4 +1,4 @@
-"""A forked child's use of a ``VectorFile``: its own SQLite connection, never its parent's.
+"""A ``VectorFile``'s SQLite connection: a forked child's own, never its parent's; closed with it.
 
 SQLite's rule is that a connection must not be used across a fork. The
 parent's connection may be mid-statement in another thread at the fork,
@@ -90,3 +90,16 @@ class TestAForkedChild:
         file.save("parent-2", "p", "q2", [0.5, 0.5])
         assert keys_of(file) == ["parent-1", "parent-2"]
         file.close()
+
+
+class TestClosing:
+    """Closing the file closes its connection: SQLite folds the write-ahead log back in."""
+
+    def test_no_write_ahead_log_is_left_beside_a_closed_file(self, tmp_path: Path) -> None:
+        file = VectorFile(tmp_path, "words")
+        file.save("key", "p", "question", [1.0, 0.0])
+        wal = file.path.with_name(file.path.name + "-wal")
+        assert wal.exists()
+        file.close()
+        assert not wal.exists()
+        assert keys_of(VectorFile(tmp_path, "words")) == ["key"]
