@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 import exllm_py
@@ -62,6 +65,19 @@ class TestStartTest:
         exllm_py.client.reset_default_client()
         start_test()
         assert exllm_py.client._default is None
+
+    def test_before_the_client_module_is_imported_nothing_is_done(self) -> None:
+        """In a process that never imported the client, it returns and imports none."""
+        probe = (
+            "import sys\n"
+            "from exllm_py.testing.isolation import start_test\n"
+            "start_test()\n"
+            "print('exllm_py.client' in sys.modules)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+        )
+        assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr
 
 
 class TestRecordingDefaultClient:

@@ -376,6 +376,22 @@ class TestUserConfiguration:
         pytester.runpytest().assert_outcomes(passed=1)
         assert "EXLLM_CACHE_STRATEGY" not in os.environ
 
+    def test_empty_strategy_is_test_for_the_run_then_empty_again(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An empty EXLLM_CACHE_STRATEGY counts as unset for the run and is put back as it was."""
+        monkeypatch.setenv("EXLLM_CACHE_STRATEGY", "")
+        pytester.makepyfile(
+            """
+            import os
+
+            def test_strategy():
+                assert os.environ["EXLLM_CACHE_STRATEGY"] == "test"
+            """
+        )
+        pytester.runpytest().assert_outcomes(passed=1)
+        assert os.environ.get("EXLLM_CACHE_STRATEGY") == ""
+
     def test_tests_do_not_share_a_cache(self, pytester: pytest.Pytester) -> None:
         pytester.makepyfile(
             """

@@ -71,6 +71,12 @@ class TestRecordMode:
                 option=None, recording_option=None, env={"EXLLM_RECORD_MODE": "sometimes"}
             )
 
+    def test_bad_recording_option_names_that_option(self) -> None:
+        """A bad ``--record-mode`` is reported under that option's own name."""
+        with pytest.raises(ConfigurationError) as raised:
+            resolve_record_mode(option=None, recording_option="later", env={})
+        assert str(raised.value).startswith("--record-mode='later' is not a record mode;")
+
     def test_bad_value_lists_every_mode(self) -> None:
         with pytest.raises(ConfigurationError) as raised:
             resolve_record_mode(option="sometimes", recording_option=None, env={})
@@ -154,6 +160,36 @@ class TestMatcher:
         assert {"x-a", "x-b"} <= matcher.ignore_headers
         assert matcher.ignore_body_paths == (("a", "b"), ("c",))
 
+    def test_marker_naming_one_list_keeps_the_ini_other(self, tmp_path: Path) -> None:
+        """A marker giving only ignore_headers leaves the ini's body paths as they are."""
+        settings = TestCacheSettings(
+            RecordMode.NONE, tmp_path, ignore_headers=("x-a",), ignore_body_paths=("a.b",)
+        )
+        matcher = settings.matcher({"ignore_headers": "x-b"})
+        assert {"x-a", "x-b"} <= matcher.ignore_headers
+        assert matcher.ignore_body_paths == (("a", "b"),)
+
     def test_marker_values_must_be_strings(self, tmp_path: Path) -> None:
         with pytest.raises(ConfigurationError, match="ignore_headers"):
             TestCacheSettings(RecordMode.NONE, tmp_path).matcher({"ignore_headers": [1]})
+
+
+class TestSecrets:
+    """The run's secrets are the API keys of the environment it was given, as they were then."""
+
+    def test_keys_come_from_the_given_environment_as_it_started(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        env = {"OPENAI_API_KEY": "sk-run-start-key", "PATH": "/bin"}
+        settings = settings_for_run(
+            rootdir=tmp_path,
+            option=None,
+            recording_option=None,
+            cassette_dir=None,
+            ignore_headers=(),
+            ignore_body_paths=(),
+            env=env,
+        )
+        env["OPENAI_API_KEY"] = "sk-changed-later"
+        assert dict(settings.secrets) == {"OPENAI_API_KEY": "sk-run-start-key"}

@@ -13,9 +13,16 @@ import httpx
 
 from exllm_py.testing.strategy import active_cassette, use_cassette
 from exllm_py.testing.transport import AsyncRecordingTransport, RecordingTransport
-from tests.fakes import ProviderServer, json_reply, openai_completion
+from tests.fakes import (
+    ProviderServer,
+    json_reply,
+    openai_completion,
+    openai_stream_events,
+    sse_reply,
+)
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Capital of France?"}]}
+STREAM_BODY = {**BODY, "stream": True}
 REQUEST_ID = "req-passage-0001"
 
 
@@ -56,6 +63,25 @@ class TestReplayedHeaders:
             "x-request-id": REQUEST_ID,
             "content-length": str(len(replayed.content)),
         }
+
+    def test_a_replayed_stream_has_no_length_as_the_live_one(
+        self, provider_server: ProviderServer, tmp_path: Path
+    ) -> None:
+        """A stream is framed by its events, so its replay, like the live one, has no length."""
+        provider_server.enqueue(sse_reply(openai_stream_events("Paris.")))
+        path = tmp_path / "passage.json"
+        with use_cassette(path, mode="once"):
+            transport = RecordingTransport(httpx.HTTPTransport(), active_cassette)
+            with httpx.Client(transport=transport) as client:
+                live = client.post(_completions(provider_server), json=STREAM_BODY)
+        with use_cassette(path, mode="none"):
+            transport = RecordingTransport(_Unreachable(), active_cassette)
+            with httpx.Client(transport=transport) as client:
+                replayed = client.post(_completions(provider_server), json=STREAM_BODY)
+        assert replayed.text == live.text
+        assert replayed.headers.get("content-type") == "text/event-stream"
+        lengths = (live.headers.get("content-length"), replayed.headers.get("content-length"))
+        assert lengths == (None, None)
 
 
 class TestRecordedConnection:
