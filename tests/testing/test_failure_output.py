@@ -159,3 +159,44 @@ class TestThroughAnSDK:
         assert "exllm_py/" not in text, text
         refusal = text.index("no recording matches POST")
         assert refusal < text.index("RuntimeError: Connection error.")
+
+    @pytest.mark.usefixtures("loopback_server")
+    def test_a_refusal_the_callers_library_was_handling_shows_first(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        # Raised while handling the refusal, without "from": chained as its context only.
+        wrapped = _call("Hello").replace(
+            "    exllm_py.chat(\n", "    try:\n        exllm_py.chat(\n"
+        ).rstrip() + ('\n    except Exception:\n        raise RuntimeError("Connection error.")\n')
+        pytester.makepyfile(test_live=wrapped)
+        result = pytester.runpytest("--exllm-record-mode=none")
+        result.assert_outcomes(failed=1)
+        text = result.stdout.str()
+        assert "exllm_py/" not in text, text
+        refusal = text.index("no recording matches POST")
+        assert refusal < text.index("RuntimeError: Connection error.")
+
+
+LOOPED_CHAIN = """
+import pytest
+
+@pytest.mark.live_api
+def test_looped():
+    first, second = ValueError("first of a loop"), KeyError("second of a loop")
+    first.__cause__, second.__cause__ = second, first
+    raise first
+"""
+
+
+class TestOtherFailures:
+    """A failure with no missing recording in its chain is reported as pytest reports it."""
+
+    def test_an_exception_chain_that_loops_back_still_fails_the_test(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(test_live=LOOPED_CHAIN)
+        # A child process with a bound: looking for a refusal in a chain that
+        # loops must stop where it has been before, or the run never ends.
+        result = pytester.runpytest_subprocess("--exllm-record-mode=none", timeout=60)
+        result.assert_outcomes(failed=1)
+        assert "ValueError: first of a loop" in result.stdout.str()

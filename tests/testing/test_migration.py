@@ -41,6 +41,7 @@ class TestLegacyNames:
             ("../shared/t.py::TestA::test_x", "__.shared.t/TestA.test_x.json"),
             ("tests\\t.py::TestA::test_x", "tests.t/TestA.test_x.json"),
             ("./t.py::TestA::test_x", "t/TestA.test_x.json"),
+            ("tests/t.py", "tests.t/module.json"),  # a node id with no test part
         ],
     )
     def test_layout(self, tmp_path: Path, nodeid: str, legacy: str) -> None:
