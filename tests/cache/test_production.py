@@ -61,6 +61,20 @@ class TestReadThrough:
         assert second == first
         assert len(second.metadata["cache_key"]) == 64
 
+    def test_a_hit_without_a_semantic_cache_adds_only_where_it_came_from(
+        self, client: Client, clock: FakeClock
+    ) -> None:
+        """No ``cache_match``: only a strategy that also matches by meaning says how it matched."""
+        live = client.chat("mock", USER)
+        hit = client.chat("mock", USER)
+        assert dict(hit.metadata) == {
+            **live.metadata,
+            "from_cache": True,
+            "cache_key": cache_key("mock", USER, {}),
+            "cached_at": clock.now,
+            "saved_cost": live.cost,
+        }
+
     def test_a_hits_metadata_cannot_be_changed_for_later_hits(self, client: Client) -> None:
         client.chat("mock", USER)
         hit = client.chat("mock", USER)

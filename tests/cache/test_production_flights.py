@@ -109,3 +109,36 @@ class TestLateCallersHit:
             "namespace": "eu",
             "match": "exact",
         }
+
+
+class TestACallOnTheLeadersThread:
+    """A call made for a key its own thread is computing calls the provider and counts a miss."""
+
+    def test_the_inner_call_reports_its_own_miss_and_the_leader_stores(self, events: Any) -> None:
+        strategy = ProductionStrategy(MemoryStore(cleanup_interval=None))
+        inner: list[LLMResponse] = []
+        asked: list[str] = []
+
+        def answer(_messages: Any) -> str:
+            asked.append("Paris.")
+            if len(asked) == 1:  # the leader's provider call asks again, on this thread
+                inner.append(client.chat("mock", USER))
+            return asked[-1]
+
+        with Client(cache_strategy=strategy, mock=MockProvider(answer)) as client:
+            outer = client.chat("mock", USER)
+            hit = client.chat("mock", USER)
+        assert len(asked) == 2
+        assert (outer.metadata["from_cache"], inner[0].metadata["from_cache"]) == (False, False)
+        assert hit.metadata["from_cache"] is True
+        assert [event[0] for event in events] == [
+            telemetry.CACHE_MISS,
+            telemetry.CACHE_MISS,
+            telemetry.CACHE_PUT,
+            telemetry.CACHE_HIT,
+        ]
+        misses = [event for event in events if event[0] == telemetry.CACHE_MISS]
+        assert {metadata["key"] for _, _, metadata in misses} == {hit.metadata["cache_key"]}
+        assert all(measurements["duration_ns"] >= 0 for _, measurements, _ in misses)
+        stats = strategy.stats()
+        assert (stats.hits, stats.misses, stats.puts) == (1, 2, 1)

@@ -17,7 +17,9 @@ from exllm_py import Client, MockProvider
 from exllm_py.cache.distributed_lock import RedisFlightLock, lock_name
 from exllm_py.cache.keys import cache_key
 from exllm_py.cache.production import ProductionStrategy
+from exllm_py.cache.semantic import SemanticCache
 from exllm_py.cache.stores.redis import RedisStore
+from tests.cache.semantic.words_embedder import WordsEmbedder
 from tests.clocks import FakeClock
 
 NAMESPACE = "prodlock"
@@ -128,3 +130,31 @@ class TestAsyncCallsUnderTheLock:
         assert mock.calls == 1
         assert timeline.clock() == pytest.approx(LOCK_MAX_WAIT if allowed is None else allowed)
         await strategy.store.aclose()
+
+
+class TestSemanticUnderTheLock:
+    """An answer computed under the lock is filed by meaning too, sync or async."""
+
+    @pytest.mark.parametrize("asynchronous", [False, True])
+    async def test_a_reworded_question_is_served_the_locked_miss_answer(
+        self, store: RedisStore, timeline: Timeline, asynchronous: bool
+    ) -> None:
+        lock = RedisFlightLock(store, clock=timeline.clock, sleep=timeline.sleep)
+        semantic = SemanticCache(WordsEmbedder(), threshold=0.8)
+        strategy = ProductionStrategy(store, lock=lock, semantic=semantic)
+        mock = MockProvider(lambda messages: f"answer to: {messages[-1]['content']}")
+        asked, reworded = "What is the capital of France?", "what is the capital of france"
+        with Client(cache_strategy=strategy, mock=mock) as client:
+            if asynchronous:
+                await client.achat("mock", [user(asked)], cache="semantic")
+            else:
+                client.chat("mock", [user(asked)], cache="semantic")
+            served = client.chat("mock", [user(reworded)], cache="semantic")
+        assert served.content == f"answer to: {asked}"
+        assert served.metadata["cache_match"] == "semantic"
+        assert mock.calls == 1
+        await store.aclose()
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}

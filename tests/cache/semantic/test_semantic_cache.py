@@ -6,6 +6,7 @@ import asyncio
 import gc
 import subprocess
 import sys
+import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from exllm_py.cache.stores.disk import DiskStore
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.errors import ConfigurationError
 from exllm_py.types import LLMResponse, Message
-from tests.cache.semantic.conftest import answer_to
+from tests.cache.semantic.conftest import Events, answer_to
 from tests.cache.semantic.test_contextual import ask, user
 from tests.cache.semantic.test_lifecycle import _key
 from tests.cache.semantic.words_embedder import WordsEmbedder
@@ -127,6 +128,26 @@ class TestCounts:
         # the question and the first rewording, stored when it was answered.
         assert semantic.unserved_reads == 1 + 2
         assert semantic.hits == 0
+
+
+class TestHitEvent:
+    """A semantic hit's event measures the call: its duration, the cost saved, the similarity."""
+
+    def test_the_measurements_are_the_calls(
+        self, client: Client, provider: ProviderServer, events: Events
+    ) -> None:
+        ask(client, provider, user(ASKED))
+        before = time.perf_counter_ns()
+        served = ask(client, provider, user(REWORDED))
+        elapsed = time.perf_counter_ns() - before
+        [(measurements, labels)] = [
+            event[1:] for event in events if event[0] == telemetry.CACHE_HIT
+        ]
+        assert set(measurements) == {"duration_ns", "saved_cost_usd", "similarity"}
+        assert 0 < measurements["duration_ns"] <= elapsed
+        assert measurements["saved_cost_usd"] == served.metadata["saved_cost"]
+        assert measurements["similarity"] == served.metadata["similarity"]
+        assert (labels["match"], labels["matched_key"]) == ("semantic", _key(provider, ASKED))
 
 
 class TestMessageObjects:

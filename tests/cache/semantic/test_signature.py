@@ -21,6 +21,9 @@ class TestNumbersNamesNegations:
     def test_a_capitalised_opening_word_is_no_name(self) -> None:
         assert lexical_signature("Where is Paris?").names == {"pari"}
 
+    def test_a_word_with_capitals_inside_is_a_name_wherever_it_stands(self) -> None:
+        assert lexical_signature("iPhone or eBay?").names == {"iphone", "ebay"}
+
     def test_contractions_and_cannot_count_as_not(self) -> None:
         assert lexical_signature("Why can't I? Why cannot I? Why not?").negations == {"not"}
 
