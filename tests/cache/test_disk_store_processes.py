@@ -9,8 +9,6 @@ import signal
 import sqlite3
 import threading
 import time
-import traceback
-from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from exllm_py.cache.entry import make_entry
 from exllm_py.cache.stores.disk import DiskStore
 from exllm_py.cache.stores.disk_schema import DATABASE_NAME
 from exllm_py.types import LLMResponse
+from tests.cache.forked import fork_running
 from tests.cache.test_fork_safety import wait_bounded
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
@@ -150,21 +149,6 @@ class TestAcrossProcesses:
         assert count == 2 * ROUNDS
 
 
-def _fork(work: Callable[[], None]) -> int:
-    """Fork a process that runs ``work`` and exits 0, or 1 with the traceback on stderr."""
-    pid = os.fork()
-    if pid == 0:  # never return into pytest
-        code = 1
-        try:
-            work()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
-
-
 def _grandchild_writes(directory: str, go: int, done: int) -> None:
     """Use the store and fork a grandchild, then close the store and exit.
 
@@ -181,7 +165,7 @@ def _grandchild_writes(directory: str, go: int, done: int) -> None:
         os.read(go, 1)  # still running while the others read what it wrote
         store.close()
 
-    _fork(write_when_told)
+    fork_running(write_when_told)
     store.close()
 
 
@@ -237,7 +221,7 @@ class TestForkedProcesses:
         writes next is committed to the file, read by other processes while it runs on."""
         go_read, go_write = os.pipe()
         done_read, done_write = os.pipe()
-        child = _fork(lambda: _grandchild_writes(str(tmp_path), go_read, done_write))
+        child = fork_running(lambda: _grandchild_writes(str(tmp_path), go_read, done_write))
         os.close(go_read)
         os.close(done_write)
         try:

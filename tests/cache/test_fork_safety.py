@@ -14,7 +14,6 @@ import os
 import signal
 import threading
 import time
-import traceback
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ from exllm_py.cache.stores.breaker import CircuitBreaker
 from exllm_py.cache.stores.memory import MemoryStore
 from exllm_py.cache.stores.tiered import TieredStore
 from exllm_py.forksafe import _OWNERS, renew_after_fork
+from tests.cache.forked import fork_running
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -49,16 +49,7 @@ def run_in_child_while_held(owner: object, name: str, action: Callable[[], None]
     holder.start()
     try:
         assert inside.wait(5), "the holder thread never took the lock"
-        pid = os.fork()
-        if pid == 0:  # the child: never return into pytest
-            code = 1
-            try:
-                action()
-                code = 0
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                os._exit(code)
+        pid = fork_running(action)
     finally:
         go.set()
         holder.join(CHILD_LIMIT_S)

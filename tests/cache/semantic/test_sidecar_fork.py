@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from exllm_py.cache.semantic.sidecar import VectorFile
+from tests.cache.forked import fork_running
 from tests.cache.test_fork_safety import CHILD_LIMIT_S, wait_bounded
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -24,21 +23,6 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 def keys_of(file: VectorFile) -> list[str]:
     return sorted(key for key, *_ in file.rows())
-
-
-def fork_running(action: Callable[[], object]) -> int:
-    """Fork; the child runs ``action`` and exits 0 if it returned, 1 if it raised."""
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        code = 1
-        try:
-            action()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
 
 
 class TestAForkedChild:
