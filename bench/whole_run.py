@@ -339,17 +339,9 @@ def _suite_figures(directory: Path) -> list[Row]:
         )
         for name in ("floor", "floor production")
     ]
-    for suite in suites[2:]:
-        floor = _floor_for(suite)
-        ratio = medians[suite.name] / medians[floor]
-        rows.append(
-            row(
-                f"{TESTS} live_api tests replayed, strategy: {suite.name}",
-                f"{medians[suite.name]:.3f} s",
-                f"≤1.3x {floor}: {ratio:.2f}x",
-                ratio <= 1.3,
-            )
-        )
+    rows += _ratio_rows(
+        suites[2:], medians, f"{TESTS} live_api tests replayed, strategy: {{}}", "{:.3f} s"
+    )
     rows += _instruction_figures(suites, url, options)
     if vcr is None:
         rows.append(row("pytest-recording + openai SDK", "not installed", "—", True))
@@ -383,17 +375,24 @@ def _instruction_figures(
             row("the same, in instructions (callgrind)", "not measured", "valgrind absent", True)
         ]
     counts = {
-        suite.name: _instructions(suite, url, *options.get(suite.name, ())) for suite in suites
+        suite.name: _instructions(suite, url, *options.get(suite.name, ())) / 1e9
+        for suite in suites
     }
+    label = "  the same, strategy: {}, in instructions (callgrind)"
+    return _ratio_rows(suites[2:], counts, label, "{:.3f} G")
+
+
+def _ratio_rows(suites: list[Suite], figures: dict[str, float], label: str, unit: str) -> list[Row]:
+    """Each suite's figure against its floor's (see :func:`_floor_for`), at most 1.3x."""
     rows = []
-    for suite in suites[2:]:
+    for suite in suites:
         floor = _floor_for(suite)
-        ratio = counts[suite.name] / counts[floor]
+        ratio = figures[suite.name] / figures[floor]
         rows.append(
             row(
-                f"  the same, strategy: {suite.name}, in instructions (callgrind)",
-                f"{counts[suite.name] / 1e9:.3f} G",
-                f"≤1.3x {floor} ({counts[floor] / 1e9:.3f} G): {ratio:.2f}x",
+                label.format(suite.name),
+                unit.format(figures[suite.name]),
+                f"≤1.3x {floor} ({unit.format(figures[floor])}): {ratio:.2f}x",
                 ratio <= 1.3,
             )
         )
@@ -421,7 +420,8 @@ def _first_call_figures(directory: Path) -> list[Row]:
         _write(directory / "timed_floor", floor_files),
         {"EXLLM_CACHE_STRATEGY": "none"},
     )
-    ours, theirs = _first_calls(suite, url, directory), _first_calls(floor, url, directory)
+    ours = _first_calls(suite, url, directory, "--exllm-record-mode=none")
+    theirs = _first_calls(floor, url, directory)
     first_ms, later_ms = ours
     floor_first_ms = theirs[0]
     return [
@@ -446,13 +446,12 @@ def _first_call_figures(directory: Path) -> list[Row]:
     ]
 
 
-def _first_calls(suite: Suite, url: str, directory: Path) -> tuple[float, float]:
+def _first_calls(suite: Suite, url: str, directory: Path, *options: str) -> tuple[float, float]:
     """Median over runs of a fresh process's first timed call, and of its later calls (ms)."""
     timings = directory / f"{suite.directory.name}.txt"
     firsts, laters = [], []
     for _ in range(RUNS):
         timings.unlink(missing_ok=True)
-        options = ("--exllm-record-mode=none",) if "floor" not in suite.name else ()
         _pytest(suite, url, *options, extra={"TIMINGS": str(timings)})
         samples = [int(line) for line in timings.read_text().split()]
         firsts.append(samples[0])

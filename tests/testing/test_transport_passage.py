@@ -37,6 +37,22 @@ def _completions(server: ProviderServer) -> str:
     return f"{server.url}/chat/completions"
 
 
+def _live_then_replayed(
+    server: ProviderServer, directory: Path, body: object
+) -> tuple[httpx.Response, httpx.Response]:
+    """One POST recorded from the server, then the same POST replayed with no network."""
+    path = directory / "passage.json"
+    with use_cassette(path, mode="once"):
+        transport = RecordingTransport(httpx.HTTPTransport(), active_cassette)
+        with httpx.Client(transport=transport) as client:
+            live = client.post(_completions(server), json=body)
+    with use_cassette(path, mode="none"):
+        transport = RecordingTransport(_Unreachable(), active_cassette)
+        with httpx.Client(transport=transport) as client:
+            replayed = client.post(_completions(server), json=body)
+    return live, replayed
+
+
 class TestReplayedHeaders:
     """A replayed response carries the recorded headers, and a length matching its body."""
 
@@ -46,15 +62,7 @@ class TestReplayedHeaders:
         provider_server.enqueue(
             json_reply(openai_completion("Paris."), headers={"x-request-id": REQUEST_ID})
         )
-        path = tmp_path / "passage.json"
-        with use_cassette(path, mode="once"):
-            transport = RecordingTransport(httpx.HTTPTransport(), active_cassette)
-            with httpx.Client(transport=transport) as client:
-                live = client.post(_completions(provider_server), json=BODY)
-        with use_cassette(path, mode="none"):
-            transport = RecordingTransport(_Unreachable(), active_cassette)
-            with httpx.Client(transport=transport) as client:
-                replayed = client.post(_completions(provider_server), json=BODY)
+        live, replayed = _live_then_replayed(provider_server, tmp_path, BODY)
         # The cassette keeps a JSON body as a document: the same value, maybe not the same bytes.
         assert replayed.json() == live.json()
         names = ("content-type", "x-request-id", "content-length")
@@ -69,15 +77,7 @@ class TestReplayedHeaders:
     ) -> None:
         """A stream is framed by its events, so its replay, like the live one, has no length."""
         provider_server.enqueue(sse_reply(openai_stream_events("Paris.")))
-        path = tmp_path / "passage.json"
-        with use_cassette(path, mode="once"):
-            transport = RecordingTransport(httpx.HTTPTransport(), active_cassette)
-            with httpx.Client(transport=transport) as client:
-                live = client.post(_completions(provider_server), json=STREAM_BODY)
-        with use_cassette(path, mode="none"):
-            transport = RecordingTransport(_Unreachable(), active_cassette)
-            with httpx.Client(transport=transport) as client:
-                replayed = client.post(_completions(provider_server), json=STREAM_BODY)
+        live, replayed = _live_then_replayed(provider_server, tmp_path, STREAM_BODY)
         assert replayed.text == live.text
         assert replayed.headers.get("content-type") == "text/event-stream"
         lengths = (live.headers.get("content-length"), replayed.headers.get("content-length"))
